@@ -1,0 +1,40 @@
+// Tables of the `links` module: owners (one per external owner id) and pending OAuth states.
+import { pgTable, uuid, text, timestamp, index } from 'drizzle-orm/pg-core';
+
+export const owners = pgTable('owners', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  externalOwnerId: text('external_owner_id').notNull().unique(),
+  /** active | revoked | unlinked (an unlinked owner is a tombstone: no tokens, no calendars). */
+  status: text('status').notNull(),
+  googleEmail: text('google_email'),
+  /** AES-256-GCM sealed (see src/crypto), never the token in clear. */
+  refreshTokenEnc: text('refresh_token_enc'),
+  accessTokenEnc: text('access_token_enc'),
+  accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true }),
+  scopes: text('scopes'),
+  linkedAt: timestamp('linked_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  unlinkedAt: timestamp('unlinked_at', { withTimezone: true }),
+  lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
+  lastError: text('last_error'),
+  lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const oauthStates = pgTable(
+  'oauth_states',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** SHA-256 of the state; the state itself only lives in the user's cookie and the URL. */
+    stateHash: text('state_hash').notNull().unique(),
+    externalOwnerId: text('external_owner_id').notNull(),
+    returnTo: text('return_to'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('oauth_states_expires_idx').on(t.expiresAt)],
+);
+
+export type Owner = typeof owners.$inferSelect;

@@ -1,0 +1,84 @@
+// Tables of the `sync` module: the SQL mirror of calendar lists, calendars and events.
+import { pgTable, uuid, text, timestamp, boolean, jsonb, date, bigint, primaryKey, index, uniqueIndex } from 'drizzle-orm/pg-core';
+import { owners } from './links.ts';
+
+/** Per owner: the calendarList sync token (calendar lists are per user). */
+export const calendarLists = pgTable('calendar_lists', {
+  ownerId: uuid('owner_id')
+    .primaryKey()
+    .references(() => owners.id, { onDelete: 'cascade' }),
+  syncToken: text('sync_token'),
+  lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
+  syncError: text('sync_error'),
+});
+
+export const calendars = pgTable(
+  'calendars',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    /** Google's calendar id (an email address, or `...@group.calendar.google.com`). */
+    googleCalendarId: text('google_calendar_id').notNull(),
+    summary: text('summary'),
+    timeZone: text('time_zone'),
+    primary: boolean('primary').notNull().default(false),
+    accessRole: text('access_role'),
+    selected: boolean('selected').notNull().default(false),
+    deleted: boolean('deleted').notNull().default(false),
+    /** Google refused a watch for good (pushNotSupportedForRequestedResource): polled instead. */
+    pollOnly: boolean('poll_only').notNull().default(false),
+    /** Belongs to this (owner, calendar) pair only: never reused across owners sharing a calendar. */
+    syncToken: text('sync_token'),
+    lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
+    lastFullSyncAt: timestamp('last_full_sync_at', { withTimezone: true }),
+    syncError: text('sync_error'),
+    syncErrorAt: timestamp('sync_error_at', { withTimezone: true }),
+    raw: jsonb('raw'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('calendars_owner_google_idx').on(t.ownerId, t.googleCalendarId)],
+);
+
+export const calendarEvents = pgTable(
+  'calendar_events',
+  {
+    calendarId: uuid('calendar_id')
+      .notNull()
+      .references(() => calendars.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id').notNull(),
+    googleEventId: text('google_event_id').notNull(),
+    status: text('status').notNull(),
+    summary: text('summary'),
+    /** Timed events: the instants. All-day events: midnight-to-midnight in the calendar's zone. */
+    startAt: timestamp('start_at', { withTimezone: true }),
+    endAt: timestamp('end_at', { withTimezone: true }),
+    /** All-day events only: Google's dates (end exclusive). */
+    startDate: date('start_date'),
+    endDate: date('end_date'),
+    timeZone: text('time_zone'),
+    allDay: boolean('all_day').notNull().default(false),
+    transparency: text('transparency').notNull().default('opaque'),
+    eventType: text('event_type').notNull().default('default'),
+    recurrence: text('recurrence').array(),
+    recurringEventId: text('recurring_event_id'),
+    originalStartTime: text('original_start_time'),
+    organizerEmail: text('organizer_email'),
+    attendees: jsonb('attendees').$type<Array<{ email: string; responseStatus: string; self?: boolean; organizer?: boolean; displayName?: string }>>(),
+    updated: timestamp('updated', { withTimezone: true }),
+    etag: text('etag'),
+    raw: jsonb('raw').notNull(),
+    /** Mark and sweep of a full resync: rows not seen by the sync numbered here are removed. */
+    syncGeneration: bigint('sync_generation', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.calendarId, t.googleEventId] }),
+    index('calendar_events_owner_time_idx').on(t.ownerId, t.startAt),
+    index('calendar_events_recurring_idx').on(t.calendarId, t.recurringEventId),
+  ],
+);
+
+export type Calendar = typeof calendars.$inferSelect;
+export type CalendarEvent = typeof calendarEvents.$inferSelect;

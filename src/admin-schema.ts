@@ -1,0 +1,14 @@
+// Builds the admin GraphQL schema once every module has added its types to the builder.
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './api/index.ts';
+import './api/system.ts';
+
+let schema: GraphQLSchema | undefined;
+
+export function adminSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+/** The printed SDL kept in schema/admin.graphql (a test fails when they drift apart). */
+export const printAdminSchema = () => printSchema(lexicographicSortSchema(adminSchema()));

@@ -1,0 +1,119 @@
+// The Hono app: webhook and OAuth routes from the modules, /trpc, /graphql, health and metrics.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { AnyTRPCRouter } from '@trpc/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Ctx } from '../context/index.ts';
+import { safeEqual, randomToken } from '../crypto/index.ts';
+import { AppError, HTTP_STATUS, isAppError } from '../errors/index.ts';
+import { createGraphqlHandler } from './graphql.ts';
+import type { Logger } from '../log/index.ts';
+
+export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
+export { builder, type AdminContext } from './graphql-builder.ts';
+export { systemRouter } from './system.ts';
+
+type Vars = { Variables: { requestId: string; log: Logger } };
+
+export function bearer(header: string | undefined): string | undefined {
+  const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return m?.[1];
+}
+
+/** Constant-time check of an Authorization header against the expected token. */
+export function hasBearer(header: string | undefined, expected: string): boolean {
+  const presented = bearer(header);
+  return presented !== undefined && safeEqual(presented, expected);
+}
+
+export function createHttpApp(opts: {
+  ctx: Ctx;
+  router: AnyTRPCRouter;
+  adminSchema: GraphQLSchema;
+  graphiqlDefaultQuery?: string;
+  routes: Hono[];
+  isReady: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+}): Hono<Vars> {
+  const { ctx } = opts;
+  const app = new Hono<Vars>();
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomToken(9);
+    const log = ctx.log.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    const route = c.req.routePath;
+    ctx.metrics.httpRequests.inc({ route, status: String(c.res.status) });
+    // The webhook is the hot path: its successes are counted, not logged line by line.
+    if (c.res.status >= 400 || !route.startsWith('/webhooks/')) {
+      log.info(
+        { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    }
+  });
+
+  // Nothing calwatch accepts is large; refuse big bodies before reading them.
+  app.use('*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ detail: 'Request body too large' }, 413) }));
+
+  app.onError((err, c) => {
+    if (isAppError(err)) return c.json({ detail: err.message, code: err.code }, HTTP_STATUS[err.code] as 400);
+    c.get('log')?.error({ err }, 'unhandled error');
+    return c.json({ detail: 'Internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ detail: 'Not found' }, 404));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const r = await opts.isReady();
+    return c.json({ status: r.ok ? 'ready' : 'unavailable', checks: r.checks }, r.ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    const body = await ctx.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': ctx.metrics.registry.contentType });
+  });
+
+  for (const routes of opts.routes) app.route('/', routes);
+
+  app.all('/trpc/*', (c) =>
+    fetchRequestHandler({
+      endpoint: '/trpc',
+      req: c.req.raw,
+      router: opts.router,
+      createContext: () => ({
+        app: ctx,
+        log: c.get('log'),
+        requestId: c.get('requestId'),
+        authorized: hasBearer(c.req.header('authorization'), ctx.config.serviceToken),
+      }),
+    }),
+  );
+
+  const yoga = createGraphqlHandler({
+    schema: opts.adminSchema,
+    defaultQuery: opts.graphiqlDefaultQuery,
+    context: () => {
+      throw new AppError('INTERNAL', 'context is passed per request');
+    },
+  });
+  app.all('/graphql', async (c) => {
+    const admin = hasBearer(c.req.header('authorization'), ctx.config.adminToken);
+    const isBrowserPage = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
+    if (!admin && !isBrowserPage) {
+      return c.json(
+        { errors: [{ message: 'Authorization: Bearer ADMIN_TOKEN required', extensions: { code: 'UNAUTHENTICATED' } }] },
+        401,
+      );
+    }
+    return yoga.fetch(c.req.raw, {
+      adminContext: { app: ctx, log: c.get('log'), requestId: c.get('requestId'), admin },
+    });
+  });
+
+  return app;
+}

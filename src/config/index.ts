@@ -1,0 +1,213 @@
+// The only reader of process.env: one zod schema, read once at boot, handed to everything else.
+import { z } from 'zod';
+import { loadDevSecrets } from './dev-secrets.ts';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'])
+  .transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
+
+const base64Key = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded in base64');
+
+const url = z.url();
+const secretToken = z.string().min(16, 'must be at least 16 characters');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATA_DIR: z.string().min(1).default('./.calwatch'),
+  PUBLIC_URL: url.optional(),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_REDIRECT_URI: url.optional(),
+  GOOGLE_API_URL: url.default('https://www.googleapis.com/'),
+  GOOGLE_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
+  GOOGLE_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
+  GOOGLE_REVOKE_URL: url.default('https://oauth2.googleapis.com/revoke'),
+  /** `write` asks for calendar read/write (bookings, on-call); `read` only for read-only scopes. */
+  GOOGLE_ACCESS: z.enum(['read', 'write']).default('write'),
+  GOOGLE_WEBHOOK_TOKEN: z.string().min(1).max(256).optional(),
+  GOOGLE_INVITES: bool.default(true),
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_API_URL: url.default('https://slack.com/api/'),
+  ENCRYPTION_KEY: base64Key.optional(),
+  /** The key being rotated away from: still readable, never written. */
+  ENCRYPTION_KEY_PREVIOUS: base64Key.optional(),
+  EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
+  SERVICE_TOKEN: secretToken.optional(),
+  ADMIN_TOKEN: secretToken.optional(),
+  /** Shared secret accepted in X-Calwatch-Secret on POST /link-events (WebhookDB migration path). */
+  LINK_EVENTS_SECRET: secretToken.optional(),
+  /** Comma-separated origins that OAuth may redirect back to (returnTo). */
+  OAUTH_RETURN_ORIGINS: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CHANNEL_TTL_SECONDS: z.coerce.number().int().positive().default(604800),
+  CHANNEL_RENEW_MARGIN_SECONDS: z.coerce.number().int().positive().default(86400),
+  SYNC_SILENT_THRESHOLD_SECONDS: z.coerce.number().int().positive().default(900),
+  SYNC_POLL_INTERVAL_SECONDS: z.coerce.number().int().positive().default(21600),
+  /** Start-up catch-up: how many calendars per second get their incremental sync. */
+  SYNC_CATCHUP_PER_SECOND: z.coerce.number().positive().default(50),
+  FANOUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  FANOUT_MAX_ATTEMPTS: z.coerce.number().int().positive().default(8),
+  /** Allow subscriber URLs in private / loopback ranges (on by default outside production). */
+  FANOUT_ALLOW_PRIVATE: bool.optional(),
+  AVAILABILITY_HORIZON_DAYS: z.coerce.number().int().positive().default(180),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  /** Poll interval of pg-boss workers; local work is woken at once anyway. */
+  JOBS_POLL_SECONDS: z.coerce.number().positive().default(2),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  publicUrl: string | undefined;
+  /** Development with no Google client configured: run the built-in emulator in-process. */
+  useEmulator: boolean;
+  emulatorPort: number;
+  google: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    apiUrl: string;
+    authUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+    access: 'read' | 'write';
+    webhookToken: string | undefined;
+    invites: boolean;
+  };
+  slack: { botToken: string | undefined; apiUrl: string };
+  encryptionKey: Buffer;
+  encryptionKeyPrevious: Buffer | undefined;
+  serviceToken: string;
+  adminToken: string;
+  linkEventsSecret: string | undefined;
+  oauthReturnOrigins: string[];
+  logLevel: Env['LOG_LEVEL'];
+  channels: { ttlSeconds: number; renewMarginSeconds: number };
+  sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number };
+  fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean };
+  availability: { horizonDays: number };
+  shutdownTimeoutMs: number;
+  jobsPollSeconds: number;
+  /** Secrets generated for development this boot (shown once in the banner, never logged). */
+  generated: { serviceToken?: string; adminToken?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Variables production cannot do without; each named in the error when missing. */
+const PRODUCTION_REQUIRED = [
+  'DATABASE_URL',
+  'PUBLIC_URL',
+  'GOOGLE_CLIENT_ID',
+  'GOOGLE_CLIENT_SECRET',
+  'GOOGLE_REDIRECT_URI',
+  'ENCRYPTION_KEY',
+  'SERVICE_TOKEN',
+  'ADMIN_TOKEN',
+] as const;
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset: `FOO= bun run start` should not fail a URL check.
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  if (production) {
+    for (const name of PRODUCTION_REQUIRED) {
+      if (env[name] === undefined) throw new ConfigError(`missing ${name}: required when NODE_ENV=production`);
+    }
+    if (!env.PUBLIC_URL!.startsWith('https://')) {
+      throw new ConfigError('invalid PUBLIC_URL: Google only delivers push notifications to https:// addresses');
+    }
+  }
+
+  const useEmulator = !production && env.GOOGLE_CLIENT_ID === undefined;
+  const needsDev = !production && (!env.ENCRYPTION_KEY || !env.SERVICE_TOKEN || !env.ADMIN_TOKEN);
+  const dev = needsDev ? loadDevSecrets(env.DATA_DIR, env) : undefined;
+  const emulatorUrl = `http://127.0.0.1:${env.EMULATOR_PORT}/`;
+  const selfUrl = `http://127.0.0.1:${env.PORT}`;
+
+  return {
+    env: env.NODE_ENV,
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: env.DATA_DIR,
+    databaseUrl: env.DATABASE_URL,
+    // With the emulator, Google's pushes come back to this very process.
+    publicUrl: env.PUBLIC_URL ?? (useEmulator ? selfUrl : undefined),
+    useEmulator,
+    emulatorPort: env.EMULATOR_PORT,
+    google: useEmulator
+      ? {
+          clientId: 'calwatch-dev',
+          clientSecret: 'calwatch-dev-secret',
+          redirectUri: env.GOOGLE_REDIRECT_URI ?? `${selfUrl}/oauth/google/callback`,
+          apiUrl: emulatorUrl,
+          authUrl: `${emulatorUrl}o/oauth2/v2/auth`,
+          tokenUrl: `${emulatorUrl}token`,
+          revokeUrl: `${emulatorUrl}revoke`,
+          access: env.GOOGLE_ACCESS,
+          webhookToken: env.GOOGLE_WEBHOOK_TOKEN,
+          invites: env.GOOGLE_INVITES,
+        }
+      : {
+          clientId: env.GOOGLE_CLIENT_ID ?? '',
+          clientSecret: env.GOOGLE_CLIENT_SECRET ?? '',
+          redirectUri: env.GOOGLE_REDIRECT_URI ?? `${selfUrl}/oauth/google/callback`,
+          apiUrl: env.GOOGLE_API_URL,
+          authUrl: env.GOOGLE_AUTH_URL,
+          tokenUrl: env.GOOGLE_TOKEN_URL,
+          revokeUrl: env.GOOGLE_REVOKE_URL,
+          access: env.GOOGLE_ACCESS,
+          webhookToken: env.GOOGLE_WEBHOOK_TOKEN,
+          invites: env.GOOGLE_INVITES,
+        },
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN ?? (useEmulator ? 'xoxb-calwatch-dev' : undefined),
+      apiUrl: env.SLACK_API_URL !== 'https://slack.com/api/' || !useEmulator ? env.SLACK_API_URL : `${emulatorUrl}slack/api/`,
+    },
+    encryptionKey: Buffer.from(env.ENCRYPTION_KEY ?? dev!.encryptionKey, 'base64'),
+    encryptionKeyPrevious: env.ENCRYPTION_KEY_PREVIOUS ? Buffer.from(env.ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
+    serviceToken: env.SERVICE_TOKEN ?? dev!.serviceToken,
+    adminToken: env.ADMIN_TOKEN ?? dev!.adminToken,
+    linkEventsSecret: env.LINK_EVENTS_SECRET,
+    oauthReturnOrigins: (env.OAUTH_RETURN_ORIGINS ?? (production ? '' : `${selfUrl},http://localhost:${env.PORT}`))
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    logLevel: env.LOG_LEVEL,
+    channels: { ttlSeconds: env.CHANNEL_TTL_SECONDS, renewMarginSeconds: env.CHANNEL_RENEW_MARGIN_SECONDS },
+    sync: {
+      silentThresholdSeconds: env.SYNC_SILENT_THRESHOLD_SECONDS,
+      pollIntervalSeconds: env.SYNC_POLL_INTERVAL_SECONDS,
+      catchupPerSecond: env.SYNC_CATCHUP_PER_SECOND,
+    },
+    fanout: {
+      timeoutMs: env.FANOUT_TIMEOUT_MS,
+      maxAttempts: env.FANOUT_MAX_ATTEMPTS,
+      allowPrivate: env.FANOUT_ALLOW_PRIVATE ?? !production,
+    },
+    availability: { horizonDays: env.AVAILABILITY_HORIZON_DAYS },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    jobsPollSeconds: env.JOBS_POLL_SECONDS,
+    generated: dev?.generated ?? {},
+  };
+}

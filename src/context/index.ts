@@ -1,0 +1,48 @@
+// What every verb receives: built once in main.ts (tests build their own), never global.
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/index.ts';
+import type { Jobs } from '../jobs/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Keyring } from '../crypto/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests can move: real time plus an offset, so timers and the database still agree. */
+export class SettableClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+  set(date: Date): void {
+    this.offsetMs = date.getTime() - Date.now();
+  }
+}
+
+export interface Ctx {
+  config: Config;
+  db: Database;
+  jobs: Jobs;
+  log: Logger;
+  clock: Clock;
+  keyring: Keyring;
+  metrics: Metrics;
+  runtime: { version: string; dbKind: 'postgres' | 'embedded' };
+}
+
+/** What a domain module plugs into the service (its tRPC router is composed in src/router.ts). */
+export interface CalwatchModule {
+  name: string;
+  jobs?: import('../jobs/index.ts').JobDefinition[];
+  /** Raw HTTP routes outside tRPC and GraphQL (the webhook, the OAuth redirects). */
+  routes?: (ctx: Ctx) => import('hono').Hono;
+  /** Runs once the workers are started (catch-up syncs, scheduling). */
+  start?: (ctx: Ctx) => Promise<void>;
+}

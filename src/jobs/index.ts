@@ -1,0 +1,219 @@
+// pg-boss in the same Postgres: declared jobs (name, zod payload, queue policy, retries, optional
+// cron, handler), a typed `send` that can join the caller's transaction (the outbox), and a way to
+// wake the local worker at once instead of waiting for its next poll.
+import { PgBoss, fromDrizzle, type QueuePolicy, type Job } from 'pg-boss';
+import { sql as drizzleSql } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { Ctx } from '../context/index.ts';
+import type { Executor } from '../db/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { isAppError } from '../errors/index.ts';
+
+export interface JobInfo {
+  id: string;
+  name: string;
+  /** How many times this job was retried before this attempt. */
+  retryCount: number;
+  /** True on the last attempt pg-boss will make. */
+  lastAttempt: boolean;
+  log: Logger;
+}
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  /** `<module>.<verb>`, also the pg-boss queue name. */
+  name: string;
+  schema: S;
+  policy?: QueuePolicy;
+  retryLimit?: number;
+  /** Seconds; with `retryBackoff` the base of the exponential backoff (pg-boss adds jitter). */
+  retryDelay?: number;
+  retryBackoff?: boolean;
+  retryDelayMax?: number;
+  expireInSeconds?: number;
+  /** Parallel handlers in this process. */
+  concurrency?: number;
+  /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
+  cron?: string;
+  cronData?: z.infer<S>;
+  handler: (ctx: Ctx, data: z.infer<S>, job: JobInfo) => Promise<unknown>;
+}
+
+export const defineJob = <S extends z.ZodType>(def: JobDefinition<S>): JobDefinition => def as unknown as JobDefinition;
+
+export interface SendOptions {
+  /** Enqueue inside this transaction: the job exists only if the transaction commits. */
+  tx?: Executor;
+  singletonKey?: string;
+  /** Seconds from now, or a date. */
+  startAfter?: number | Date;
+  id?: string;
+  priority?: number;
+}
+
+export interface QueueCounts {
+  name: string;
+  queued: number;
+  active: number;
+  deferred: number;
+  failed: number;
+  total: number;
+}
+
+export class Jobs {
+  private readonly definitions = new Map<string, JobDefinition>();
+  private readonly workers = new Map<string, string>();
+  private stopped = false;
+
+  constructor(
+    readonly boss: PgBoss,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  static async start(opts: { url: string; log: Logger; metrics: Metrics; embedded: boolean }): Promise<Jobs> {
+    const boss = new PgBoss({
+      connectionString: opts.url,
+      schema: 'pgboss',
+      max: opts.embedded ? 4 : 10,
+      // LISTEN/NOTIFY wakes workers in every process the moment a job is created.
+      useListenNotify: !opts.embedded,
+      superviseIntervalSeconds: 30,
+      openTelemetry: { enabled: false },
+    } as ConstructorParameters<typeof PgBoss>[0]);
+    boss.on('error', (err) => opts.log.error({ err }, 'pg-boss error'));
+    await boss.start();
+    return new Jobs(boss, opts.log, opts.metrics);
+  }
+
+  get queueNames(): string[] {
+    return [...this.definitions.keys()].sort();
+  }
+
+  /** Creates the queues of these definitions (idempotent). */
+  async declare(defs: JobDefinition[]): Promise<void> {
+    const existing = new Set((await this.boss.getQueues()).map((q) => q.name));
+    for (const def of defs) {
+      if (this.definitions.has(def.name)) throw new Error(`job ${def.name} declared twice`);
+      this.definitions.set(def.name, def);
+      const options = {
+        policy: def.policy ?? 'standard',
+        retryLimit: def.retryLimit ?? 5,
+        retryDelay: def.retryDelay ?? 2,
+        retryBackoff: def.retryBackoff ?? true,
+        retryDelayMax: def.retryDelayMax ?? 3600,
+        expireInSeconds: def.expireInSeconds ?? 300,
+        notify: true,
+      };
+      if (!existing.has(def.name)) {
+        try {
+          await this.boss.createQueue(def.name, options);
+        } catch (err) {
+          // Another process created it between our read and our create.
+          if (!(await this.boss.getQueue(def.name))) throw err;
+        }
+      }
+    }
+  }
+
+  /** Starts the workers and cron schedules of every declared job, handing them this context. */
+  async work(ctx: Ctx, pollSeconds: number): Promise<void> {
+    for (const def of this.definitions.values()) {
+      const workerId = await this.boss.work(
+        def.name,
+        {
+          batchSize: 1,
+          localConcurrency: def.concurrency ?? 2,
+          pollingIntervalSeconds: pollSeconds,
+          perJobResults: true,
+          includeMetadata: true,
+        },
+        async (jobs) => Promise.all(jobs.map((job) => this.run(ctx, def, job))),
+      );
+      this.workers.set(def.name, workerId);
+      if (def.cron) await this.boss.schedule(def.name, def.cron, (def.cronData ?? {}) as object, { tz: 'UTC' });
+    }
+  }
+
+  private async run(
+    ctx: Ctx,
+    def: JobDefinition,
+    job: Job<unknown> & { retryCount: number; retryLimit: number },
+  ): Promise<{ id: string; status: 'completed' | 'failed' | 'deadletter'; output?: object }> {
+    const log = this.log.child({ job: job.id, queue: def.name, attempt: job.retryCount });
+    const started = performance.now();
+    const parsed = def.schema.safeParse(job.data);
+    if (!parsed.success) {
+      log.error({ issues: parsed.error.issues }, 'job payload invalid; failing without retry');
+      this.metrics.jobs.inc({ queue: def.name, outcome: 'invalid' });
+      return { id: job.id, status: 'deadletter', output: { error: 'invalid payload' } };
+    }
+    try {
+      const output = await def.handler(ctx, parsed.data, {
+        id: job.id,
+        name: def.name,
+        retryCount: job.retryCount,
+        lastAttempt: job.retryCount >= job.retryLimit,
+        log,
+      });
+      this.metrics.jobs.inc({ queue: def.name, outcome: 'completed' });
+      return { id: job.id, status: 'completed', ...(output && typeof output === 'object' ? { output } : {}) };
+    } catch (err) {
+      const final = isAppError(err) && !err.retryable;
+      log[final ? 'warn' : 'error']({ err: serializeError(err) }, final ? 'job failed for good' : 'job failed; will retry');
+      this.metrics.jobs.inc({ queue: def.name, outcome: final ? 'final' : 'retry' });
+      return {
+        id: job.id,
+        status: final ? 'deadletter' : 'failed',
+        output: { error: err instanceof Error ? err.message : String(err) },
+      };
+    } finally {
+      this.metrics.jobDuration.observe({ queue: def.name }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async send(name: string, data: object, opts: SendOptions = {}): Promise<string | null> {
+    const def = this.definitions.get(name);
+    if (!def) throw new Error(`unknown job ${name}`);
+    const payload = def.schema.parse(data) as object;
+    return this.boss.send(name, payload, {
+      ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+      ...(opts.startAfter !== undefined ? { startAfter: opts.startAfter } : {}),
+      ...(opts.id ? { id: opts.id } : {}),
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      ...(opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {}),
+    });
+  }
+
+  /** Wakes this process's worker for a queue now, rather than at its next poll. */
+  wake(name: string): void {
+    const id = this.workers.get(name);
+    if (id && !this.stopped) this.boss.notifyWorker(id);
+  }
+
+  async counts(): Promise<QueueCounts[]> {
+    const queues = await this.boss.getQueues(this.queueNames);
+    return queues.map((q) => ({
+      name: q.name,
+      queued: q.queuedCount,
+      active: q.activeCount,
+      deferred: q.deferredCount,
+      failed: q.failedCount,
+      total: q.totalCount,
+    }));
+  }
+
+  /** Stops fetching, lets running handlers finish (bounded by timeoutMs), closes pg-boss. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+  }
+}
+
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) {
+    return { type: err.name, message: err.message, ...(isAppError(err) ? { code: err.code } : {}) };
+  }
+  return { message: String(err) };
+}

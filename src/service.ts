@@ -1,0 +1,120 @@
+// Boot order: config -> (emulator in development) -> db + migrations -> pg-boss + queues -> context
+// -> HTTP -> workers -> module start hooks. Stop in reverse, bounded, on the first signal.
+import type { Hono } from 'hono';
+import type { Config } from './config/index.ts';
+import { openDatabase, runMigrations, type DatabaseHandle } from './db/index.ts';
+import { Jobs } from './jobs/index.ts';
+import { createLogger, type Logger } from './log/index.ts';
+import { createKeyring } from './crypto/index.ts';
+import { createMetrics } from './metrics/index.ts';
+import { systemClock, type Clock, type Ctx, type CalwatchModule } from './context/index.ts';
+import { createHttpApp } from './api/index.ts';
+import { appRouter } from './router.ts';
+import { adminSchema } from './admin-schema.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+/** Every domain module, in dependency order. */
+export const modules: CalwatchModule[] = [];
+
+export interface Service {
+  url: string;
+  ctx: Ctx;
+  db: DatabaseHandle;
+  fetch: (req: Request) => Response | Promise<Response>;
+  /** Graceful: stop accepting, let running jobs finish (bounded), close pg-boss and the database. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Skip the module start hooks (catch-up syncs): for tests that drive everything by hand. */
+  skipStartHooks?: boolean;
+  /** Modules added after the built-in ones (tests declare probe jobs this way). */
+  extraModules?: CalwatchModule[];
+}
+
+export async function startService(config: Config, opts: StartOptions = {}): Promise<Service> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const cleanups: Array<() => Promise<void>> = [];
+  const all = [...modules, ...(opts.extraModules ?? [])];
+  try {
+    if (config.useEmulator) {
+      const { startEmulator } = await import('./emulator/index.ts');
+      const emulator = await startEmulator({ port: config.emulatorPort });
+      cleanups.unshift(() => emulator.stop());
+      log.info({ url: emulator.url }, 'built-in Google/Slack emulator started');
+    }
+
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanups.unshift(() => database.close());
+    await runMigrations(database.url);
+
+    const metrics = createMetrics();
+    const jobs = await Jobs.start({ url: database.url, log, metrics, embedded: database.kind === 'embedded' });
+    cleanups.unshift(() => jobs.stop(config.shutdownTimeoutMs));
+    await jobs.declare(all.flatMap((m) => m.jobs ?? []));
+
+    const ctx: Ctx = {
+      config,
+      db: database.db,
+      jobs,
+      log,
+      clock: opts.clock ?? systemClock,
+      keyring: createKeyring(config.encryptionKey, config.encryptionKeyPrevious),
+      metrics,
+      runtime: { version: pkg.version, dbKind: database.kind },
+    };
+
+    const app = createHttpApp({
+      ctx,
+      router: appRouter,
+      adminSchema: adminSchema(),
+      routes: all.flatMap((m) => (m.routes ? [m.routes(ctx)] : [])) as Hono[],
+      isReady: async () => {
+        const dbOk = await database.ping();
+        const jobsOk = dbOk && (await jobs.boss.getDb().executeSql('select 1').then(() => true, () => false));
+        return { ok: dbOk && jobsOk, checks: { database: dbOk, jobs: jobsOk } };
+      },
+    });
+
+    const server = Bun.serve({
+      port: config.port,
+      hostname: config.host,
+      fetch: app.fetch,
+      // Slow or stalled clients must not hold connections open.
+      idleTimeout: 30,
+      maxRequestBodySize: 2 * 1024 * 1024,
+    });
+    cleanups.unshift(async () => {
+      await server.stop();
+    });
+
+    await jobs.work(ctx, config.jobsPollSeconds);
+    if (!opts.skipStartHooks) for (const m of all) await m.start?.(ctx);
+
+    const url = `http://127.0.0.1:${server.port}`;
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      ctx,
+      db: database,
+      fetch: app.fetch,
+      stop: () =>
+        (stopping ??= (async () => {
+          for (const cleanup of cleanups) {
+            try {
+              const t0 = performance.now();
+              await cleanup();
+              if (process.env.DEBUG_STOP) console.log('cleanup', cleanups.indexOf(cleanup), performance.now() - t0);
+            } catch (err) {
+              log.warn({ err }, 'error during shutdown');
+            }
+          }
+        })()),
+    };
+  } catch (err) {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+    throw err;
+  }
+}
