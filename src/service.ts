@@ -13,8 +13,24 @@ import { appRouter } from './router.ts';
 import { adminSchema } from './admin-schema.ts';
 import pkg from '../package.json' with { type: 'json' };
 
+import { linksModule } from './links/index.ts';
+import { syncModule } from './sync/index.ts';
+import { channelsModule } from './channels/index.ts';
+import { oncallModule } from './oncall/index.ts';
+import { bookingsModule } from './bookings/index.ts';
+import { availabilityModule } from './availability/index.ts';
+import { fanoutModule } from './fanout/index.ts';
+
 /** Every domain module, in dependency order. */
-export const modules: CalwatchModule[] = [];
+export const modules: CalwatchModule[] = [
+  linksModule,
+  syncModule,
+  channelsModule,
+  availabilityModule,
+  oncallModule,
+  bookingsModule,
+  fanoutModule,
+];
 
 export interface Service {
   url: string;

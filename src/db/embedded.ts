@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -16,9 +17,9 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   if (dataDir) {
     const dir = resolve(join(dataDir, 'pgdata'));
     mkdirSync(dir, { recursive: true });
-    db = await PGlite.create(dir);
+    db = await PGlite.create(dir, { extensions: { btree_gist } });
   } else {
-    db = await PGlite.create(); // in memory (tests)
+    db = await PGlite.create({ extensions: { btree_gist } }); // in memory (tests)
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 64 });
   await server.start();

@@ -19,7 +19,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: { retryAfterSeconds?: number; cause?: unknown },
+    readonly details?: { retryAfterSeconds?: number; cause?: unknown; reason?: string; status?: number },
   ) {
     super(message);
   }
