@@ -1,0 +1,129 @@
+// Event mutations shared by the Calendar API and the control API. Every change takes the next change
+// sequence, lands in the calendar's change log and queues an `exists` notification on the calendar's
+// channels; calendar-list changes notify the affected users' calendarList channels.
+
+import type { Calendar } from './calendars-store.ts';
+import { conditionNotMet, deleted, duplicate, invalidValue, notFound } from './errors.ts';
+import {
+  cancelledEvent, exceptionSeed, instanceOf, newEvent, patchedEvent, replacedEvent, respondedEvent, type WriteContext,
+} from './event-model.ts';
+import { isValidClientEventId } from './ids.ts';
+import { findOccurrence, isRecurringMaster, splitInstanceId, type Occurrence } from './recurrence.ts';
+import type { EmulatorState } from './state.ts';
+import type { CalEvent, JsonObject } from './types.ts';
+
+export function eventsResourceKey(calendarId: string): string {
+  return `events:${calendarId}`;
+}
+
+export function calendarListResourceKey(email: string): string {
+  return `calendarList:${email}`;
+}
+
+export function commitEvent(state: EmulatorState, cal: Calendar, ev: CalEvent): CalEvent {
+  cal.events.put(ev, state.nextSeq(), cal.timeZone);
+  state.notifier.notify(eventsResourceKey(cal.id));
+  return ev;
+}
+
+export function notifyCalendarLists(state: EmulatorState, emails: Iterable<string>): void {
+  for (const e of emails) state.notifier.notify(calendarListResourceKey(e));
+}
+
+/** A stored event, or a recurring instance that only exists as an occurrence of its master. */
+export type Resolved =
+  | { kind: 'stored'; ev: CalEvent }
+  | { kind: 'virtual'; master: CalEvent; occ: Occurrence }
+  | { kind: 'none' };
+
+export function resolveEvent(cal: Calendar, id: string): Resolved {
+  const stored = cal.events.get(id);
+  if (stored) return { kind: 'stored', ev: stored.ev };
+  const split = splitInstanceId(id);
+  if (!split) return { kind: 'none' };
+  const master = cal.events.get(split.masterId)?.ev;
+  if (!master || !isRecurringMaster(master)) return { kind: 'none' };
+  const occ = findOccurrence(master, cal.timeZone, split.suffix);
+  return occ ? { kind: 'virtual', master, occ } : { kind: 'none' };
+}
+
+/** events.get: stored events (cancelled ones too: "The get method always returns them") and instances. */
+export function getEvent(cal: Calendar, id: string): CalEvent {
+  const r = resolveEvent(cal, id);
+  if (r.kind === 'stored') return r.ev;
+  if (r.kind === 'virtual') return instanceOf(r.master, r.occ, cal.id);
+  throw notFound();
+}
+
+/** If-Match: "412 if changed" (version-resources guide). Instances share their master's etag. */
+function checkIfMatch(current: CalEvent, ifMatch: string | undefined): void {
+  if (ifMatch === undefined || ifMatch === '*') return;
+  const wanted = ifMatch.split(',').map((s) => s.trim().replace(/^W\//, ''));
+  if (!wanted.includes(current.etag)) throw conditionNotMet();
+}
+
+function writable(cal: Calendar, id: string, ifMatch: string | undefined): { prev: CalEvent } {
+  const r = resolveEvent(cal, id);
+  if (r.kind === 'none') throw notFound();
+  const prev = r.kind === 'stored' ? r.ev : exceptionSeed(r.master, r.occ, cal.id);
+  checkIfMatch(r.kind === 'stored' ? r.ev : r.master, ifMatch);
+  return { prev };
+}
+
+export function insertEvent(state: EmulatorState, body: JsonObject, ctx: WriteContext): CalEvent {
+  let id: string | undefined;
+  if (body.id !== undefined && body.id !== null) {
+    if (typeof body.id !== 'string' || !isValidClientEventId(body.id)) throw invalidValue('Invalid resource id value.');
+    // Ids are unique per calendar, deleted events included (their ids stay taken).
+    if (ctx.calendar.events.get(body.id)) throw duplicate();
+    id = body.id;
+  }
+  return commitEvent(state, ctx.calendar, newEvent(body, id, ctx));
+}
+
+export function patchEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
+  const { prev } = writable(ctx.calendar, id, ifMatch);
+  return commitEvent(state, ctx.calendar, patchedEvent(prev, body, ctx));
+}
+
+export function updateEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
+  const { prev } = writable(ctx.calendar, id, ifMatch);
+  return commitEvent(state, ctx.calendar, replacedEvent(prev, body, ctx));
+}
+
+/** events.delete: the event becomes cancelled; deleting a series cancels its exceptions too. */
+export function deleteEvent(state: EmulatorState, cal: Calendar, id: string, ifMatch?: string): void {
+  const { prev } = writable(cal, id, ifMatch);
+  if (prev.status === 'cancelled') throw deleted();
+  commitEvent(state, cal, cancelledEvent(prev, cal));
+  if (isRecurringMaster(prev)) {
+    for (const exId of cal.events.exceptionsOf(prev.id)?.values() ?? []) {
+      const ex = cal.events.get(exId)?.ev;
+      if (ex && ex.status !== 'cancelled') commitEvent(state, cal, cancelledEvent(ex, cal));
+    }
+  }
+}
+
+/**
+ * A person creates or replaces an event in Google Calendar (control API). Ids of occurrences of an existing
+ * series become exceptions of it.
+ */
+export function putEventAsPerson(state: EmulatorState, cal: Calendar, id: string, body: JsonObject): { ev: CalEvent; created: boolean } {
+  const ctx: WriteContext = { calendar: cal, actor: cal.owner, asPerson: true };
+  const r = resolveEvent(cal, id);
+  if (r.kind === 'stored') return { ev: commitEvent(state, cal, replacedEvent(r.ev, body, ctx)), created: false };
+  if (r.kind === 'virtual') {
+    const seed = exceptionSeed(r.master, r.occ, cal.id);
+    return { ev: commitEvent(state, cal, replacedEvent(seed, body, ctx)), created: true };
+  }
+  return { ev: commitEvent(state, cal, newEvent(body, id, ctx)), created: true };
+}
+
+/** An attendee accepts, declines, ... (control API). Null when the event has no such attendee. */
+export function respond(state: EmulatorState, cal: Calendar, id: string, email: string, responseStatus: string): CalEvent | null {
+  const r = resolveEvent(cal, id);
+  if (r.kind === 'none') throw notFound();
+  const prev = r.kind === 'stored' ? r.ev : exceptionSeed(r.master, r.occ, cal.id);
+  const next = respondedEvent(prev, email, responseStatus, cal);
+  return next ? commitEvent(state, cal, next) : null;
+}

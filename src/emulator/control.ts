@@ -1,0 +1,305 @@
+// The control API under /_emulator/: set up users, calendars and events, act as people in Google Calendar,
+// inject faults and inspect what happened. Plain JSON; errors are {"error": "..."}.
+
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { deleteEvent, notifyCalendarLists, putEventAsPerson, respond } from './calendar-service.ts';
+import type { Calendar } from './calendars-store.ts';
+import { channelResource } from './channels.ts';
+import { isResponseStatus } from './event-model.ts';
+import { newEventId } from './ids.ts';
+import { DEFAULT_SCOPE, DEFAULT_CLIENT_ID } from './oauth-store.ts';
+import type { EmulatorState } from './state.ts';
+import { isValidTimeZone } from './time.ts';
+import type { AccessRole, JsonObject } from './types.ts';
+
+class ControlError extends Error {
+  constructor(readonly status: 400 | 404 | 409, message: string) {
+    super(message);
+  }
+}
+
+export function isControlError(e: unknown): e is ControlError {
+  return e instanceof ControlError;
+}
+
+export function controlErrorResponse(e: ControlError): Response {
+  return Response.json({ error: e.message }, { status: e.status });
+}
+
+async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ControlError(400, 'body is not valid JSON');
+    }
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ControlError(400, z.prettifyError(r.error));
+  return r.data;
+}
+
+const email = z.string().trim().min(3).includes('@');
+const timeZone = z.string().refine(isValidTimeZone, 'unknown IANA time zone');
+const member = z.union([email, z.object({ email, role: z.enum(['reader', 'writer', 'owner', 'freeBusyReader']).optional() })]);
+
+const schemas = {
+  config: z.object({
+    accessTokenTtlSeconds: z.number().int().positive().optional(),
+    defaultMaxChannelTtlSeconds: z.number().int().positive().optional(),
+    notificationRetries: z.number().int().min(0).max(20).optional(),
+    notificationRetryBaseMs: z.number().int().min(0).optional(),
+    notificationTimeoutMs: z.number().int().positive().optional(),
+    nextConsentError: z.string().nullable().optional(),
+  }),
+  client: z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), redirectUris: z.array(z.string().url()).default([]) }),
+  user: z.object({ email, timeZone: timeZone.optional(), scope: z.string().optional() }),
+  calendar: z.object({
+    owner: email,
+    id: z.string().min(1).optional(),
+    summary: z.string().optional(),
+    description: z.string().optional(),
+    timeZone: timeZone.optional(),
+    primary: z.boolean().optional(),
+    members: z.array(member).optional(),
+    pushNotSupported: z.boolean().optional(),
+  }),
+  respond: z.object({ email, responseStatus: z.string().refine(isResponseStatus, 'needsAction|declined|tentative|accepted') }),
+  faults: z.object({
+    status: z.union([z.literal(429), z.literal(403), z.literal(500)]).optional(),
+    reason: z.enum(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']).optional(),
+    count: z.number().int().min(0).optional(),
+    paths: z.string().optional(),
+    dropNotifications: z.number().min(0).max(1).optional(),
+    duplicateNotifications: z.number().min(0).max(1).optional(),
+    maxChannelTtlSeconds: z.number().positive().nullable().optional(),
+  }),
+  slackUser: z.object({ email, id: z.string().min(1).optional(), name: z.string().min(1).optional() }),
+  slackFaults: z.object({
+    status: z.literal(429).optional(),
+    count: z.number().int().min(0).default(1),
+    retryAfter: z.number().int().min(0).default(1),
+    error: z.string().min(1).optional(),
+    method: z.string().min(1).optional(),
+  }),
+};
+
+export function controlRoutes(state: EmulatorState): Hono {
+  const app = new Hono();
+
+  const calendarOr404 = (id: string): Calendar => {
+    const cal = state.directory.calendars.get(id);
+    if (!cal) throw new ControlError(404, `unknown calendar ${id}`);
+    return cal;
+  };
+
+  app.post('/reset', (c) => {
+    state.reset();
+    return c.json({ ok: true });
+  });
+
+  app.get('/config', (c) => c.json({ ...state.config, nextConsentError: state.config.nextConsentError ?? null }));
+  app.post('/config', async (c) => {
+    const b = await parse(c, schemas.config);
+    const { nextConsentError, ...numbers } = b;
+    Object.assign(state.config, numbers);
+    if (nextConsentError !== undefined) state.config.nextConsentError = nextConsentError ?? undefined;
+    return c.json({ ...state.config, nextConsentError: state.config.nextConsentError ?? null });
+  });
+
+  app.post('/clients', async (c) => {
+    const b = await parse(c, schemas.client);
+    state.oauth.registerClient(b);
+    return c.json({ clientId: b.clientId, redirectUris: b.redirectUris });
+  });
+
+  // A user plus a grant for the default client, as if they had consented (access_type=offline).
+  app.post('/users', async (c) => {
+    const b = await parse(c, schemas.user);
+    const user = state.directory.ensureUser(b.email, b.timeZone);
+    const grant = state.oauth.createGrant(DEFAULT_CLIENT_ID, user.email, b.scope ?? DEFAULT_SCOPE, true);
+    return c.json({ email: user.email, refreshToken: grant.refreshToken });
+  });
+
+  app.get('/users', (c) => c.json({
+    items: [...state.directory.users.values()].map((u) => ({
+      email: u.email,
+      createdAt: u.createdAt,
+      calendars: [...u.list.values()].filter((e) => !e.deleted).map((e) => ({ id: e.calendarId, accessRole: e.accessRole, primary: e.primary })),
+      grants: [...state.oauth.grants.values()].filter((g) => g.email === u.email).map((g) => ({ clientId: g.clientId, scope: g.scope, revoked: g.revoked, offline: g.refreshToken !== undefined })),
+    })),
+  }));
+
+  app.post('/users/:email/revoke', (c) => {
+    const user = state.directory.getUser(c.req.param('email'));
+    if (!user) throw new ControlError(404, 'unknown user');
+    return c.json({ revoked: state.oauth.revokeUser(user.email) });
+  });
+
+  app.post('/users/:email/expire-tokens', (c) => c.json({ expired: state.oauth.expireAccessTokens(c.req.param('email').toLowerCase()) }));
+  app.post('/tokens/expire', (c) => c.json({ expired: state.oauth.expireAccessTokens() }));
+
+  app.post('/users/:email/invalidate-sync-tokens', (c) => {
+    const user = state.directory.getUser(c.req.param('email'));
+    if (!user) throw new ControlError(404, 'unknown user');
+    user.listEpoch++;
+    return c.json({ ok: true });
+  });
+
+  app.post('/calendars', async (c) => {
+    const b = await parse(c, schemas.calendar);
+    const owner = state.directory.ensureUser(b.owner, b.primary ? b.timeZone : undefined);
+    const touched = new Set<string>();
+    let cal: Calendar;
+    const id = b.primary ? owner.email : b.id ?? `${newEventId()}@group.calendar.google.com`;
+    const existing = state.directory.calendars.get(id);
+    if (existing) {
+      cal = existing;
+      const patch: { summary?: string; timeZone?: string; description?: string; pushNotSupported?: boolean } = {};
+      if (b.summary !== undefined) patch.summary = b.summary;
+      if (b.timeZone !== undefined) patch.timeZone = b.timeZone;
+      if (b.description !== undefined) patch.description = b.description;
+      if (b.pushNotSupported !== undefined) patch.pushNotSupported = b.pushNotSupported;
+      if (Object.keys(patch).length > 0) for (const e of state.directory.updateCalendar(cal, patch)) touched.add(e);
+    } else {
+      cal = state.directory.createCalendar({
+        id, owner: owner.email, summary: b.summary ?? id, timeZone: b.timeZone ?? 'UTC', pushNotSupported: b.pushNotSupported ?? false,
+        ...(b.description !== undefined ? { description: b.description } : {}),
+      });
+      touched.add(owner.email);
+    }
+    for (const m of b.members ?? []) {
+      const memberEmail = typeof m === 'string' ? m : m.email;
+      const role: AccessRole = typeof m === 'string' ? 'reader' : m.role ?? 'reader';
+      const u = state.directory.ensureUser(memberEmail);
+      if (state.directory.setListEntry(u.email, cal.id, role)) touched.add(u.email);
+    }
+    notifyCalendarLists(state, touched);
+    return c.json({ id: cal.id });
+  });
+
+  app.get('/calendars', (c) => c.json({
+    items: [...state.directory.calendars.values()].map((cal) => ({
+      id: cal.id, summary: cal.summary, timeZone: cal.timeZone, owner: cal.owner, pushNotSupported: cal.pushNotSupported,
+      events: cal.events.byId.size, syncEpoch: cal.events.epoch,
+    })),
+  }));
+
+  app.delete('/calendars/:calendarId', (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    if (cal.id === cal.owner) throw new ControlError(400, 'a primary calendar cannot be deleted');
+    notifyCalendarLists(state, state.directory.deleteCalendar(cal.id));
+    return c.body(null, 204);
+  });
+
+  app.get('/calendars/:calendarId/events', (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    const includeCancelled = new URL(c.req.url).searchParams.get('showDeleted') === 'true';
+    const items = [...cal.events.byId.values()].map((s) => s.ev).filter((ev) => includeCancelled || ev.status !== 'cancelled');
+    return c.json({ items });
+  });
+
+  app.put('/calendars/:calendarId/events/:eventId', async (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    const id = c.req.param('eventId');
+    if (!/^[^/\s]{1,1024}$/.test(id)) throw new ControlError(400, 'invalid event id');
+    const text = await c.req.text();
+    let body: JsonObject;
+    try {
+      body = JSON.parse(text || '{}') as JsonObject;
+    } catch {
+      throw new ControlError(400, 'body is not valid JSON');
+    }
+    const { ev, created } = putEventAsPerson(state, cal, id, body);
+    return c.json(ev, created ? 201 : 200);
+  });
+
+  app.delete('/calendars/:calendarId/events/:eventId', (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    deleteEvent(state, cal, c.req.param('eventId'));
+    return c.body(null, 204);
+  });
+
+  app.post('/calendars/:calendarId/events/:eventId/respond', async (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    const b = await parse(c, schemas.respond);
+    const ev = respond(state, cal, c.req.param('eventId'), b.email, b.responseStatus);
+    if (!ev) throw new ControlError(404, `${b.email} is not an attendee`);
+    return c.json(ev);
+  });
+
+  app.post('/calendars/:calendarId/invalidate-sync-tokens', (c) => {
+    const cal = calendarOr404(c.req.param('calendarId'));
+    cal.events.epoch++;
+    return c.json({ ok: true, epoch: cal.events.epoch });
+  });
+
+  app.get('/faults', (c) => c.json(state.faults.snapshot()));
+  app.post('/faults', async (c) => {
+    const b = await parse(c, schemas.faults);
+    if (b.count !== undefined && b.status === undefined && state.faults.status === undefined) {
+      throw new ControlError(400, 'count needs a status (429, 403 or 500)');
+    }
+    const settings: Parameters<typeof state.faults.configure>[0] = {};
+    for (const [k, v] of Object.entries(b)) if (v !== undefined) Object.assign(settings, { [k]: v });
+    state.faults.configure(settings);
+    return c.json(state.faults.snapshot());
+  });
+
+  app.get('/requests', (c) => {
+    const p = new URL(c.req.url).searchParams;
+    const filter: { path?: string; method?: string; sinceId?: number } = {};
+    const path = p.get('path');
+    const method = p.get('method');
+    const since = p.get('since');
+    if (path) filter.path = path;
+    if (method) filter.method = method;
+    if (since) filter.sinceId = Number(since);
+    return c.json({ items: state.requests.list(filter) });
+  });
+
+  app.get('/channels', (c) => c.json({
+    items: state.notifier.list().map((ch) => ({
+      ...channelResource(ch),
+      resource: ch.resourceKey,
+      address: ch.address,
+      tokenSet: ch.token !== undefined,
+      expirationIso: new Date(ch.expiration).toISOString(),
+      state: ch.state,
+      user: ch.email,
+      createdAt: ch.createdAt,
+      lastMessageNumber: ch.lastMessageNumber,
+    })),
+  }));
+
+  app.get('/notifications', (c) => {
+    const channelId = new URL(c.req.url).searchParams.get('channelId');
+    const items = state.notifier.notifications().filter((r) => !channelId || r.channelId === channelId);
+    return c.json({ items: items.map((r) => ({ ...r, channel: r.channelId, state: r.resourceState })) });
+  });
+
+  app.get('/slack/messages', (c) => {
+    const channel = new URL(c.req.url).searchParams.get('channel');
+    return c.json({ items: state.slack.messages.filter((m) => !channel || m.channel === channel) });
+  });
+
+  app.post('/slack/users', async (c) => {
+    const b = await parse(c, schemas.slackUser);
+    const u = state.slack.addUser({ email: b.email, ...(b.id ? { id: b.id } : {}), ...(b.name ? { name: b.name } : {}) });
+    return c.json(u);
+  });
+
+  app.post('/slack/faults', async (c) => {
+    const b = await parse(c, schemas.slackFaults);
+    if (b.error) state.slack.errorFault = { error: b.error, remaining: b.count, ...(b.method ? { method: b.method } : {}) };
+    else state.slack.fault = { status: 429, remaining: b.count, retryAfter: b.retryAfter };
+    return c.json({ ok: true });
+  });
+
+  app.all('*', (c) => c.json({ error: `no control endpoint ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+  return app;
+}

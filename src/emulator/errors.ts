@@ -1,0 +1,162 @@
+// Google's JSON error bodies. Format from https://developers.google.com/workspace/calendar/api/guides/errors:
+// {"error":{"errors":[{domain, reason, message, locationType?, location?}], "code", "message"}}.
+// Today's googleapis.com front end also adds a gRPC "status" to some of them (observed on 401 and 404), so
+// those carry it too; Calendar's own 400/410 captures have none and neither do ours.
+
+export interface ErrorItem {
+  domain: string;
+  reason: string;
+  message: string;
+  locationType?: string;
+  location?: string;
+}
+
+export class GoogleApiError extends Error {
+  readonly status: number;
+  readonly body: { error: { errors: ErrorItem[]; code: number; message: string; status?: string } };
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, item: ErrorItem, opts: { topMessage?: string; grpcStatus?: string; headers?: Record<string, string> } = {}) {
+    super(item.message);
+    this.status = status;
+    const error: { errors: ErrorItem[]; code: number; message: string; status?: string } = {
+      errors: [item],
+      code: status,
+      message: opts.topMessage ?? item.message,
+    };
+    if (opts.grpcStatus) error.status = opts.grpcStatus;
+    this.body = { error };
+    this.headers = opts.headers ?? {};
+  }
+
+  toResponse(): Response {
+    return new Response(JSON.stringify(this.body, null, 2), {
+      status: this.status,
+      headers: {
+        'content-type': 'application/json; charset=UTF-8',
+        'cache-control': 'no-cache, no-store, max-age=0, must-revalidate',
+        vary: 'Origin, X-Origin, Referer',
+        ...this.headers,
+      },
+    });
+  }
+}
+
+const CREDENTIALS_HINT =
+  'Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
+
+// 401 bodies as observed from today's googleapis.com (FACTS §3, doc-examples/error-401-authError-observed-modern.json).
+export function invalidCredentials(): GoogleApiError {
+  return new GoogleApiError(
+    401,
+    { message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' },
+    {
+      topMessage: `Request had invalid authentication credentials. ${CREDENTIALS_HINT}`,
+      grpcStatus: 'UNAUTHENTICATED',
+      headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+    },
+  );
+}
+
+// Without any credential Google answers the same status with reason "required" ("Login Required.").
+export function loginRequired(): GoogleApiError {
+  return new GoogleApiError(
+    401,
+    { message: 'Login Required.', domain: 'global', reason: 'required', location: 'Authorization', locationType: 'header' },
+    {
+      topMessage: `Request is missing required authentication credential. ${CREDENTIALS_HINT}`,
+      grpcStatus: 'UNAUTHENTICATED',
+      headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
+    },
+  );
+}
+
+export const notFound = (): GoogleApiError =>
+  new GoogleApiError(404, { domain: 'global', reason: 'notFound', message: 'Not Found' });
+
+export const duplicate = (): GoogleApiError =>
+  new GoogleApiError(409, { domain: 'global', reason: 'duplicate', message: 'The requested identifier already exists.' });
+
+export const deleted = (): GoogleApiError =>
+  new GoogleApiError(410, { domain: 'global', reason: 'deleted', message: 'Resource has been deleted' });
+
+export const fullSyncRequired = (): GoogleApiError =>
+  new GoogleApiError(410, {
+    domain: 'calendar',
+    reason: 'fullSyncRequired',
+    message: 'Sync token is no longer valid, a full sync is required.',
+    locationType: 'parameter',
+    location: 'syncToken',
+  });
+
+export const conditionNotMet = (): GoogleApiError =>
+  new GoogleApiError(412, {
+    domain: 'global',
+    reason: 'conditionNotMet',
+    message: 'Precondition Failed',
+    locationType: 'header',
+    location: 'If-Match',
+  });
+
+export const timeRangeEmpty = (location = 'timeMax'): GoogleApiError =>
+  new GoogleApiError(400, {
+    domain: 'calendar',
+    reason: 'timeRangeEmpty',
+    message: 'The specified time range is empty.',
+    locationType: 'parameter',
+    location,
+  });
+
+/** 400 "Invalid Value", as Google answers a garbage syncToken (fixtures/gcal-error-400-invalid-syncToken-value). */
+export const invalidValue = (message = 'Invalid Value'): GoogleApiError =>
+  new GoogleApiError(400, { domain: 'global', reason: 'invalid', message });
+
+export const badRequest = (message = 'Bad Request'): GoogleApiError =>
+  new GoogleApiError(400, { domain: 'global', reason: 'badRequest', message });
+
+export const required = (message: string): GoogleApiError =>
+  new GoogleApiError(400, { domain: 'global', reason: 'required', message });
+
+export const parseError = (): GoogleApiError =>
+  new GoogleApiError(400, { domain: 'global', reason: 'parseError', message: 'Parse Error' });
+
+export const pushNotSupported = (): GoogleApiError =>
+  new GoogleApiError(400, {
+    domain: 'calendar',
+    reason: 'pushNotSupportedForRequestedResource',
+    message: 'Push notifications are not supported by this resource.',
+  });
+
+export const writerAccessRequired = (): GoogleApiError =>
+  new GoogleApiError(403, {
+    domain: 'calendar',
+    reason: 'requiredAccessLevel',
+    message: 'You need to have writer access to this calendar.',
+  });
+
+export type RateLimitReason = 'rateLimitExceeded' | 'userRateLimitExceeded' | 'quotaExceeded';
+
+const RATE_MESSAGES: Record<RateLimitReason, string> = {
+  rateLimitExceeded: 'Rate Limit Exceeded',
+  userRateLimitExceeded: 'User Rate Limit Exceeded',
+  quotaExceeded: 'Calendar usage limits exceeded.',
+};
+
+/** 403/429 usage-limit errors (errors guide: "can return either 403 or 429 ... functionally similar"). */
+export function rateLimited(status: 403 | 429, reason: RateLimitReason = 'rateLimitExceeded'): GoogleApiError {
+  // 429 answers carry Retry-After so that clients honouring it are exercised; Google does not document a value.
+  const headers: Record<string, string> = status === 429 ? { 'retry-after': '1' } : {};
+  return new GoogleApiError(status, { domain: 'usageLimits', reason, message: RATE_MESSAGES[reason] }, { headers });
+}
+
+export const backendError = (): GoogleApiError =>
+  new GoogleApiError(500, { domain: 'global', reason: 'backendError', message: 'Backend Error' });
+
+/** A token without a scope that allows the call (observed googleapis.com body shape). */
+export function insufficientScopes(): GoogleApiError {
+  return new GoogleApiError(
+    403,
+    { message: 'Insufficient Permission', domain: 'global', reason: 'insufficientPermissions' },
+    { topMessage: 'Request had insufficient authentication scopes.', grpcStatus: 'PERMISSION_DENIED' },
+  );
+}

@@ -1,0 +1,51 @@
+// Everything the emulator holds, in memory. `reset()` swaps in fresh stores; the generation id changes too,
+// so sync and page tokens issued before the reset are refused.
+
+import { Directory } from './calendars-store.ts';
+import { initialConfig, type EmulatorOptions, type RuntimeConfig } from './config.ts';
+import { Faults } from './faults.ts';
+import { randomToken } from './ids.ts';
+import { Notifier } from './notifications.ts';
+import { OAuthStore } from './oauth-store.ts';
+import { RequestLog } from './request-log.ts';
+import { SlackStore } from './slack.ts';
+
+export class EmulatorState {
+  gen = randomToken(6);
+  seq = 0;
+  config: RuntimeConfig;
+  directory: Directory;
+  oauth = new OAuthStore();
+  faults = new Faults();
+  notifier: Notifier;
+  requests = new RequestLog();
+  slack = new SlackStore();
+
+  constructor(private readonly options: EmulatorOptions) {
+    this.config = initialConfig(options);
+    this.directory = new Directory(() => this.nextSeq());
+    this.notifier = new Notifier(this.config, this.faults);
+  }
+
+  /** The global change sequence: every change to any collection takes the next number. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  reset(): void {
+    this.notifier.close();
+    this.gen = randomToken(6);
+    // seq keeps rising across resets so that tokens can never alias a new state.
+    this.config = initialConfig(this.options);
+    this.directory = new Directory(() => this.nextSeq());
+    this.oauth = new OAuthStore();
+    this.faults = new Faults();
+    this.notifier = new Notifier(this.config, this.faults);
+    this.requests = new RequestLog();
+    this.slack = new SlackStore();
+  }
+
+  close(): void {
+    this.notifier.close();
+  }
+}
