@@ -1,16 +1,23 @@
-// Tables of the `links` module: owners (one per external owner id) and pending OAuth states.
+// Tables of the `links` module: owners (one per external owner id), pending OAuth states, and the
+// tombstones UNLINKED leaves behind.
 import { pgTable, uuid, text, timestamp, index } from 'drizzle-orm/pg-core';
 
 export const owners = pgTable('owners', {
   id: uuid('id').primaryKey().defaultRandom(),
   externalOwnerId: text('external_owner_id').notNull().unique(),
-  /** active | revoked | unlinked (an unlinked owner is a tombstone: no tokens, no calendars). */
+  /** active | revoked. An unlinked owner has no row here any more: only an owner_tombstones row. */
   status: text('status').notNull(),
   googleEmail: text('google_email'),
   /** AES-256-GCM sealed (see src/crypto), never the token in clear. */
   refreshTokenEnc: text('refresh_token_enc'),
   accessTokenEnc: text('access_token_enc'),
   accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true }),
+  /**
+   * The refresh lease: one refresh of the access token at a time per owner, across processes,
+   * without holding a transaction (or a connection) open during the call to Google.
+   */
+  refreshLeaseId: text('refresh_lease_id'),
+  refreshLeaseUntil: timestamp('refresh_lease_until', { withTimezone: true }),
   scopes: text('scopes'),
   linkedAt: timestamp('linked_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
@@ -37,4 +44,20 @@ export const oauthStates = pgTable(
   (t) => [index('oauth_states_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * What UNLINKED keeps of an owner: its former id, its external id and when. No token, no calendar.
+ * (The column is `former_owner_id`, not `owner_id`: nothing here belongs to a live owner.)
+ */
+export const ownerTombstones = pgTable(
+  'owner_tombstones',
+  {
+    formerOwnerId: uuid('former_owner_id').primaryKey(),
+    externalOwnerId: text('external_owner_id').notNull(),
+    linkedAt: timestamp('linked_at', { withTimezone: true }),
+    unlinkedAt: timestamp('unlinked_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('owner_tombstones_external_idx').on(t.externalOwnerId, t.unlinkedAt)],
+);
+
 export type Owner = typeof owners.$inferSelect;
+export type OwnerTombstone = typeof ownerTombstones.$inferSelect;
