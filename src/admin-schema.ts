@@ -3,6 +3,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './api/index.ts';
 import './api/system.ts';
+import './api/queues.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -50,6 +50,54 @@ export interface StartOptions {
   extraModules?: CalwatchModule[];
 }
 
+export interface OpenedContext {
+  ctx: Ctx;
+  database: DatabaseHandle;
+  /** Stops pg-boss (waiting for running jobs, bounded) and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Database, migrations, pg-boss with every queue declared, and the context: no HTTP, no workers.
+ *  The service builds on it; the CLI uses it alone. */
+export async function openContext(
+  config: Config,
+  opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[] },
+): Promise<OpenedContext> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await runMigrations(database.url);
+    const metrics = createMetrics();
+    const jobs = await Jobs.start({ url: database.url, log: opts.log, metrics, embedded: database.kind === 'embedded' });
+    try {
+      await jobs.declare([...modules, ...(opts.extraModules ?? [])].flatMap((m) => m.jobs ?? []));
+    } catch (err) {
+      await jobs.stop(1000);
+      throw err;
+    }
+    const ctx: Ctx = {
+      config,
+      db: database.db,
+      jobs,
+      log: opts.log,
+      clock: opts.clock ?? systemClock,
+      keyring: createKeyring(config.encryptionKey, config.encryptionKeyPrevious),
+      metrics,
+      runtime: { version: pkg.version, dbKind: database.kind },
+    };
+    return {
+      ctx,
+      database,
+      async close() {
+        await jobs.stop(config.shutdownTimeoutMs);
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
 export async function startService(config: Config, opts: StartOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const cleanups: Array<() => Promise<void>> = [];
@@ -62,25 +110,10 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       log.info({ url: emulator.url }, 'built-in Google/Slack emulator started');
     }
 
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    cleanups.unshift(() => database.close());
-    await runMigrations(database.url);
-
-    const metrics = createMetrics();
-    const jobs = await Jobs.start({ url: database.url, log, metrics, embedded: database.kind === 'embedded' });
-    cleanups.unshift(() => jobs.stop(config.shutdownTimeoutMs));
-    await jobs.declare(all.flatMap((m) => m.jobs ?? []));
-
-    const ctx: Ctx = {
-      config,
-      db: database.db,
-      jobs,
-      log,
-      clock: opts.clock ?? systemClock,
-      keyring: createKeyring(config.encryptionKey, config.encryptionKeyPrevious),
-      metrics,
-      runtime: { version: pkg.version, dbKind: database.kind },
-    };
+    const opened = await openContext(config, { log, clock: opts.clock, extraModules: opts.extraModules });
+    cleanups.unshift(() => opened.close());
+    const { ctx, database } = opened;
+    const { jobs } = ctx;
 
     const app = createHttpApp({
       ctx,

@@ -3,7 +3,13 @@
 import { createYoga } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { AdminContext } from './graphql-builder.ts';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { isAppError } from '../errors/index.ts';
+
+/** Deep or costly queries are refused before they run (a hostile or careless admin client). */
+export const MAX_QUERY_DEPTH = 10;
+export const MAX_QUERY_COST = 20000;
 
 export function createGraphqlHandler(opts: {
   schema: GraphQLSchema;
@@ -16,6 +22,10 @@ export function createGraphqlHandler(opts: {
     landingPage: false,
     graphiql: { title: 'calwatch admin', defaultQuery: opts.defaultQuery, headers: '{"Authorization": "Bearer <ADMIN_TOKEN>"}' },
     context: ({ adminContext }) => adminContext,
+    plugins: [
+      maxDepthPlugin({ n: MAX_QUERY_DEPTH, flattenFragments: true, propagateOnRejection: true }),
+      costLimitPlugin({ maxCost: MAX_QUERY_COST, propagateOnRejection: true }),
+    ],
     maskedErrors: {
       maskError(error, message) {
         const original = error instanceof GraphQLError ? error.originalError : error;

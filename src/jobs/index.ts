@@ -53,11 +53,15 @@ export interface SendOptions {
 
 export interface QueueCounts {
   name: string;
+  /** Ready to run now. */
   queued: number;
-  active: number;
+  /** Waiting for their start time (delayed renewals, spread syncs). */
   deferred: number;
+  active: number;
+  /** Failed once, waiting for their next attempt. */
+  retrying: number;
   failed: number;
-  total: number;
+  oldestQueuedAgeSeconds: number | null;
 }
 
 export class Jobs {
@@ -191,16 +195,34 @@ export class Jobs {
     if (id && !this.stopped) this.boss.notifyWorker(id);
   }
 
+  /** Per declared queue: what waits, runs, retries and failed, and how old the oldest waiting job is. */
   async counts(): Promise<QueueCounts[]> {
-    const queues = await this.boss.getQueues(this.queueNames);
-    return queues.map((q) => ({
-      name: q.name,
-      queued: q.queuedCount,
-      active: q.activeCount,
-      deferred: q.deferredCount,
-      failed: q.failedCount,
-      total: q.totalCount,
-    }));
+    const names = this.queueNames;
+    const { rows } = await this.boss.getDb().executeSql(
+      `select name,
+         count(*) filter (where state = 'created' and start_after <= now())::int as queued,
+         count(*) filter (where state = 'created' and start_after > now())::int as deferred,
+         count(*) filter (where state = 'active')::int as active,
+         count(*) filter (where state = 'retry')::int as retrying,
+         count(*) filter (where state = 'failed')::int as failed,
+         extract(epoch from now() - min(start_after) filter (where state in ('created', 'retry') and start_after <= now()))::float8 as oldest
+       from pgboss.job where name = any($1::text[]) group by name`,
+      [names],
+    );
+    const byName = new Map(rows.map((r: Record<string, unknown>) => [r.name as string, r]));
+    return names.map((name) => {
+      const r = byName.get(name);
+      const n = (k: string) => Number(r?.[k] ?? 0);
+      return {
+        name,
+        queued: n('queued'),
+        deferred: n('deferred'),
+        active: n('active'),
+        retrying: n('retrying'),
+        failed: n('failed'),
+        oldestQueuedAgeSeconds: r?.oldest == null ? null : Math.max(0, Number(r.oldest)),
+      };
+    });
   }
 
   /** Stops fetching, lets running handlers finish (bounded by timeoutMs), closes pg-boss. */
