@@ -11,6 +11,7 @@ import { systemClock, type Clock, type Ctx, type CalwatchModule } from './contex
 import { createHttpApp } from './api/index.ts';
 import { appRouter } from './router.ts';
 import { adminSchema } from './admin-schema.ts';
+import { graphiqlTabs } from './admin-tabs.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 import { linksModule } from './links/index.ts';
@@ -119,6 +120,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       ctx,
       router: appRouter,
       adminSchema: adminSchema(),
+      graphiqlTabs,
       routes: all.flatMap((m) => (m.routes ? [m.routes(ctx)] : [])) as Hono[],
       isReady: async () => {
         const dbOk = await database.ping();

@@ -6,21 +6,30 @@ import type { AdminContext } from './graphql-builder.ts';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { isAppError } from '../errors/index.ts';
+import { renderGraphiQL } from './graphiql.ts';
 
 /** Deep or costly queries are refused before they run (a hostile or careless admin client). */
 export const MAX_QUERY_DEPTH = 10;
 export const MAX_QUERY_COST = 20000;
 
+const HEADERS_HINT = JSON.stringify({ Authorization: 'Bearer <ADMIN_TOKEN>' }, null, 2);
+
 export function createGraphqlHandler(opts: {
   schema: GraphQLSchema;
   context: (request: Request) => AdminContext;
-  defaultQuery?: string;
+  defaultTabs?: Array<{ query: string; variables?: string }>;
 }) {
   return createYoga<{ adminContext: AdminContext }>({
     schema: opts.schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'calwatch admin', defaultQuery: opts.defaultQuery, headers: '{"Authorization": "Bearer <ADMIN_TOKEN>"}' },
+    graphiql: {
+      title: 'calwatch admin',
+      defaultTabs: opts.defaultTabs?.map((tab) => ({ ...tab, headers: HEADERS_HINT })),
+      headers: HEADERS_HINT,
+      defaultEditorToolsVisibility: 'headers',
+    },
+    renderGraphiQL,
     context: ({ adminContext }) => adminContext,
     plugins: [
       maxDepthPlugin({ n: MAX_QUERY_DEPTH, flattenFragments: true, propagateOnRejection: true }),

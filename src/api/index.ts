@@ -8,6 +8,7 @@ import type { Ctx } from '../context/index.ts';
 import { safeEqual, randomToken } from '../crypto/index.ts';
 import { AppError, HTTP_STATUS, isAppError } from '../errors/index.ts';
 import { createGraphqlHandler } from './graphql.ts';
+import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from './graphiql.ts';
 import type { Logger } from '../log/index.ts';
 
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
@@ -31,7 +32,7 @@ export function createHttpApp(opts: {
   ctx: Ctx;
   router: AnyTRPCRouter;
   adminSchema: GraphQLSchema;
-  graphiqlDefaultQuery?: string;
+  graphiqlTabs?: Array<{ query: string; variables?: string }>;
   routes: Hono[];
   isReady: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
 }): Hono<Vars> {
@@ -96,11 +97,12 @@ export function createHttpApp(opts: {
 
   const yoga = createGraphqlHandler({
     schema: opts.adminSchema,
-    defaultQuery: opts.graphiqlDefaultQuery,
+    defaultTabs: opts.graphiqlTabs,
     context: () => {
       throw new AppError('INTERNAL', 'context is passed per request');
     },
   });
+  app.get(`${GRAPHIQL_ASSET_PREFIX}:name`, async (c) => (await graphiqlAsset(c.req.param('name'))) ?? c.json({ detail: 'Not found' }, 404));
   app.all('/graphql', async (c) => {
     const admin = hasBearer(c.req.header('authorization'), ctx.config.adminToken);
     const isBrowserPage = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
