@@ -1,0 +1,166 @@
+// events.insert/get/patch/update/delete conformance: ids, etags and If-Match, Google's error bodies,
+// attendees, access roles and the request log.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import type { Emulator } from '../../src/emulator/index.ts';
+import { control, failure, listAll, newUser, start, type TestUser } from './helpers.ts';
+
+let emu: Emulator;
+let alice: TestUser;
+
+beforeAll(async () => {
+  emu = await start();
+});
+afterAll(async () => {
+  await emu.stop();
+});
+beforeEach(async () => {
+  await control(emu, 'POST', 'reset');
+  alice = await newUser(emu, 'alice@example.com');
+});
+
+const slot = { start: { dateTime: '2030-05-01T10:00:00+02:00' }, end: { dateTime: '2030-05-01T11:00:00+02:00' } };
+
+describe('insert', () => {
+  test('a client-supplied id is honoured; inserting it again is 409 duplicate, even once deleted', async () => {
+    const id = 'c0ffee0booking0001';
+    const created = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Booked', ...slot } });
+    expect(created.data.id).toBe(id);
+    expect(created.data.htmlLink).toStartWith('https://www.google.com/calendar/event?eid=');
+    expect(created.data.sequence).toBe(0);
+    expect(created.data.created).toBeString();
+
+    const dup = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Again', ...slot } }));
+    expect(dup.status).toBe(409);
+    expect(dup.body).toEqual({
+      error: { errors: [{ domain: 'global', reason: 'duplicate', message: 'The requested identifier already exists.' }], code: 409, message: 'The requested identifier already exists.' },
+    });
+    await alice.calendar.events.delete({ calendarId: 'primary', eventId: id });
+    expect((await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }))).status).toBe(409);
+  });
+
+  test('ids outside base32hex (a-v, 0-9, 5-1024 chars) are rejected', async () => {
+    for (const id of ['UPPER12345', 'abc', 'has-dash-123', 'wxyz12345']) {
+      const err = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }));
+      expect(err.status).toBe(400);
+      expect(err.body.error.errors[0]?.reason).toBe('invalid');
+    }
+  });
+
+  test('times are validated', async () => {
+    const noEnd = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.start } }));
+    expect(noEnd.status).toBe(400);
+    const backwards = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.end, end: slot.start } }));
+    expect(backwards.body.error.errors[0]?.reason).toBe('timeRangeEmpty');
+    const noOffset = await failure(() => alice.calendar.events.insert({
+      calendarId: 'primary', requestBody: { start: { dateTime: '2030-05-01T10:00:00' }, end: { dateTime: '2030-05-01T11:00:00' } },
+    }));
+    expect(noOffset.status).toBe(400);
+    // ...unless a timeZone says how to read the wall time.
+    const withZone = await alice.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { start: { dateTime: '2030-05-01T10:00:00', timeZone: 'Europe/Paris' }, end: { dateTime: '2030-05-01T11:00:00', timeZone: 'Europe/Paris' } },
+    });
+    expect(withZone.status).toBe(200);
+  });
+
+  test('attendees default to needsAction; a person responding is a change seen by sync', async () => {
+    const ev = await alice.calendar.events.insert({
+      calendarId: 'primary', sendUpdates: 'all',
+      requestBody: { summary: 'Meet', ...slot, attendees: [{ email: 'Bob@Example.com' }, { email: 'alice@example.com' }] },
+    });
+    expect(ev.data.attendees).toEqual([
+      { email: 'bob@example.com', responseStatus: 'needsAction' },
+      { email: 'alice@example.com', organizer: true, self: true, responseStatus: 'accepted' },
+    ]);
+    const full = await listAll(alice.calendar, { calendarId: 'primary' });
+    await control(emu, 'POST', `calendars/alice@example.com/events/${ev.data.id}/respond`, { email: 'bob@example.com', responseStatus: 'declined' });
+    const incr = await alice.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
+    expect(incr.data.items?.[0]?.attendees?.[0]).toEqual({ email: 'bob@example.com', responseStatus: 'declined' });
+    expect(incr.data.items?.[0]?.etag).not.toBe(ev.data.etag);
+
+    // sendUpdates is recorded with the request.
+    const log = await control<{ items: Array<{ method: string; path: string; query: Record<string, string>; user: string; status: number }> }>(
+      emu, 'GET', 'requests?method=POST&path=/calendar/v3/calendars/primary/events',
+    );
+    expect(log.items.at(-1)).toMatchObject({ method: 'POST', query: { sendUpdates: 'all' }, user: 'alice@example.com', status: 200 });
+  });
+});
+
+describe('patch, update, delete', () => {
+  test('patch merges top-level fields, update replaces, both honour If-Match (412 conditionNotMet)', async () => {
+    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'One', description: 'keep me', location: 'Room 1', ...slot } });
+    const id = ev.data.id ?? '';
+    const patched = await alice.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Two' } });
+    expect(patched.data).toMatchObject({ summary: 'Two', description: 'keep me', location: 'Room 1' });
+    expect(patched.data.etag).not.toBe(ev.data.etag);
+
+    const stale = await failure(() => alice.calendar.events.patch(
+      { calendarId: 'primary', eventId: id, requestBody: { summary: 'Three' } },
+      { headers: { 'If-Match': ev.data.etag ?? '' } },
+    ));
+    expect(stale.status).toBe(412);
+    expect(stale.body).toEqual({
+      error: {
+        errors: [{ domain: 'global', reason: 'conditionNotMet', message: 'Precondition Failed', locationType: 'header', location: 'If-Match' }],
+        code: 412, message: 'Precondition Failed',
+      },
+    });
+    const ok = await alice.calendar.events.update(
+      { calendarId: 'primary', eventId: id, requestBody: { summary: 'Replaced', ...slot } },
+      { headers: { 'If-Match': patched.data.etag ?? '' } },
+    );
+    expect(ok.data.summary).toBe('Replaced');
+    expect(ok.data.description).toBeUndefined();
+    expect(ok.data.location).toBeUndefined();
+    expect(ok.data.created).toBe(ev.data.created);
+    expect((await failure(() => alice.calendar.events.delete({ calendarId: 'primary', eventId: id }, { headers: { 'If-Match': ev.data.etag ?? '' } }))).status).toBe(412);
+  });
+
+  test('moving an event bumps its sequence', async () => {
+    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'S', ...slot } });
+    const moved = await alice.calendar.events.patch({
+      calendarId: 'primary', eventId: ev.data.id ?? '',
+      requestBody: { start: { dateTime: '2030-05-02T10:00:00+02:00' }, end: { dateTime: '2030-05-02T11:00:00+02:00' } },
+    });
+    expect(moved.data.sequence).toBe(1);
+  });
+
+  test('delete marks cancelled: get still returns it, deleting again is 410, unknown ids 404', async () => {
+    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'Bye', ...slot } });
+    const id = ev.data.id ?? '';
+    const del = await alice.calendar.events.delete({ calendarId: 'primary', eventId: id, sendUpdates: 'none' });
+    expect(del.status).toBe(204);
+    expect((await alice.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('cancelled');
+    const again = await failure(() => alice.calendar.events.delete({ calendarId: 'primary', eventId: id }));
+    expect(again.status).toBe(410);
+    expect(again.body.error.errors[0]).toEqual({ domain: 'global', reason: 'deleted', message: 'Resource has been deleted' });
+    const missing = await failure(() => alice.calendar.events.get({ calendarId: 'primary', eventId: 'nosuchevent1' }));
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.errors[0]).toEqual({ domain: 'global', reason: 'notFound', message: 'Not Found' });
+    // The live view of the control API no longer has it.
+    const live = await control<{ items: Array<{ id: string }> }>(emu, 'GET', 'calendars/alice@example.com/events');
+    expect(live.items.map((e) => e.id)).not.toContain(id);
+  });
+});
+
+describe('access', () => {
+  test('readers of a shared calendar can list but not write (403); strangers get 404', async () => {
+    const bob = await newUser(emu, 'bob@example.com');
+    const { id } = await control<{ id: string }>(emu, 'POST', 'calendars', {
+      owner: 'alice@example.com', summary: 'Alice public', timeZone: 'UTC', members: ['bob@example.com'],
+    });
+    await control(emu, 'PUT', `calendars/${encodeURIComponent(id)}/events/sharedevent1`, { summary: 'Shared', ...slot });
+    const list = await bob.calendar.events.list({ calendarId: id });
+    expect(list.data.accessRole).toBe('reader');
+    const item = list.data.items?.[0];
+    expect(item?.summary).toBe('Shared');
+    // Events of a secondary calendar are organised by the calendar itself (self: this calendar's copy).
+    expect(item?.organizer).toEqual({ email: id, displayName: 'Alice public', self: true });
+    expect(item?.creator).toEqual({ email: 'alice@example.com' });
+    const denied = await failure(() => bob.calendar.events.insert({ calendarId: id, requestBody: { ...slot } }));
+    expect(denied.status).toBe(403);
+    const carol = await newUser(emu, 'carol@example.com');
+    expect((await failure(() => carol.calendar.events.list({ calendarId: id }))).status).toBe(404);
+  });
+});
