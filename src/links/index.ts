@@ -1,7 +1,23 @@
 // The `links` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { router } from '../api/index.ts';
 
-export const linksRouter = router({});
+export { linksRouter } from './router.ts';
+export {
+  onOwnerEvent,
+  beforeUnlink,
+  provideCalendarStatus,
+  type OwnerEvent,
+  type OwnerEventType,
+  type OwnerEventHandler,
+  type BeforeUnlinkHandler,
+  type CalendarStatus,
+  type CalendarStatusProvider,
+} from './hooks.ts';
+export { getOwner, findOwnerByExternalId, recordOwnerSync, type Owner, type OwnerStatus } from './owners.ts';
+export { withCalendar } from './with-calendar.ts';
+export { accessTokenFor } from './access-token.ts';
+export { linkOwner, refreshOwnerToken, resyncOwner, unlinkOwner, type LinkResult } from './link-owner.ts';
+export { applyLinkEvent, type LinkEvent } from './link-events.ts';
+export { getLinkStatus, type LinkStatus } from './status.ts';
 
 export const linksModule: CalwatchModule = { name: 'links', jobs: [] };

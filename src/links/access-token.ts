@@ -1,0 +1,141 @@
+// Access tokens: cached sealed in `owners` with their expiry, refreshed shortly before expiry, one
+// refresh at a time per owner across processes. The lock is a lease on the owner's row, taken and
+// released by single statements: no transaction and no connection is held while Google answers.
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import { AppError } from '../errors/index.ts';
+import { decrypt, encrypt, randomToken } from '../crypto/index.ts';
+import { classifyGoogleError, createOAuthClient } from '../google/index.ts';
+import { owners, type Owner as OwnerRow } from '../../schema/links.ts';
+import { dispatchOwnerEvent } from './hooks.ts';
+import { ownerRowById } from './owners.ts';
+
+/** Refresh when less than this remains, so that a call started now does not outlive its token. */
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+/** A lease outlives the token request's timeout (15 s): a crashed holder frees it after this. */
+const LEASE_MS = 30_000;
+/** How long a caller waits for another process's refresh before giving up (retryable). */
+const WAIT_MS = 40_000;
+
+function cachedToken(ctx: Ctx, row: OwnerRow, rejected?: string): string | undefined {
+  if (!row.accessTokenEnc || !row.accessTokenExpiresAt) return undefined;
+  if (row.accessTokenExpiresAt.getTime() - ctx.clock.now().getTime() <= REFRESH_MARGIN_MS) return undefined;
+  const token = decrypt(ctx.keyring, row.accessTokenEnc);
+  return token === rejected ? undefined : token;
+}
+
+function usable(ctx: Ctx, row: OwnerRow | undefined, ownerId: string): OwnerRow {
+  if (!row) throw new AppError('NOT_FOUND', `owner ${ownerId} is not linked`);
+  if (row.status === 'revoked') {
+    throw new AppError('UPSTREAM_AUTH', `owner ${row.externalOwnerId}: Google grant revoked (${row.lastError ?? 'invalid_grant'})`, { reason: 'invalid_grant' });
+  }
+  if (!row.refreshTokenEnc) throw new AppError('UPSTREAM_AUTH', `owner ${row.externalOwnerId} has no refresh token`);
+  return row;
+}
+
+/**
+ * A valid access token for the owner. `rejected`: a token Google just answered 401 to; it is not
+ * reused, and if another caller already replaced it, that newer token is used without a new refresh.
+ */
+export async function accessTokenFor(ctx: Ctx, ownerId: string, opts: { rejected?: string } = {}): Promise<string> {
+  const deadline = Date.now() + WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    const row = usable(ctx, await ownerRowById(ctx.db, ownerId), ownerId);
+    const cached = cachedToken(ctx, row, opts.rejected);
+    if (cached) return cached;
+
+    const lease = await takeLease(ctx, ownerId);
+    if (lease) {
+      // Re-read under the lease: another process may have refreshed between our read and the lease.
+      const again = cachedToken(ctx, usable(ctx, lease.row, ownerId), opts.rejected);
+      if (again) {
+        await releaseLease(ctx, ownerId, lease.id);
+        return again;
+      }
+      return refreshUnderLease(ctx, lease.row, lease.id);
+    }
+    if (Date.now() > deadline) throw new AppError('UPSTREAM_ERROR', `timed out waiting for the token refresh of owner ${ownerId}`);
+    // Another caller holds the lease: wait for its result rather than asking Google again.
+    await Bun.sleep(Math.min(250, 20 * 2 ** Math.min(attempt, 4)) * (0.75 + Math.random() / 2));
+  }
+}
+
+async function takeLease(ctx: Ctx, ownerId: string): Promise<{ id: string; row: OwnerRow } | undefined> {
+  const id = randomToken(12);
+  const now = ctx.clock.now();
+  const [row] = await ctx.db
+    .update(owners)
+    .set({ refreshLeaseId: id, refreshLeaseUntil: new Date(now.getTime() + LEASE_MS) })
+    .where(and(eq(owners.id, ownerId), or(isNull(owners.refreshLeaseUntil), lt(owners.refreshLeaseUntil, now))))
+    .returning();
+  return row ? { id, row } : undefined;
+}
+
+async function releaseLease(ctx: Ctx, ownerId: string, leaseId: string): Promise<void> {
+  await ctx.db
+    .update(owners)
+    .set({ refreshLeaseId: null, refreshLeaseUntil: null })
+    .where(and(eq(owners.id, ownerId), eq(owners.refreshLeaseId, leaseId)));
+}
+
+async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Promise<string> {
+  let token: string;
+  let expiresAt: Date;
+  try {
+    const client = createOAuthClient(ctx.config);
+    client.setCredentials({ refresh_token: decrypt(ctx.keyring, row.refreshTokenEnc!) });
+    const { token: t, res } = await client.getAccessToken();
+    if (!t) throw new AppError('UPSTREAM_ERROR', 'Google returned no access token');
+    token = t;
+    expiresAt = expiryFrom(ctx, (res?.data as { expires_in?: number } | undefined)?.expires_in, client.credentials.expiry_date);
+  } catch (raw) {
+    const err = classifyGoogleError(raw);
+    if (err.details?.reason === 'invalid_grant') {
+      await markRevoked(ctx, row, leaseId, raw);
+      throw new AppError('UPSTREAM_AUTH', `owner ${row.externalOwnerId}: Google grant revoked (invalid_grant)`, { reason: 'invalid_grant', status: err.details.status });
+    }
+    await releaseLease(ctx, row.id, leaseId);
+    ctx.log.warn({ ownerId: row.id, code: err.code, reason: err.details?.reason }, 'access token refresh failed');
+    throw err;
+  }
+  await ctx.db
+    .update(owners)
+    .set({ accessTokenEnc: encrypt(ctx.keyring, token), accessTokenExpiresAt: expiresAt, refreshLeaseId: null, refreshLeaseUntil: null })
+    .where(and(eq(owners.id, row.id), eq(owners.refreshLeaseId, leaseId)));
+  ctx.log.debug({ ownerId: row.id, expiresAt }, 'access token refreshed');
+  return token;
+}
+
+/** Expiry on our clock (tests move it): Google's expires_in from now, else the library's estimate. */
+export function expiryFrom(ctx: Ctx, expiresIn: number | undefined, expiryDate: number | null | undefined): Date {
+  const now = ctx.clock.now().getTime();
+  if (typeof expiresIn === 'number' && Number.isFinite(expiresIn)) return new Date(now + expiresIn * 1000);
+  if (typeof expiryDate === 'number') return new Date(now + (expiryDate - Date.now()));
+  return new Date(now + 3_000_000);
+}
+
+/** invalid_grant: the grant is gone (revoked, expired, password change). Stop using it until LINKED/REFRESHED. */
+async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknown): Promise<void> {
+  const description = (raw as { response?: { data?: { error_description?: string } } })?.response?.data?.error_description;
+  const message = `invalid_grant${description ? `: ${description}` : ''}`.slice(0, 500);
+  await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(owners)
+      .set({
+        status: 'revoked',
+        revokedAt: ctx.clock.now(),
+        lastError: message,
+        lastErrorAt: ctx.clock.now(),
+        accessTokenEnc: null,
+        accessTokenExpiresAt: null,
+        refreshLeaseId: null,
+        refreshLeaseUntil: null,
+        updatedAt: ctx.clock.now(),
+      })
+      // Only the grant we tried: a LINKED/REFRESHED that replaced it meanwhile wins.
+      .where(and(eq(owners.id, row.id), eq(owners.refreshLeaseId, leaseId), eq(owners.refreshTokenEnc, row.refreshTokenEnc!)))
+      .returning({ id: owners.id });
+    if (updated) await dispatchOwnerEvent(tx, ctx, { type: 'revoked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+  });
+  ctx.log.warn({ ownerId: row.id, externalOwnerId: row.externalOwnerId }, 'Google grant revoked (invalid_grant): owner marked revoked');
+}

@@ -1,0 +1,172 @@
+// The link verbs: LINKED, REFRESHED, RESYNC and UNLINKED. Each changes links' rows and dispatches
+// the owner event in one transaction; Google is only called outside it (revocation on unlink).
+import { eq } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import { AppError } from '../errors/index.ts';
+import { encrypt, decrypt } from '../crypto/index.ts';
+import { createOAuthClient, classifyGoogleError } from '../google/index.ts';
+import { owners, oauthStates, ownerTombstones, type Owner as OwnerRow } from '../../schema/links.ts';
+import { dispatchOwnerEvent, runBeforeUnlink } from './hooks.ts';
+import { latestTombstone, ownerRowByExternalId, type OwnerStatus } from './owners.ts';
+
+export interface LinkResult {
+  ownerId: string;
+  status: OwnerStatus;
+}
+
+export interface LinkOwnerInput {
+  externalOwnerId: string;
+  refreshToken: string;
+  /** From an OAuth code exchange: the first access token, cached at once. */
+  accessToken?: string;
+  accessTokenExpiresAt?: Date;
+  scopes?: string;
+  googleEmail?: string;
+}
+
+function sameSecret(ctx: Ctx, sealed: string | null, clear: string): boolean {
+  if (!sealed) return false;
+  try {
+    return decrypt(ctx.keyring, sealed) === clear;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * LINKED: creates the owner or re-activates it with this refresh token and dispatches 'linked'
+ * (sync enqueues the calendar-list sync on it). The same LINKED again changes nothing.
+ */
+export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkResult> {
+  return ctx.db.transaction(async (tx) => {
+    const now = ctx.clock.now();
+    await tx
+      .insert(owners)
+      .values({ externalOwnerId: input.externalOwnerId, status: 'pending', createdAt: now, updatedAt: now })
+      .onConflictDoNothing({ target: owners.externalOwnerId });
+    const row = (await ownerRowByExternalId(tx, input.externalOwnerId, { forUpdate: true }))!;
+    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken)) {
+      return { ownerId: row.id, status: 'active' as const };
+    }
+    const fresh = input.accessToken && input.accessTokenExpiresAt;
+    await tx
+      .update(owners)
+      .set({
+        status: 'active',
+        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken),
+        // A cached access token belongs to the previous grant: forget it.
+        accessTokenEnc: fresh ? encrypt(ctx.keyring, input.accessToken!) : null,
+        accessTokenExpiresAt: fresh ? input.accessTokenExpiresAt! : null,
+        refreshLeaseId: null,
+        refreshLeaseUntil: null,
+        ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
+        ...(input.googleEmail !== undefined ? { googleEmail: input.googleEmail } : {}),
+        linkedAt: now,
+        revokedAt: null,
+        lastError: null,
+        lastErrorAt: null,
+        updatedAt: now,
+      })
+      .where(eq(owners.id, row.id));
+    await dispatchOwnerEvent(tx, ctx, { type: 'linked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    return { ownerId: row.id, status: 'active' as const };
+  });
+}
+
+/** REFRESHED: replaces the refresh token (reviving a revoked owner); unknown owner -> NOT_FOUND. */
+export async function refreshOwnerToken(ctx: Ctx, input: { externalOwnerId: string; refreshToken: string }): Promise<LinkResult> {
+  return ctx.db.transaction(async (tx) => {
+    const row = await liveOwnerOrThrow(tx, ctx, input.externalOwnerId);
+    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken)) {
+      return { ownerId: row.id, status: 'active' as const };
+    }
+    const now = ctx.clock.now();
+    await tx
+      .update(owners)
+      .set({
+        status: 'active',
+        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken),
+        accessTokenEnc: null,
+        accessTokenExpiresAt: null,
+        refreshLeaseId: null,
+        refreshLeaseUntil: null,
+        revokedAt: null,
+        ...(row.status === 'revoked' ? { lastError: null, lastErrorAt: null } : {}),
+        updatedAt: now,
+      })
+      .where(eq(owners.id, row.id));
+    await dispatchOwnerEvent(tx, ctx, { type: 'refreshed', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    return { ownerId: row.id, status: 'active' as const };
+  });
+}
+
+/** RESYNC: dispatches 'resync' (sync forgets its sync tokens and enqueues the full resync). */
+export async function resyncOwner(ctx: Ctx, input: { externalOwnerId: string }): Promise<LinkResult> {
+  return ctx.db.transaction(async (tx) => {
+    const row = await liveOwnerOrThrow(tx, ctx, input.externalOwnerId);
+    if (row.status === 'revoked') {
+      throw new AppError('CONFLICT', `owner ${input.externalOwnerId} has a revoked grant: send LINKED or REFRESHED first`);
+    }
+    await dispatchOwnerEvent(tx, ctx, { type: 'resync', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    return { ownerId: row.id, status: 'active' as const };
+  });
+}
+
+/**
+ * UNLINKED: before-unlink hooks (channels stop at Google), revocation of the grant at Google (a
+ * failure is logged, never blocking), then in one transaction the 'unlinked' event, the deletion of
+ * the owner (every other module's rows cascade from owners.id) and a tombstone. Safe to repeat.
+ */
+export async function unlinkOwner(ctx: Ctx, input: { externalOwnerId: string; keepBlockedTimes?: boolean }): Promise<LinkResult> {
+  const row = await ownerRowByExternalId(ctx.db, input.externalOwnerId);
+  if (!row) return alreadyUnlinked(ctx, input.externalOwnerId);
+
+  await runBeforeUnlink(ctx, { ownerId: row.id, externalOwnerId: row.externalOwnerId });
+  await revokeGrant(ctx, row);
+
+  return ctx.db.transaction(async (tx) => {
+    const locked = await ownerRowByExternalId(tx, input.externalOwnerId, { forUpdate: true });
+    if (!locked || locked.id !== row.id) return alreadyUnlinked(ctx, input.externalOwnerId);
+    await dispatchOwnerEvent(tx, ctx, {
+      type: 'unlinked',
+      ownerId: row.id,
+      externalOwnerId: row.externalOwnerId,
+      ...(input.keepBlockedTimes !== undefined ? { keepBlockedTimes: input.keepBlockedTimes } : {}),
+    });
+    await tx.delete(oauthStates).where(eq(oauthStates.externalOwnerId, row.externalOwnerId));
+    await tx.delete(owners).where(eq(owners.id, row.id));
+    await tx.insert(ownerTombstones).values({
+      formerOwnerId: row.id,
+      externalOwnerId: row.externalOwnerId,
+      linkedAt: row.linkedAt,
+      unlinkedAt: ctx.clock.now(),
+    });
+    return { ownerId: row.id, status: 'unlinked' as const };
+  });
+}
+
+async function alreadyUnlinked(ctx: Ctx, externalOwnerId: string): Promise<LinkResult> {
+  const t = await latestTombstone(ctx.db, { externalOwnerId });
+  if (!t) throw new AppError('NOT_FOUND', `no owner ${externalOwnerId}`);
+  return { ownerId: t.formerOwnerId, status: 'unlinked' };
+}
+
+/** Google: revoking a refresh token revokes the whole grant (and its access tokens). */
+async function revokeGrant(ctx: Ctx, row: OwnerRow): Promise<void> {
+  const sealed = row.refreshTokenEnc ?? row.accessTokenEnc;
+  if (!sealed) return;
+  try {
+    await createOAuthClient(ctx.config).revokeToken(decrypt(ctx.keyring, sealed));
+    ctx.log.info({ ownerId: row.id }, 'grant revoked at Google');
+  } catch (err) {
+    const e = classifyGoogleError(err);
+    ctx.log.warn({ ownerId: row.id, code: e.code, reason: e.details?.reason, status: e.details?.status }, 'could not revoke the grant at Google; unlinking anyway');
+  }
+}
+
+async function liveOwnerOrThrow(tx: Parameters<typeof ownerRowByExternalId>[0], ctx: Ctx, externalOwnerId: string): Promise<OwnerRow> {
+  const row = await ownerRowByExternalId(tx, externalOwnerId, { forUpdate: true });
+  if (row && row.status !== 'pending') return row;
+  const t = await latestTombstone(tx, { externalOwnerId });
+  throw new AppError('NOT_FOUND', t ? `owner ${externalOwnerId} is unlinked: send LINKED` : `no owner ${externalOwnerId}`);
+}
