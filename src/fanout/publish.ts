@@ -1,0 +1,72 @@
+// The outbox side of fan-out: inside the caller's transaction (a sync, a links event, a domain
+// verb), each message becomes one delivery row and one job per matching subscription. Nothing is
+// sent here; the rows and jobs commit with the change, or not at all.
+import { and, eq, inArray, isNull, or } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import type { Executor } from '../db/index.ts';
+import { deliveries, subscriptions, type Subscription } from '../../schema/fanout.ts';
+import { monotonicUuid } from './ids.ts';
+import type { DeliveryBody, Message } from './types.ts';
+
+export const DELIVER_JOB = 'fanout.deliver';
+
+/** Deliveries of one subscription about one calendar (or one owner) keep their order. */
+export const streamKey = (subscriptionId: string, ownerId: string | null, calendarId: string | null) =>
+  `${subscriptionId}:${ownerId ?? '-'}:${calendarId ?? '-'}`;
+
+export function matches(sub: Pick<Subscription, 'ownerId' | 'calendarId' | 'types'>, m: Message): boolean {
+  if (sub.ownerId && sub.ownerId !== m.ownerId) return false;
+  if (sub.calendarId && sub.calendarId !== m.calendarId) return false;
+  if (sub.types && sub.types.length > 0 && !sub.types.includes(m.type)) return false;
+  return true;
+}
+
+export function bodyOf(m: Message): DeliveryBody {
+  return {
+    type: m.type,
+    ownerId: m.ownerId,
+    externalOwnerId: m.externalOwnerId,
+    calendarId: m.calendarId,
+    data: m.data,
+    ...(m.changed ? { changed: m.changed } : {}),
+    occurredAt: m.occurredAt.toISOString(),
+  };
+}
+
+/** Enqueues the deliveries of these messages, in this order, in `tx`. Returns how many. */
+export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[]): Promise<number> {
+  if (messages.length === 0) return 0;
+  const ownerIds = [...new Set(messages.map((m) => m.ownerId))];
+  const subs = await tx
+    .select({ id: subscriptions.id, ownerId: subscriptions.ownerId, calendarId: subscriptions.calendarId, types: subscriptions.types })
+    .from(subscriptions)
+    .where(and(eq(subscriptions.status, 'active'), or(isNull(subscriptions.ownerId), inArray(subscriptions.ownerId, ownerIds))));
+  if (subs.length === 0) return 0;
+
+  const rows: Array<typeof deliveries.$inferInsert> = [];
+  for (const m of messages) {
+    const body = JSON.stringify(bodyOf(m));
+    for (const sub of subs) {
+      if (!matches(sub, m)) continue;
+      const id = monotonicUuid();
+      rows.push({
+        id,
+        subscriptionId: sub.id,
+        ownerId: m.ownerId,
+        type: m.type,
+        calendarId: m.calendarId,
+        streamKey: streamKey(sub.id, m.ownerId, m.calendarId),
+        body,
+        jobId: id,
+        occurredAt: m.occurredAt,
+      });
+    }
+  }
+  if (rows.length === 0) return 0;
+  for (let i = 0; i < rows.length; i += 500) await tx.insert(deliveries).values(rows.slice(i, i + 500));
+  // In order: the job ids are monotonic, which is what orders a key's jobs created in one transaction.
+  for (const row of rows) {
+    await ctx.jobs.send(DELIVER_JOB, { deliveryId: row.id }, { tx, singletonKey: row.streamKey, id: row.id });
+  }
+  return rows.length;
+}
