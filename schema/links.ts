@@ -37,6 +37,8 @@ export const oauthStates = pgTable(
     stateHash: text('state_hash').notNull().unique(),
     externalOwnerId: text('external_owner_id').notNull(),
     returnTo: text('return_to'),
+    /** The redirect_uri sent to Google: the code exchange must repeat it. */
+    redirectUri: text('redirect_uri').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     usedAt: timestamp('used_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
