@@ -54,6 +54,10 @@ const EnvSchema = z.object({
   FANOUT_MAX_ATTEMPTS: z.coerce.number().int().positive().default(8),
   /** Allow subscriber URLs in private / loopback ranges (on by default outside production). */
   FANOUT_ALLOW_PRIVATE: bool.optional(),
+  /** First retry delay of a failed delivery; each next one is 4x longer (with jitter). */
+  FANOUT_RETRY_BASE_SECONDS: z.coerce.number().min(0).default(15),
+  /** A subscription whose every delivery failed for this long is disabled. */
+  FANOUT_DISABLE_AFTER_SECONDS: z.coerce.number().int().positive().default(86400),
   AVAILABILITY_HORIZON_DAYS: z.coerce.number().int().positive().default(180),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   /** Poll interval of pg-boss workers; local work is woken at once anyway. */
@@ -95,7 +99,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   channels: { ttlSeconds: number; renewMarginSeconds: number };
   sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number };
-  fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean };
+  fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean; retryBaseSeconds: number; disableAfterSeconds: number };
   availability: { horizonDays: number };
   shutdownTimeoutMs: number;
   jobsPollSeconds: number;
@@ -204,6 +208,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.FANOUT_TIMEOUT_MS,
       maxAttempts: env.FANOUT_MAX_ATTEMPTS,
       allowPrivate: env.FANOUT_ALLOW_PRIVATE ?? !production,
+      retryBaseSeconds: env.FANOUT_RETRY_BASE_SECONDS,
+      disableAfterSeconds: env.FANOUT_DISABLE_AFTER_SECONDS,
     },
     availability: { horizonDays: env.AVAILABILITY_HORIZON_DAYS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

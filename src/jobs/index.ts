@@ -189,6 +189,20 @@ export class Jobs {
     });
   }
 
+  /**
+   * Called by a handler about to fail its (active) job: the retry starts `seconds` after the failure,
+   * replacing pg-boss's own backoff for that retry (a Retry-After header, a handler's own schedule).
+   */
+  async setRetryDelay(name: string, id: string, seconds: number): Promise<void> {
+    await this.boss
+      .getDb()
+      .executeSql(`UPDATE pgboss.job SET retry_delay = $1, retry_backoff = false WHERE name = $2 AND id = $3 AND state = 'active'`, [
+        Math.max(0, Math.round(seconds)),
+        name,
+        id,
+      ]);
+  }
+
   /** Wakes this process's worker for a queue now, rather than at its next poll. */
   wake(name: string): void {
     const id = this.workers.get(name);
