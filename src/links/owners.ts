@@ -1,5 +1,5 @@
 // Queries over links' own tables, and the owner as the rest of the service sees it.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { owners, ownerTombstones, type Owner as OwnerRow, type OwnerTombstone } from '../../schema/links.ts';
@@ -101,3 +101,24 @@ export async function recordOwnerSync(ctx: Pick<Ctx, 'db'>, ownerId: string, inp
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID.test(s);
+
+/** Admin listing, oldest first. status 'unlinked' lists tombstones; no status lists live owners. */
+export async function listOwners(ctx: Pick<Ctx, 'db'>, input: { status?: OwnerStatus; limit: number; offset: number }): Promise<Owner[]> {
+  if (input.status === 'unlinked') {
+    const rows = await ctx.db
+      .select()
+      .from(ownerTombstones)
+      .orderBy(asc(ownerTombstones.unlinkedAt), asc(ownerTombstones.formerOwnerId))
+      .limit(input.limit)
+      .offset(input.offset);
+    return rows.map(tombstoneView);
+  }
+  const rows = await ctx.db
+    .select()
+    .from(owners)
+    .where(input.status ? eq(owners.status, input.status) : undefined)
+    .orderBy(asc(owners.createdAt), asc(owners.id))
+    .limit(input.limit)
+    .offset(input.offset);
+  return rows.map(ownerView);
+}

@@ -2,12 +2,26 @@
 import { z } from 'zod';
 import { router, serviceProcedure } from '../api/index.ts';
 import { applyLinkEvent, ExternalOwnerId, LinkEventInput } from './link-events.ts';
+import { finishOAuth, startOAuth } from './oauth.ts';
 import { getLinkStatus } from './status.ts';
+
+const OAuthStartInput = z.object({
+  externalOwnerId: ExternalOwnerId,
+  returnTo: z.string().min(1).max(2048).optional(),
+  loginHint: z.string().min(1).max(320).optional(),
+  redirectUri: z.string().min(1).max(2048).optional(),
+});
+const OAuthFinishInput = z.object({ code: z.string().min(1).max(2048), state: z.string().min(1).max(512) });
 
 export const linksRouter = router({
   links: router({
     event: serviceProcedure.input(LinkEventInput).mutation(({ ctx, input }) => applyLinkEvent(ctx.app, input)),
     get: serviceProcedure.input(z.object({ externalOwnerId: ExternalOwnerId })).query(({ ctx, input }) => getLinkStatus(ctx.app, input)),
   }),
-  oauth: router({}),
+  oauth: router({
+    start: serviceProcedure.input(OAuthStartInput).mutation(async ({ ctx, input }) => ({ url: (await startOAuth(ctx.app, input)).url })),
+    finish: serviceProcedure
+      .input(OAuthFinishInput)
+      .mutation(async ({ ctx, input }) => ({ externalOwnerId: (await finishOAuth(ctx.app, input)).externalOwnerId })),
+  }),
 });

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop(), 30_000);
 
-const ownerRow = async (externalOwnerId: string) => (await h.sql`select * from owners where external_owner_id = ${externalOwnerId}`)[0];
+const ownerRow = async (externalOwnerId: string) => (await h.sql`select * from owners where external_owner_id = ${externalOwnerId}`)[0]!;
 const eventsFor = (externalOwnerId: string) => events.filter((e) => e.externalOwnerId === externalOwnerId).map((e) => e.type);
 
 describe('LINKED', () => {

@@ -1,0 +1,127 @@
+// OAuth for frontends: start (a consent URL with a random state, stored hashed, single use, 10
+// minutes) and finish (state check, code exchange, then exactly what LINKED does).
+import { and, eq, gt, isNull, lt } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import type { Config } from '../config/index.ts';
+import { AppError } from '../errors/index.ts';
+import { hashSecret, randomToken } from '../crypto/index.ts';
+import { classifyGoogleError, createOAuthClient, scopesFor } from '../google/index.ts';
+import { oauthStates } from '../../schema/links.ts';
+import { expiryFrom } from './access-token.ts';
+import { linkOwner } from './link-owner.ts';
+
+export const STATE_TTL_MS = 10 * 60_000;
+
+/** An absolute http(s) URL whose origin is configured in OAUTH_RETURN_ORIGINS; anything else is refused. */
+export function isAllowedReturnTo(config: Config, value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  if (url.username || url.password) return false;
+  return config.oauthReturnOrigins.some((o) => {
+    try {
+      return new URL(o).origin === url.origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface StartOAuthInput {
+  externalOwnerId: string;
+  returnTo?: string;
+  loginHint?: string;
+  /** Frontends that take Google's redirect themselves; must be an allowed origin (and registered at Google). */
+  redirectUri?: string;
+}
+
+export async function startOAuth(ctx: Ctx, input: StartOAuthInput): Promise<{ url: string; state: string; expiresAt: Date }> {
+  if (input.returnTo !== undefined && !isAllowedReturnTo(ctx.config, input.returnTo)) {
+    throw new AppError('VALIDATION', 'returnTo must be an absolute URL on an origin listed in OAUTH_RETURN_ORIGINS');
+  }
+  const redirectUri = input.redirectUri ?? ctx.config.google.redirectUri;
+  if (redirectUri !== ctx.config.google.redirectUri && !isAllowedReturnTo(ctx.config, redirectUri)) {
+    throw new AppError('VALIDATION', 'redirectUri must be GOOGLE_REDIRECT_URI or on an origin listed in OAUTH_RETURN_ORIGINS');
+  }
+  const state = randomToken(32);
+  const now = ctx.clock.now();
+  const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
+  // Expired states are worthless: sweep them here rather than in a job.
+  await ctx.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now));
+  await ctx.db.insert(oauthStates).values({
+    stateHash: hashSecret(state),
+    externalOwnerId: input.externalOwnerId,
+    returnTo: input.returnTo ?? null,
+    redirectUri,
+    expiresAt,
+    createdAt: now,
+  });
+  const url = createOAuthClient(ctx.config).generateAuthUrl({
+    // offline: a refresh token; consent: a new one even if the user consented before (web-server guide).
+    access_type: 'offline',
+    prompt: 'consent',
+    scope: scopesFor(ctx.config.google.access),
+    state,
+    redirect_uri: redirectUri,
+    ...(input.loginHint ? { login_hint: input.loginHint } : {}),
+  });
+  return { url, state, expiresAt };
+}
+
+export interface ConsumedState {
+  externalOwnerId: string;
+  returnTo: string | null;
+  redirectUri: string;
+}
+
+/** Marks the state used (single use) and returns what start stored; a clear 400 for every bad state. */
+export async function consumeOAuthState(ctx: Ctx, state: string): Promise<ConsumedState> {
+  const now = ctx.clock.now();
+  const hash = hashSecret(state);
+  const [row] = await ctx.db
+    .update(oauthStates)
+    .set({ usedAt: now })
+    .where(and(eq(oauthStates.stateHash, hash), isNull(oauthStates.usedAt), gt(oauthStates.expiresAt, now)))
+    .returning();
+  if (row) return { externalOwnerId: row.externalOwnerId, returnTo: row.returnTo, redirectUri: row.redirectUri };
+  const [known] = await ctx.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hash));
+  if (!known) throw new AppError('VALIDATION', 'unknown OAuth state: start again');
+  if (known.usedAt) throw new AppError('VALIDATION', 'OAuth state already used: start again');
+  throw new AppError('VALIDATION', 'OAuth state expired (10 minutes): start again');
+}
+
+/** Exchanges the code and links the owner exactly as LINKED does (same verb, same 'linked' event). */
+export async function finishOAuth(ctx: Ctx, input: { code: string; state: string }): Promise<{ externalOwnerId: string; ownerId: string; returnTo: string | null }> {
+  const consumed = await consumeOAuthState(ctx, input.state);
+  const client = createOAuthClient(ctx.config);
+  let tokens: { access_token?: string | null; refresh_token?: string | null; scope?: string; expiry_date?: number | null };
+  let expiresIn: number | undefined;
+  try {
+    const r = await client.getToken({ code: input.code, redirect_uri: consumed.redirectUri });
+    tokens = r.tokens;
+    expiresIn = (r.res?.data as { expires_in?: number } | undefined)?.expires_in;
+  } catch (raw) {
+    const err = classifyGoogleError(raw);
+    if (err.details?.reason === 'invalid_grant') throw new AppError('VALIDATION', 'authorization code invalid, used or expired: start again');
+    throw err;
+  }
+  if (!tokens.refresh_token) {
+    throw new AppError('UPSTREAM_AUTH', 'Google returned no refresh token (consent without access_type=offline?)');
+  }
+  const linked = await linkOwner(ctx, {
+    externalOwnerId: consumed.externalOwnerId,
+    refreshToken: tokens.refresh_token,
+    ...(tokens.access_token ? { accessToken: tokens.access_token, accessTokenExpiresAt: expiryFrom(ctx, expiresIn, tokens.expiry_date) } : {}),
+    ...(tokens.scope ? { scopes: tokens.scope } : {}),
+  });
+  return { externalOwnerId: consumed.externalOwnerId, ownerId: linked.ownerId, returnTo: consumed.returnTo };
+}
+
+/** Google refused (error=access_denied...): the state is spent, nothing else is stored. */
+export async function abandonOAuth(ctx: Ctx, state: string): Promise<ConsumedState> {
+  return consumeOAuthState(ctx, state);
+}
