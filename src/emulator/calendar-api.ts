@@ -165,7 +165,10 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
 
   app.get('/calendars/:calendarId/events/:eventId', (c) => {
     const { cal } = calendarFor(c, 'read');
-    return googleJson(renderEvent(getEvent(cal, c.req.param('eventId')), c.get('auth').email, cal.id));
+    const ev = getEvent(cal, c.req.param('eventId'));
+    // Conditional retrieval: "only retrieve if changed" with If-None-Match (version-resources guide).
+    if (c.req.header('if-none-match') === ev.etag) return c.body(null, 304);
+    return googleJson(renderEvent(ev, c.get('auth').email, cal.id));
   });
 
   app.get('/calendars/:calendarId/events/:eventId/instances', (c) => {

@@ -5,7 +5,6 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { deleteEvent, notifyCalendarLists, putEventAsPerson, respond } from './calendar-service.ts';
 import type { Calendar } from './calendars-store.ts';
-import { channelResource } from './channels.ts';
 import { isResponseStatus } from './event-model.ts';
 import { newEventId } from './ids.ts';
 import { DEFAULT_SCOPE, DEFAULT_CLIENT_ID } from './oauth-store.ts';
@@ -263,7 +262,10 @@ export function controlRoutes(state: EmulatorState): Hono {
 
   app.get('/channels', (c) => c.json({
     items: state.notifier.list().map((ch) => ({
-      ...channelResource(ch),
+      id: ch.id,
+      resourceId: ch.resourceId,
+      resourceUri: ch.resourceUri,
+      expiration: String(ch.expiration),
       resource: ch.resourceKey,
       address: ch.address,
       tokenSet: ch.token !== undefined,

@@ -117,6 +117,14 @@ describe('patch, update, delete', () => {
     expect((await failure(() => alice.calendar.events.delete({ calendarId: 'primary', eventId: id }, { headers: { 'If-Match': ev.data.etag ?? '' } }))).status).toBe(412);
   });
 
+  test('If-None-Match with the current etag answers 304 Not Modified', async () => {
+    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'C', ...slot } });
+    const res = await fetch(`${emu.url}calendar/v3/calendars/primary/events/${ev.data.id}`, {
+      headers: { authorization: `Bearer ${(await alice.auth.getAccessToken()).token}`, 'if-none-match': ev.data.etag ?? '' },
+    });
+    expect(res.status).toBe(304);
+  });
+
   test('moving an event bumps its sequence', async () => {
     const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'S', ...slot } });
     const moved = await alice.calendar.events.patch({

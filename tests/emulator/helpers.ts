@@ -112,7 +112,7 @@ export async function waitFor<T>(fn: () => T | undefined | null | false | Promis
 }
 
 /** Runs `fn` and returns the GaxiosError-like failure it must produce. */
-export async function failure(fn: () => Promise<unknown>): Promise<{ status: number; body: { error: { code: number; errors: Array<{ reason: string; domain: string }>; message: string } }; headers: Headers | Record<string, string> }> {
+export async function failure(fn: () => Promise<unknown>): Promise<{ status: number; body: { error: { code: number; errors: Array<{ reason: string; domain: string; message: string; locationType?: string; location?: string }>; message: string; status?: string } }; headers: Headers | Record<string, string> }> {
   try {
     await fn();
   } catch (e) {

@@ -1,7 +1,7 @@
 // Slack Web API conformance with @slack/web-api's WebClient pointed at the emulator (slackApiUrl).
 
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { ErrorCode, LogLevel, WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { ErrorCode, LogLevel, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
 import type { Emulator } from '../../src/emulator/index.ts';
 import { control, start } from './helpers.ts';
 
@@ -45,7 +45,7 @@ describe('Slack', () => {
     expect(Number(second.ts)).toBeGreaterThan(Number(res.ts));
 
     const { items } = await control<{ items: Posted[] }>(emu, 'GET', 'slack/messages');
-    expect(items.map((m) => [m.channel, m.text, m.ts])).toEqual([['C123ABC456', 'Booked: Alice', res.ts], ['C123ABC456', 'again', second.ts]]);
+    expect(items.map((m) => [m.channel, m.text, m.ts])).toEqual([['C123ABC456', 'Booked: Alice', res.ts ?? ''], ['C123ABC456', 'again', second.ts ?? '']]);
     expect(items[0]?.blocks).toEqual(blocks);
   });
 
@@ -70,7 +70,7 @@ describe('Slack', () => {
   test('a 429 with Retry-After is retried by WebClient, then succeeds', async () => {
     await control(emu, 'POST', 'slack/faults', { status: 429, count: 1, retryAfter: 0 });
     let limited = 0;
-    slack.on('rate_limited', () => {
+    slack.on(WebClientEvent.RATE_LIMITED, () => {
       limited++;
     });
     const res = await slack.chat.postMessage({ channel: 'C1', text: 'after rate limit' });

@@ -166,6 +166,17 @@ describe('events.list sync', () => {
     expect(empty.body.error.errors[0]?.reason).toBe('timeRangeEmpty');
   });
 
+  test('updatedMin returns later changes, deleted ones included regardless of showDeleted', async () => {
+    const [a, b] = await insertMany(3);
+    await Bun.sleep(5);
+    const since = new Date().toISOString();
+    await Bun.sleep(5);
+    await alice.calendar.events.patch({ calendarId: 'primary', eventId: a ?? '', requestBody: { summary: 'late' } });
+    await alice.calendar.events.delete({ calendarId: 'primary', eventId: b ?? '' });
+    const res = await alice.calendar.events.list({ calendarId: 'primary', updatedMin: since });
+    expect((res.data.items ?? []).map((e) => [e.id, e.status]).sort()).toEqual([[a, 'confirmed'], [b, 'cancelled']].sort() as never);
+  });
+
   test('maxResults is capped at 2500 and the envelope carries Google fields', async () => {
     await insertMany(1);
     const res = await alice.calendar.events.list({ calendarId: 'primary', maxResults: 100000 });
