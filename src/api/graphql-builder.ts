@@ -57,3 +57,4 @@ builder.scalarType('Date', {
 // Every operation needs the admin scope; modules add fields with builder.queryField(...) and
 // builder.mutationField(...).
 builder.queryType({ authScopes: { admin: true } });
+builder.mutationType({ authScopes: { admin: true } });
