@@ -1,41 +1,390 @@
-// links.event (LINKED / REFRESHED / UNLINKED / UNLINK / RESYNC) and links.get, over tRPC with the
-// service token, against the emulator and a real database.
+// links.event (LINKED / REFRESHED / UNLINKED / UNLINK / RESYNC) and links.get over tRPC with the
+// service token, and POST /link-events in WebhookDB's body format; against the emulator and a real
+// database. Owner events are observed through a handler registered like sync registers its own.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { onOwnerEvent, type OwnerEvent } from '../../src/links/index.ts';
+import { sql as rawSql } from 'drizzle-orm';
+import { beforeUnlink, onOwnerEvent, provideCalendarStatus, type OwnerEvent } from '../../src/links/index.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
+const LINK_SECRET = 'link-events-secret-0123456789';
 let h: LinksHarness;
-const events: OwnerEvent[] = [];
+const events: Array<OwnerEvent & { ownerRowPresent: boolean }> = [];
+const hooks: Array<{ ownerId: string; externalOwnerId: string; ownerRowPresent: boolean }> = [];
 
 beforeAll(async () => {
-  onOwnerEvent('links-test-recorder', async (_tx, _ctx, ev) => {
-    events.push(ev);
+  // Registered like sync / channels would: the event runs in links' transaction, before deletion.
+  onOwnerEvent('links-test-recorder', async (tx, _ctx, ev) => {
+    const rows = await tx.execute(rawSql`select 1 from owners where id = ${ev.ownerId}`);
+    events.push({ ...ev, ownerRowPresent: rows.length === 1 });
   });
-  h = await startLinksHarness('links-events');
+  beforeUnlink('links-test-recorder', async (ctx, o) => {
+    const rows = await ctx.db.execute(rawSql`select 1 from owners where id = ${o.ownerId}`);
+    hooks.push({ ...o, ownerRowPresent: rows.length === 1 });
+  });
+  provideCalendarStatus(async (_ctx, ownerId) => [
+    {
+      calendarId: `${ownerId}@example.com`,
+      summary: 'Work',
+      primary: true,
+      selected: true,
+      lastSyncedAt: new Date('2030-01-02T03:04:05Z'),
+      syncError: null,
+      channelExpiresAt: '2030-01-09T03:04:05.000Z',
+    },
+  ]);
+  h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET });
 });
-afterAll(() => h.stop(), 30_000);
+afterAll(() => h?.stop(), 30_000);
 
-const ownerRow = async (externalOwnerId: string) => (await h.sql`select * from owners where external_owner_id = ${externalOwnerId}`)[0]!;
+type Result = { ownerId: string; status: string };
+const ownerRow = async (externalOwnerId: string) => (await h.sql`select * from owners where external_owner_id = ${externalOwnerId}`)[0];
 const eventsFor = (externalOwnerId: string) => events.filter((e) => e.externalOwnerId === externalOwnerId).map((e) => e.type);
+const event = (input: Record<string, unknown>, token?: string | null) => h.t.trpc<Result>('links.event', input, { token });
+const countOwners = async () => Number((await h.sql`select count(*)::int as n from owners`)[0]!.n);
+
+/** Every table with an owner_id column, and how many rows it holds for this owner. */
+async function ownerRowsEverywhere(ownerId: string): Promise<Record<string, number>> {
+  const tables = await h.sql<{ table_name: string }[]>`
+    select table_name from information_schema.columns
+    where table_schema = 'public' and column_name = 'owner_id' order by table_name`;
+  const out: Record<string, number> = {};
+  for (const { table_name } of tables) {
+    const [r] = await h.sql.unsafe(`select count(*)::int as n from "${table_name}" where owner_id = $1`, [ownerId]);
+    out[table_name] = Number(r!.n);
+  }
+  const [o] = await h.sql`select count(*)::int as n from owners where id = ${ownerId}`;
+  out.owners = Number(o!.n);
+  return out;
+}
 
 describe('LINKED', () => {
-  test('creates an active owner with the refresh token sealed, and dispatches linked once', async () => {
+  test('creates an active owner with the refresh token sealed, and dispatches linked in the transaction', async () => {
     const g = await h.googleUser('alice@example.com');
-    const r = await h.t.trpc<{ ownerId: string; status: string }>('links.event', { type: 'LINKED', externalOwnerId: 'u-alice', refreshToken: g.refreshToken });
+    const r = await event({ type: 'LINKED', externalOwnerId: 'u-alice', refreshToken: g.refreshToken });
     expect(r.status).toBe(200);
     expect(r.body.result!.data.status).toBe('active');
-    const row = await ownerRow('u-alice');
+    const row = (await ownerRow('u-alice'))!;
     expect(row.id).toBe(r.body.result!.data.ownerId);
     expect(row.status).toBe('active');
+    expect(row.linked_at).toBeInstanceOf(Date);
     expect(row.refresh_token_enc).toMatch(/^v1\./);
     expect(row.refresh_token_enc).not.toContain(g.refreshToken);
     expect(eventsFor('u-alice')).toEqual(['linked']);
+    expect(events.find((e) => e.externalOwnerId === 'u-alice')).toMatchObject({ ownerId: row.id, ownerRowPresent: true });
+  });
 
-    const again = await h.t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'u-alice', refreshToken: g.refreshToken });
-    expect(again.body.result!.data.ownerId).toBe(row.id);
-    const after = await ownerRow('u-alice');
-    expect(after.refresh_token_enc).toBe(row.refresh_token_enc);
-    expect(after.updated_at).toEqual(row.updated_at);
+  test('the same LINKED again changes nothing and dispatches nothing', async () => {
+    const before = (await ownerRow('u-alice'))!;
+    // the very token of the first LINKED
+    const again = await event({ type: 'LINKED', externalOwnerId: 'u-alice', refreshToken: (await refreshTokenOf('u-alice'))! });
+    expect(again.body.result!.data).toEqual({ ownerId: before.id, status: 'active' });
+    const after = (await ownerRow('u-alice'))!;
+    expect(after.refresh_token_enc).toBe(before.refresh_token_enc);
+    expect(after.updated_at).toEqual(before.updated_at);
     expect(eventsFor('u-alice')).toEqual(['linked']);
+  });
+
+  test('LINKED with another grant re-links the same owner (same id) and dispatches linked again', async () => {
+    const before = (await ownerRow('u-alice'))!;
+    const g2 = await h.googleUser('alice@example.com');
+    const r = await event({ type: 'LINKED', externalOwnerId: 'u-alice', refreshToken: g2.refreshToken });
+    expect(r.body.result!.data.ownerId).toBe(before.id);
+    const after = (await ownerRow('u-alice'))!;
+    expect(after.refresh_token_enc).not.toBe(before.refresh_token_enc);
+    expect(await refreshTokenOf('u-alice')).toBe(g2.refreshToken);
+    expect(eventsFor('u-alice')).toEqual(['linked', 'linked']);
+  });
+
+  test('two concurrent LINKED for a new owner create one owner', async () => {
+    const g = await h.googleUser('conc@example.com');
+    const [a, b] = await Promise.all([
+      event({ type: 'LINKED', externalOwnerId: 'u-conc', refreshToken: g.refreshToken }),
+      event({ type: 'LINKED', externalOwnerId: 'u-conc', refreshToken: g.refreshToken }),
+    ]);
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    expect(a.body.result!.data.ownerId).toBe(b.body.result!.data.ownerId);
+    expect(eventsFor('u-conc')).toEqual(['linked']);
+  });
+});
+
+// The sealed token, opened with the service's own keyring (tests may; the API never returns it).
+async function refreshTokenOf(externalOwnerId: string): Promise<string | undefined> {
+  const { decrypt } = await import('../../src/crypto/index.ts');
+  const row = await ownerRow(externalOwnerId);
+  return row?.refresh_token_enc ? decrypt(h.t.service.ctx.keyring, row.refresh_token_enc) : undefined;
+}
+
+describe('REFRESHED', () => {
+  test('unknown owner -> NOT_FOUND, nothing written', async () => {
+    const n = await countOwners();
+    const r = await event({ type: 'REFRESHED', externalOwnerId: 'u-nobody', refreshToken: 'rt-x' });
+    expect(r.status).toBe(404);
+    expect(r.body.error!.data.code).toBe('NOT_FOUND');
+    expect(await countOwners()).toBe(n);
+  });
+
+  test('replaces the refresh token, forgets the cached access token, dispatches refreshed; a repeat changes nothing', async () => {
+    const g = await h.googleUser('bob@example.com');
+    const linked = await event({ type: 'LINKED', externalOwnerId: 'u-bob', refreshToken: g.refreshToken });
+    await h.sql`update owners set access_token_enc = 'v1.x.y.z.w', access_token_expires_at = now() + interval '1 hour' where external_owner_id = 'u-bob'`;
+    const g2 = await h.googleUser('bob@example.com');
+    const r = await event({ type: 'REFRESHED', externalOwnerId: 'u-bob', refreshToken: g2.refreshToken });
+    expect(r.body.result!.data).toEqual({ ownerId: linked.body.result!.data.ownerId, status: 'active' });
+    expect(await refreshTokenOf('u-bob')).toBe(g2.refreshToken);
+    const row = (await ownerRow('u-bob'))!;
+    expect(row.access_token_enc).toBeNull();
+    expect(eventsFor('u-bob')).toEqual(['linked', 'refreshed']);
+    const again = await event({ type: 'REFRESHED', externalOwnerId: 'u-bob', refreshToken: g2.refreshToken });
+    expect(again.status).toBe(200);
+    expect((await ownerRow('u-bob'))!.updated_at).toEqual(row.updated_at);
+    expect(eventsFor('u-bob')).toEqual(['linked', 'refreshed']);
+  });
+
+  test('REFRESHED revives a revoked owner', async () => {
+    await h.sql`update owners set status = 'revoked', revoked_at = now(), last_error = 'invalid_grant', last_error_at = now() where external_owner_id = 'u-bob'`;
+    const g3 = await h.googleUser('bob@example.com');
+    const r = await event({ type: 'REFRESHED', externalOwnerId: 'u-bob', refreshToken: g3.refreshToken });
+    expect(r.body.result!.data.status).toBe('active');
+    const row = (await ownerRow('u-bob'))!;
+    expect(row.status).toBe('active');
+    expect(row.revoked_at).toBeNull();
+    expect(row.last_error).toBeNull();
+  });
+});
+
+describe('RESYNC', () => {
+  test('dispatches resync for a known owner; unknown -> NOT_FOUND', async () => {
+    const r = await event({ type: 'RESYNC', externalOwnerId: 'u-bob' });
+    expect(r.status).toBe(200);
+    expect(eventsFor('u-bob').at(-1)).toBe('resync');
+    const unknown = await event({ type: 'RESYNC', externalOwnerId: 'u-nobody' });
+    expect(unknown.status).toBe(404);
+  });
+
+  test('a revoked owner cannot be resynced (CONFLICT) until LINKED/REFRESHED', async () => {
+    const g = await h.googleUser('carol@example.com');
+    await event({ type: 'LINKED', externalOwnerId: 'u-carol', refreshToken: g.refreshToken });
+    await h.sql`update owners set status = 'revoked' where external_owner_id = 'u-carol'`;
+    const r = await event({ type: 'RESYNC', externalOwnerId: 'u-carol' });
+    expect(r.status).toBe(409);
+    expect(eventsFor('u-carol')).toEqual(['linked']);
+    await event({ type: 'LINKED', externalOwnerId: 'u-carol', refreshToken: g.refreshToken });
+    expect((await ownerRow('u-carol'))!.status).toBe('active');
+    expect(eventsFor('u-carol')).toEqual(['linked', 'linked']);
+  });
+});
+
+describe('UNLINKED', () => {
+  test('hooks first, grant revoked at Google, unlinked dispatched before deletion, no owner row left anywhere, a tombstone kept', async () => {
+    const g = await h.googleUser('dave@example.com');
+    const linked = await event({ type: 'LINKED', externalOwnerId: 'u-dave', refreshToken: g.refreshToken });
+    const ownerId = linked.body.result!.data.ownerId;
+    // A row in another module's table that references the owner (sync's calendar list).
+    await h.sql`insert into calendar_lists (owner_id) values (${ownerId}) on conflict do nothing`;
+    const before = await ownerRowsEverywhere(ownerId);
+    expect(before.owners).toBe(1);
+    expect(before.calendar_lists).toBe(1);
+
+    const r = await event({ type: 'UNLINKED', externalOwnerId: 'u-dave', keepBlockedTimes: true });
+    expect(r.status).toBe(200);
+    expect(r.body.result!.data).toEqual({ ownerId, status: 'unlinked' });
+
+    expect(hooks.filter((x) => x.ownerId === ownerId)).toEqual([{ ownerId, externalOwnerId: 'u-dave', ownerRowPresent: true }]);
+    const unlinked = events.filter((e) => e.ownerId === ownerId && e.type === 'unlinked');
+    expect(unlinked).toEqual([{ type: 'unlinked', ownerId, externalOwnerId: 'u-dave', keepBlockedTimes: true, ownerRowPresent: true }]);
+
+    const after = await ownerRowsEverywhere(ownerId);
+    expect(Object.values(after).every((n) => n === 0)).toBe(true);
+    expect(Object.keys(after).length).toBeGreaterThan(1);
+    const states = await h.sql`select count(*)::int as n from oauth_states where external_owner_id = 'u-dave'`;
+    expect(states[0]!.n).toBe(0);
+    const tomb = await h.sql`select * from owner_tombstones where former_owner_id = ${ownerId}`;
+    expect(tomb).toHaveLength(1);
+    expect(Object.keys(tomb[0]!).sort()).toEqual(['external_owner_id', 'former_owner_id', 'linked_at', 'unlinked_at']);
+
+    const users = await h.emuJson('users');
+    const dave = users.items.find((u: { email: string }) => u.email === 'dave@example.com');
+    expect(dave.grants.every((x: { revoked: boolean }) => x.revoked)).toBe(true);
+    const revokes = await h.emuJson('requests?path=/revoke');
+    expect(revokes.items.some((x: { status: number }) => x.status === 200)).toBe(true);
+  });
+
+  test('repeating UNLINKED (and its alias UNLINK) is safe: same answer, no second revocation, hooks not rerun', async () => {
+    const tomb = (await h.sql`select former_owner_id from owner_tombstones where external_owner_id = 'u-dave'`)[0]!;
+    const revokesBefore = (await h.emuJson('requests?path=/revoke')).items.length;
+    for (const type of ['UNLINKED', 'UNLINK']) {
+      const r = await event({ type, externalOwnerId: 'u-dave' });
+      expect(r.status).toBe(200);
+      expect(r.body.result!.data).toEqual({ ownerId: tomb.former_owner_id, status: 'unlinked' });
+    }
+    expect((await h.emuJson('requests?path=/revoke')).items.length).toBe(revokesBefore);
+    expect(hooks.filter((x) => x.externalOwnerId === 'u-dave')).toHaveLength(1);
+    expect(await h.sql`select 1 from owner_tombstones where external_owner_id = 'u-dave'`).toHaveLength(1);
+  });
+
+  test('unknown owner -> NOT_FOUND', async () => {
+    const r = await event({ type: 'UNLINK', externalOwnerId: 'u-never' });
+    expect(r.status).toBe(404);
+  });
+
+  test('a failed revocation at Google (grant already revoked) does not block the unlink', async () => {
+    const g = await h.googleUser('erin@example.com');
+    const linked = await event({ type: 'LINKED', externalOwnerId: 'u-erin', refreshToken: g.refreshToken });
+    await h.emuJson('users/erin@example.com/revoke', {});
+    const r = await event({ type: 'UNLINK', externalOwnerId: 'u-erin' });
+    expect(r.body.result!.data).toEqual({ ownerId: linked.body.result!.data.ownerId, status: 'unlinked' });
+    expect(await ownerRow('u-erin')).toBeUndefined();
+  });
+
+  test('LINKED after UNLINKED creates a new owner; links.get shows it active', async () => {
+    const old = (await h.sql`select former_owner_id from owner_tombstones where external_owner_id = 'u-erin'`)[0]!;
+    const g = await h.googleUser('erin@example.com');
+    const r = await event({ type: 'LINKED', externalOwnerId: 'u-erin', refreshToken: g.refreshToken });
+    expect(r.body.result!.data.ownerId).not.toBe(old.former_owner_id);
+    const s = await h.t.trpc<{ status: string }>('links.get', { externalOwnerId: 'u-erin' });
+    expect(s.body.result!.data.status).toBe('active');
+  });
+});
+
+describe('links.get', () => {
+  test('active owner: status, times and the calendars from the registered provider', async () => {
+    const row = (await ownerRow('u-alice'))!;
+    await h.sql`update owners set last_sync_at = '2030-01-02T03:04:05Z', last_error = 'Google: 500', last_error_at = '2030-01-01T00:00:00Z' where id = ${row.id}`;
+    const r = await h.t.trpc<Record<string, unknown>>('links.get', { externalOwnerId: 'u-alice' });
+    expect(r.status).toBe(200);
+    expect(r.body.result!.data).toMatchObject({
+      ownerId: row.id,
+      externalOwnerId: 'u-alice',
+      status: 'active',
+      linkedAt: row.linked_at.toISOString(),
+      lastSyncAt: '2030-01-02T03:04:05.000Z',
+      lastError: 'Google: 500',
+      lastErrorAt: '2030-01-01T00:00:00.000Z',
+      calendars: [
+        {
+          calendarId: `${row.id}@example.com`,
+          summary: 'Work',
+          primary: true,
+          selected: true,
+          lastSyncedAt: '2030-01-02T03:04:05.000Z',
+          syncError: null,
+          channelExpiresAt: '2030-01-09T03:04:05.000Z',
+        },
+      ],
+    });
+    expect(JSON.stringify(r.body)).not.toContain('v1.');
+  });
+
+  test('unlinked owner: status unlinked, no calendars; unknown -> NOT_FOUND; no token -> 401', async () => {
+    const r = await h.t.trpc<{ status: string; calendars: unknown[]; unlinkedAt: string }>('links.get', { externalOwnerId: 'u-dave' });
+    expect(r.body.result!.data.status).toBe('unlinked');
+    expect(r.body.result!.data.calendars).toEqual([]);
+    expect(typeof r.body.result!.data.unlinkedAt).toBe('string');
+    expect((await h.t.trpc('links.get', { externalOwnerId: 'u-none' })).status).toBe(404);
+    expect((await h.t.trpc('links.get', { externalOwnerId: 'u-alice' }, { token: null })).status).toBe(401);
+  });
+});
+
+describe('bad input and auth on links.event: BAD_REQUEST with the zod issue, nothing written', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['unknown type', { type: 'DELETED', externalOwnerId: 'u-bad' }],
+    ['missing type', { externalOwnerId: 'u-bad', refreshToken: 'rt' }],
+    ['LINKED without refreshToken', { type: 'LINKED', externalOwnerId: 'u-bad' }],
+    ['missing externalOwnerId', { type: 'LINKED', refreshToken: 'rt' }],
+    ['empty externalOwnerId', { type: 'LINKED', externalOwnerId: '', refreshToken: 'rt' }],
+    ['blank externalOwnerId', { type: 'LINKED', externalOwnerId: '   ', refreshToken: 'rt' }],
+    ['oversized externalOwnerId', { type: 'LINKED', externalOwnerId: 'x'.repeat(256), refreshToken: 'rt' }],
+    ['empty refreshToken', { type: 'REFRESHED', externalOwnerId: 'u-alice', refreshToken: '' }],
+    ['oversized refreshToken', { type: 'LINKED', externalOwnerId: 'u-bad', refreshToken: 'r'.repeat(2049) }],
+    ['non-string refreshToken', { type: 'LINKED', externalOwnerId: 'u-bad', refreshToken: 42 }],
+    ['non-boolean keepBlockedTimes', { type: 'UNLINKED', externalOwnerId: 'u-alice', keepBlockedTimes: 'yes' }],
+  ];
+  for (const [name, input] of cases) {
+    test(name, async () => {
+      const n = await countOwners();
+      const nEvents = events.length;
+      const aliceBefore = (await ownerRow('u-alice'))!;
+      const r = await event(input);
+      expect(r.status).toBe(400);
+      expect(r.body.error!.data.code).toBe('BAD_REQUEST');
+      expect(Array.isArray((r.body.error!.data as { issues?: unknown[] }).issues)).toBe(true);
+      expect(await countOwners()).toBe(n);
+      expect(events.length).toBe(nEvents);
+      expect((await ownerRow('u-alice'))!.updated_at).toEqual(aliceBefore.updated_at);
+    });
+  }
+
+  test('no or wrong service token -> 401, nothing written', async () => {
+    const n = await countOwners();
+    expect((await event({ type: 'LINKED', externalOwnerId: 'u-anon', refreshToken: 'rt' }, null)).status).toBe(401);
+    expect((await event({ type: 'LINKED', externalOwnerId: 'u-anon', refreshToken: 'rt' }, 'wrong-token-0123456789')).status).toBe(401);
+    expect(await countOwners()).toBe(n);
+  });
+});
+
+describe('POST /link-events (WebhookDB body format)', () => {
+  const post = (body: unknown, headers: Record<string, string>) =>
+    fetch(`${h.t.url}/link-events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  test('LINKED with X-Calwatch-Secret links like links.event; a repeat changes nothing', async () => {
+    const g = await h.googleUser('frank@example.com');
+    const res = await post({ type: 'LINKED', external_owner_id: 'u-frank', refresh_token: g.refreshToken }, { 'x-calwatch-secret': LINK_SECRET });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { owner_id: string; status: string };
+    expect(body).toMatchObject({ status: 'active', external_owner_id: 'u-frank' });
+    expect((await ownerRow('u-frank'))!.id).toBe(body.owner_id);
+    const again = await post({ type: 'LINKED', external_owner_id: 'u-frank', refresh_token: g.refreshToken }, { 'x-calwatch-secret': LINK_SECRET });
+    expect(((await again.json()) as { owner_id: string }).owner_id).toBe(body.owner_id);
+    expect(eventsFor('u-frank')).toEqual(['linked']);
+  });
+
+  test('bearer SERVICE_TOKEN works too; REFRESHED, RESYNC, UNLINK with the same semantics', async () => {
+    const auth = { authorization: `Bearer ${h.t.config.serviceToken}` };
+    const g = await h.googleUser('frank@example.com');
+    expect((await post({ type: 'REFRESHED', external_owner_id: 'u-frank', refresh_token: g.refreshToken }, auth)).status).toBe(200);
+    expect(await refreshTokenOf('u-frank')).toBe(g.refreshToken);
+    expect((await post({ type: 'REFRESHED', external_owner_id: 'u-nobody', refresh_token: 'rt' }, auth)).status).toBe(404);
+    expect((await post({ type: 'RESYNC', external_owner_id: 'u-frank' }, auth)).status).toBe(200);
+    const un = await post({ type: 'UNLINK', external_owner_id: 'u-frank' }, auth);
+    expect(un.status).toBe(200);
+    expect(((await un.json()) as { status: string }).status).toBe('unlinked');
+    expect(eventsFor('u-frank')).toEqual(['linked', 'refreshed', 'resync', 'unlinked']);
+    expect(await ownerRow('u-frank')).toBeUndefined();
+  });
+
+  test('wrong, empty or missing secret -> 401 and nothing written', async () => {
+    const n = await countOwners();
+    const body = { type: 'LINKED', external_owner_id: 'u-mallory', refresh_token: 'rt' };
+    expect((await post(body, { 'x-calwatch-secret': 'wrong-secret-0123456789' })).status).toBe(401);
+    expect((await post(body, { 'x-calwatch-secret': LINK_SECRET.slice(0, -1) })).status).toBe(401);
+    expect((await post(body, { 'x-calwatch-secret': '' })).status).toBe(401);
+    expect((await post(body, {})).status).toBe(401);
+    expect((await post(body, { authorization: `Bearer ${LINK_SECRET}` })).status).toBe(401);
+    expect(await countOwners()).toBe(n);
+  });
+
+  test('bad bodies -> 400 with the validation issue, nothing written', async () => {
+    const auth = { 'x-calwatch-secret': LINK_SECRET };
+    const n = await countOwners();
+    for (const body of [
+      'not json',
+      [],
+      { type: 'NOPE', external_owner_id: 'u-x' },
+      { type: 'LINKED', external_owner_id: 'u-x' },
+      { type: 'LINKED', refresh_token: 'rt' },
+      { type: 'LINKED', external_owner_id: '', refresh_token: 'rt' },
+      { type: 'LINKED', external_owner_id: 'x'.repeat(300), refresh_token: 'rt' },
+      { type: 'LINKED', external_owner_id: 'u-x', refresh_token: 'r'.repeat(5000) },
+      { type: 'LINKED', externalOwnerId: 'u-x', refreshToken: 'rt' },
+    ]) {
+      const res = await post(body, auth);
+      expect(res.status).toBe(400);
+      const b = (await res.json()) as { detail: string };
+      expect(typeof b.detail).toBe('string');
+    }
+    const res = await post({ type: 'NOPE', external_owner_id: 'u-x' }, auth);
+    expect(((await res.json()) as { issues: Array<{ path: unknown[] }> }).issues[0]!.path).toEqual(['type']);
+    expect(await countOwners()).toBe(n);
   });
 });
