@@ -5,12 +5,12 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { deleteEvent, notifyCalendarLists, putEventAsPerson, respond } from './calendar-service.ts';
 import type { Calendar } from './calendars-store.ts';
-import { isResponseStatus } from './event-model.ts';
+import { isResponseStatus, renderEvent } from './event-model.ts';
 import { newEventId } from './ids.ts';
 import { DEFAULT_SCOPE, DEFAULT_CLIENT_ID } from './oauth-store.ts';
 import type { EmulatorState } from './state.ts';
 import { isValidTimeZone } from './time.ts';
-import type { AccessRole, JsonObject } from './types.ts';
+import { isObject, type AccessRole } from './types.ts';
 
 class ControlError extends Error {
   constructor(readonly status: 400 | 404 | 409, message: string) {
@@ -197,7 +197,10 @@ export function controlRoutes(state: EmulatorState): Hono {
   app.get('/calendars/:calendarId/events', (c) => {
     const cal = calendarOr404(c.req.param('calendarId'));
     const includeCancelled = new URL(c.req.url).searchParams.get('showDeleted') === 'true';
-    const items = [...cal.events.byId.values()].map((s) => s.ev).filter((ev) => includeCancelled || ev.status !== 'cancelled');
+    const items = [...cal.events.byId.values()]
+      .map((s) => s.ev)
+      .filter((ev) => includeCancelled || ev.status !== 'cancelled')
+      .map((ev) => renderEvent(ev, cal.owner, cal.id));
     return c.json({ items });
   });
 
@@ -206,14 +209,15 @@ export function controlRoutes(state: EmulatorState): Hono {
     const id = c.req.param('eventId');
     if (!/^[^/\s]{1,1024}$/.test(id)) throw new ControlError(400, 'invalid event id');
     const text = await c.req.text();
-    let body: JsonObject;
+    let body: unknown;
     try {
-      body = JSON.parse(text || '{}') as JsonObject;
+      body = JSON.parse(text || '{}');
     } catch {
       throw new ControlError(400, 'body is not valid JSON');
     }
+    if (!isObject(body)) throw new ControlError(400, 'body must be a Google event resource (a JSON object)');
     const { ev, created } = putEventAsPerson(state, cal, id, body);
-    return c.json(ev, created ? 201 : 200);
+    return c.json(renderEvent(ev, cal.owner, cal.id), created ? 201 : 200);
   });
 
   app.delete('/calendars/:calendarId/events/:eventId', (c) => {
@@ -227,7 +231,7 @@ export function controlRoutes(state: EmulatorState): Hono {
     const b = await parse(c, schemas.respond);
     const ev = respond(state, cal, c.req.param('eventId'), b.email, b.responseStatus);
     if (!ev) throw new ControlError(404, `${b.email} is not an attendee`);
-    return c.json(ev);
+    return c.json(renderEvent(ev, cal.owner, cal.id));
   });
 
   app.post('/calendars/:calendarId/invalidate-sync-tokens', (c) => {
