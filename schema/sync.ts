@@ -10,6 +10,7 @@ export const calendarLists = pgTable('calendar_lists', {
   syncToken: text('sync_token'),
   lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
   syncError: text('sync_error'),
+  syncErrorAt: timestamp('sync_error_at', { withTimezone: true }),
 });
 
 export const calendars = pgTable(
@@ -19,6 +20,8 @@ export const calendars = pgTable(
     ownerId: uuid('owner_id')
       .notNull()
       .references(() => owners.id, { onDelete: 'cascade' }),
+    /** Copied from the owner (immutable there): change sets carry it without a join across modules. */
+    externalOwnerId: text('external_owner_id').notNull(),
     /** Google's calendar id (an email address, or `...@group.calendar.google.com`). */
     googleCalendarId: text('google_calendar_id').notNull(),
     summary: text('summary'),
@@ -27,10 +30,14 @@ export const calendars = pgTable(
     accessRole: text('access_role'),
     selected: boolean('selected').notNull().default(false),
     deleted: boolean('deleted').notNull().default(false),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
     /** Google refused a watch for good (pushNotSupportedForRequestedResource): polled instead. */
     pollOnly: boolean('poll_only').notNull().default(false),
+    pollOnlyReason: text('poll_only_reason'),
     /** Belongs to this (owner, calendar) pair only: never reused across owners sharing a calendar. */
     syncToken: text('sync_token'),
+    /** Generation of the last full sync: rows stamped with an older one are swept when it ends. */
+    syncGeneration: bigint('sync_generation', { mode: 'number' }).notNull().default(0),
     lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
     lastFullSyncAt: timestamp('last_full_sync_at', { withTimezone: true }),
     syncError: text('sync_error'),
@@ -39,12 +46,16 @@ export const calendars = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('calendars_owner_google_idx').on(t.ownerId, t.googleCalendarId)],
+  (t) => [
+    uniqueIndex('calendars_owner_google_idx').on(t.ownerId, t.googleCalendarId),
+    index('calendars_selected_synced_idx').on(t.selected, t.lastSyncedAt),
+  ],
 );
 
 export const calendarEvents = pgTable(
   'calendar_events',
   {
+    /** calendars.id (our row), not Google's calendar id. */
     calendarId: uuid('calendar_id')
       .notNull()
       .references(() => calendars.id, { onDelete: 'cascade' }),
@@ -64,6 +75,7 @@ export const calendarEvents = pgTable(
     eventType: text('event_type').notNull().default('default'),
     recurrence: text('recurrence').array(),
     recurringEventId: text('recurring_event_id'),
+    /** Instances: the original start as Google gives it (`dateTime` or `date`). */
     originalStartTime: text('original_start_time'),
     organizerEmail: text('organizer_email'),
     attendees: jsonb('attendees').$type<Array<{ email: string; responseStatus: string; self?: boolean; organizer?: boolean; displayName?: string }>>(),
@@ -76,9 +88,11 @@ export const calendarEvents = pgTable(
   (t) => [
     primaryKey({ columns: [t.calendarId, t.googleEventId] }),
     index('calendar_events_owner_time_idx').on(t.ownerId, t.startAt),
+    index('calendar_events_calendar_time_idx').on(t.calendarId, t.startAt),
     index('calendar_events_recurring_idx').on(t.calendarId, t.recurringEventId),
   ],
 );
 
 export type Calendar = typeof calendars.$inferSelect;
 export type CalendarEvent = typeof calendarEvents.$inferSelect;
+export type CalendarEventInsert = typeof calendarEvents.$inferInsert;

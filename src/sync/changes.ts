@@ -61,7 +61,13 @@ export interface ChangeSet {
 }
 
 export interface CalendarChange {
-  kind: 'added' | 'removed' | 'selected' | 'deselected';
+  /**
+   * added: a new calendar appeared in the owner's list; removed: it left the list (or Google
+   * answers 404) and its events are gone; selected / deselected: `calendars.setSelected` (or the
+   * default selection of the primary calendar); fullSynced: a first or recovery (410, resync) full
+   * sync of the calendar just committed (channels creates the watch channel then).
+   */
+  kind: 'added' | 'removed' | 'selected' | 'deselected' | 'fullSynced';
   ownerId: string;
   externalOwnerId: string;
   calendarRowId: string;

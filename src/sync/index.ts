@@ -1,10 +1,24 @@
 // The `sync` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { router } from '../api/index.ts';
+import { onOwnerEvent, provideCalendarStatus } from '../links/index.ts';
+import { syncJobs } from './jobs.ts';
+import { calendarStatusOf, onOwnerEventForSync } from './owner-events.ts';
+import { scheduleCatchUp } from './safety-net.ts';
 
-export const syncRouter = router({});
+export { syncRouter } from './router.ts';
 
-export const syncModule: CalwatchModule = { name: 'sync', jobs: [] };
+// links dispatches owner events inside its transaction; sync answers links.get's calendar list.
+onOwnerEvent('sync', onOwnerEventForSync);
+provideCalendarStatus(calendarStatusOf);
+
+export const syncModule: CalwatchModule = {
+  name: 'sync',
+  jobs: syncJobs,
+  // Google does not queue notifications for a receiver that was down: catch up at start.
+  start: async (ctx) => {
+    await scheduleCatchUp(ctx);
+  },
+};
 
 export {
   onEventChanges,
@@ -17,3 +31,11 @@ export {
   type EventChangeHandler,
   type CalendarChangeHandler,
 } from './changes.ts';
+export { enqueueEventSync, enqueueCalendarListSync, type EnqueueEventSyncOptions, type SyncReason } from './enqueue.ts';
+export { getCalendar, findCalendar, listSelectedCalendars, listOwnerCalendars, markPollOnly, type SyncCalendar } from './calendars.ts';
+export { syncCalendarEvents, type EventSyncResult } from './sync-events.ts';
+export { syncCalendarList, type CalendarListSyncResult } from './sync-calendar-list.ts';
+export { setCalendarSelected } from './set-selected.ts';
+export { resyncCalendars } from './resync.ts';
+export { listEvents, type ListedEvent } from './list-events.ts';
+export { runSafetyNet, scheduleCatchUp } from './safety-net.ts';

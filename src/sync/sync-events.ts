@@ -1,0 +1,290 @@
+// Event sync of one calendar row: incremental with the stored sync token, else (first sync, 410,
+// resync) a full sync over every page whose final transaction sweeps the rows it did not see.
+//
+// Google is never called inside a transaction: each page is fetched first, then written in its
+// own transaction with its change set. Nothing is deleted before the last page, where the sweep,
+// the new sync token and the last changes commit together: readers never see a half-emptied
+// calendar, and a crash mid-sync repeats work (the old token, or a new full sync) but never skips
+// a change. Memory holds one page at a time, however large the calendar.
+import { and, eq, sql } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import type { Executor } from '../db/index.ts';
+import { AppError, isAppError } from '../errors/index.ts';
+import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
+import type { JobInfo } from '../jobs/index.ts';
+import { recordOwnerSync, withCalendar } from '../links/index.ts';
+import { calendars, type Calendar } from '../../schema/sync.ts';
+import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
+import { loadCalendarRow } from './calendars.ts';
+import { placementZone } from './map-event.ts';
+import { applyEventPage, removeAllEvents, sweepUnseen } from './mirror-writes.ts';
+
+/** Google's largest page ("The page size can never be larger than 2500 events"). */
+export const EVENTS_PAGE_SIZE = 2500;
+const MAX_PAGES = 10_000;
+
+export interface EventSyncResult {
+  calendarRowId: string;
+  mode: 'full' | 'incremental' | 'skipped';
+  /** Why a sync stopped early: the calendar was deselected, deleted or reset meanwhile. */
+  skipped?: string;
+  /** The incremental sync met a 410 and fell back to a full one. */
+  recoveredFromGone?: boolean;
+  pages: number;
+  changes: number;
+}
+
+export interface SyncEventsOptions {
+  /** Page size asked of Google (tests use small pages to exercise pagination). */
+  pageSize?: number;
+}
+
+class Superseded extends Error {
+  constructor(readonly why: string) {
+    super(why);
+  }
+}
+
+/** Locks the calendar row for this page's transaction and checks nobody reset it meanwhile. */
+async function lockForWrite(tx: Executor, calendarRowId: string, expect: { generation: number; token?: string | null }): Promise<Calendar> {
+  const row = await loadCalendarRow(tx, calendarRowId, { forUpdate: true });
+  if (!row || row.deleted) throw new Superseded('calendar deleted');
+  if (!row.selected) throw new Superseded('calendar deselected');
+  // A resync, deselect or newer full sync bumps the generation; a sync started before it must not
+  // store its token over theirs (the sync they queued does the work).
+  if (row.syncGeneration !== expect.generation) throw new Superseded('calendar reset by a newer sync request');
+  if (expect.token !== undefined && row.syncToken !== expect.token) throw new Superseded('sync token changed meanwhile');
+  return row;
+}
+
+async function listPage(ctx: Ctx, cal: Calendar, params: calendar_v3.Params$Resource$Events$List): Promise<calendar_v3.Schema$Events> {
+  try {
+    const res = await withCalendar(ctx, cal.ownerId, (client) => client.events.list(params));
+    ctx.metrics.googleRequests.inc({ method: 'events.list', outcome: 'ok' });
+    return res.data;
+  } catch (err) {
+    const e = classifyGoogleError(err);
+    ctx.metrics.googleRequests.inc({ method: 'events.list', outcome: e.code });
+    throw e;
+  }
+}
+
+export async function syncCalendarEvents(ctx: Ctx, calendarRowId: string, opts: SyncEventsOptions = {}): Promise<EventSyncResult> {
+  const cal = await loadCalendarRow(ctx.db, calendarRowId);
+  if (!cal || cal.deleted || !cal.selected) return { calendarRowId, mode: 'skipped', skipped: cal ? 'not selected' : 'no such calendar', pages: 0, changes: 0 };
+  try {
+    if (cal.syncToken) {
+      try {
+        return await incrementalSync(ctx, cal, cal.syncToken, opts);
+      } catch (err) {
+        // "If the syncToken expires, the server will respond with a 410 GONE ... clear your
+        // client's store and perform a full synchronization" (Calendar API sync guide).
+        if (!(isAppError(err) && err.code === 'UPSTREAM_GONE')) throw err;
+        ctx.log.info({ calendarRowId, reason: err.details?.reason }, 'sync token gone (410): full resync');
+        const result = await fullSync(ctx, cal, opts);
+        return { ...result, recoveredFromGone: true };
+      }
+    }
+    return await fullSync(ctx, cal, opts);
+  } catch (err) {
+    if (err instanceof Superseded) {
+      ctx.log.info({ calendarRowId, why: err.why }, 'sync stopped: superseded');
+      return { calendarRowId, mode: 'skipped', skipped: err.why, pages: 0, changes: 0 };
+    }
+    throw err;
+  }
+}
+
+async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: SyncEventsOptions): Promise<EventSyncResult> {
+  let pageToken: string | undefined;
+  let pages = 0;
+  let changes = 0;
+  for (;;) {
+    // Same query as the full sync, plus the token (Google: "All other query parameters should be
+    // the same as for the initial synchronization"); deleted entries always come back.
+    const page = await listPage(ctx, cal, {
+      calendarId: cal.googleCalendarId,
+      syncToken: token,
+      maxResults: opts.pageSize ?? EVENTS_PAGE_SIZE,
+      singleEvents: false,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    pages++;
+    const last = !page.nextPageToken;
+    const now = ctx.clock.now();
+    changes += await ctx.db.transaction(async (tx) => {
+      const row = await lockForWrite(tx, cal.id, { generation: cal.syncGeneration, token });
+      const result = await applyEventPage(tx, row, page.items ?? [], {
+        zone: placementZone(row.timeZone ?? page.timeZone),
+        generation: row.syncGeneration,
+        fullSync: false,
+      });
+      if (last) {
+        await tx
+          .update(calendars)
+          .set({
+            syncToken: page.nextSyncToken ?? null,
+            lastSyncedAt: now,
+            syncError: null,
+            syncErrorAt: null,
+            updatedAt: now,
+            ...(row.timeZone ? {} : { timeZone: page.timeZone ?? null }),
+          })
+          .where(eq(calendars.id, cal.id));
+      }
+      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: false, syncedAt: now, changes: result.changes });
+      return result.changes.length;
+    });
+    if (last) break;
+    if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
+    pageToken = page.nextPageToken!;
+  }
+  return { calendarRowId: cal.id, mode: 'incremental', pages, changes };
+}
+
+async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promise<EventSyncResult> {
+  // A new generation for this attempt alone: rows it writes carry it, the sweep removes the rest.
+  // The old token is dropped now, so a crash mid-way restarts a full sync, never an incremental one.
+  const [started] = await ctx.db
+    .update(calendars)
+    .set({ syncToken: null, syncGeneration: sql`${calendars.syncGeneration} + 1`, updatedAt: ctx.clock.now() })
+    .where(and(eq(calendars.id, cal.id), eq(calendars.selected, true), eq(calendars.deleted, false), eq(calendars.syncGeneration, cal.syncGeneration)))
+    .returning();
+  if (!started) throw new Superseded('calendar changed before the full sync started');
+  const generation = started.syncGeneration;
+
+  let pageToken: string | undefined;
+  let pages = 0;
+  let changes = 0;
+  for (;;) {
+    // showDeleted=false: a full sync needs only what exists (cancelled instances of live series
+    // still come back, "if showDeleted and singleEvents are both False").
+    const page = await listPage(ctx, started, {
+      calendarId: cal.googleCalendarId,
+      maxResults: opts.pageSize ?? EVENTS_PAGE_SIZE,
+      singleEvents: false,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    pages++;
+    const last = !page.nextPageToken;
+    const now = ctx.clock.now();
+    changes += await ctx.db.transaction(async (tx) => {
+      const row = await lockForWrite(tx, cal.id, { generation, token: null });
+      const result = await applyEventPage(tx, row, page.items ?? [], {
+        zone: placementZone(row.timeZone ?? page.timeZone),
+        generation,
+        fullSync: true,
+      });
+      const pageChanges = result.changes;
+      if (last) {
+        pageChanges.push(...(await sweepUnseen(tx, row, generation)));
+        await tx
+          .update(calendars)
+          .set({
+            syncToken: page.nextSyncToken ?? null,
+            lastSyncedAt: now,
+            lastFullSyncAt: now,
+            syncError: null,
+            syncErrorAt: null,
+            updatedAt: now,
+            ...(row.timeZone ? {} : { timeZone: page.timeZone ?? null }),
+          })
+          .where(eq(calendars.id, cal.id));
+      }
+      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: true, syncedAt: now, changes: pageChanges });
+      if (last) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
+      return pageChanges.length;
+    });
+    if (last) break;
+    if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
+    pageToken = page.nextPageToken!;
+  }
+  return { calendarRowId: cal.id, mode: 'full', pages, changes };
+}
+
+export function changeSetHead(row: Calendar) {
+  return {
+    ownerId: row.ownerId,
+    externalOwnerId: row.externalOwnerId,
+    calendarRowId: row.id,
+    calendarId: row.googleCalendarId,
+    calendarTimeZone: row.timeZone,
+  };
+}
+
+export function calendarChangeHead(row: Calendar) {
+  return {
+    ownerId: row.ownerId,
+    externalOwnerId: row.externalOwnerId,
+    calendarRowId: row.id,
+    calendarId: row.googleCalendarId,
+    summary: row.summary,
+    timeZone: row.timeZone,
+  };
+}
+
+/**
+ * Google answers 404 for the calendar: it is gone (deleted, or access lost). The row is marked
+ * deleted, its events leave the mirror, and reactors get a 'removed' calendar change.
+ */
+export async function markCalendarGone(ctx: Ctx, calendarRowId: string, reason: string, tx?: Executor): Promise<boolean> {
+  const run = async (t: Executor) => {
+    const row = await loadCalendarRow(t, calendarRowId, { forUpdate: true });
+    if (!row || row.deleted) return false;
+    const now = ctx.clock.now();
+    await t
+      .update(calendars)
+      .set({
+        deleted: true,
+        deletedAt: now,
+        selected: false,
+        syncToken: null,
+        syncGeneration: sql`${calendars.syncGeneration} + 1`,
+        syncError: reason.slice(0, 2000),
+        syncErrorAt: now,
+        updatedAt: now,
+      })
+      .where(eq(calendars.id, calendarRowId));
+    await removeAllEvents(t, calendarRowId);
+    await dispatchCalendarChange(t, ctx, { kind: 'removed', ...calendarChangeHead(row) });
+    return true;
+  };
+  return tx ? run(tx) : ctx.db.transaction(run);
+}
+
+async function recordCalendarSyncError(ctx: Ctx, calendarRowId: string, message: string): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.update(calendars).set({ syncError: message.slice(0, 2000), syncErrorAt: now, updatedAt: now }).where(eq(calendars.id, calendarRowId));
+}
+
+/** The `sync.events` job: one sync, its errors recorded on the calendar and the owner. */
+export async function runEventSyncJob(
+  ctx: Ctx,
+  data: { calendarRowId: string; reason: string; notifiedAt?: string },
+  job: Pick<JobInfo, 'log' | 'lastAttempt' | 'retryCount'>,
+): Promise<EventSyncResult | { calendarRowId: string; gone: true }> {
+  const cal = await loadCalendarRow(ctx.db, data.calendarRowId);
+  if (!cal) return { calendarRowId: data.calendarRowId, mode: 'skipped', skipped: 'no such calendar', pages: 0, changes: 0 };
+  try {
+    const result = await syncCalendarEvents(ctx, cal.id);
+    const finished = ctx.clock.now();
+    if (data.notifiedAt && result.mode !== 'skipped') {
+      ctx.metrics.notificationToSync.observe(Math.max(0, finished.getTime() - new Date(data.notifiedAt).getTime()) / 1000);
+    }
+    if (result.mode !== 'skipped') await recordOwnerSync(ctx, cal.ownerId, { at: finished });
+    job.log.info({ ...result, reason: data.reason }, 'calendar synced');
+    return result;
+  } catch (raw) {
+    const err = isAppError(raw) ? raw : raw instanceof Error && 'response' in raw ? classifyGoogleError(raw) : raw;
+    if (isAppError(err) && err.code === 'NOT_FOUND' && err.details?.status === 404) {
+      await markCalendarGone(ctx, cal.id, 'Google: 404 notFound (calendar deleted or no longer shared)');
+      job.log.warn({ calendarRowId: cal.id }, 'calendar not found at Google: marked deleted');
+      return { calendarRowId: cal.id, gone: true };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const at = ctx.clock.now();
+    await recordCalendarSyncError(ctx, cal.id, message).catch(() => {});
+    await recordOwnerSync(ctx, cal.ownerId, { at, error: `calendar ${cal.googleCalendarId}: ${message}` }).catch(() => {});
+    throw err;
+  }
+}
