@@ -85,10 +85,13 @@ async function pkceMatches(verifier: string, challenge: string, method: string |
   return verifier === challenge;
 }
 
-export function oauthRoutes(state: EmulatorState): Hono {
-  const app = new Hono();
+/** The user a token request was for, picked up by the request log. */
+type OAuthEnv = { Variables: { userEmail: string } };
 
-  const consent = (c: Context): Response => {
+export function oauthRoutes(state: EmulatorState): Hono<OAuthEnv> {
+  const app = new Hono<OAuthEnv>();
+
+  const consent = (c: Context<OAuthEnv>): Response => {
     const p = new URL(c.req.url).searchParams;
     const client = state.oauth.clients.get(p.get('client_id') ?? '');
     if (!client) return errorPage(401, 'invalid_client', 'The OAuth client was not found.');
@@ -119,6 +122,7 @@ export function oauthRoutes(state: EmulatorState): Hono {
     const email = hint ?? (first.done ? 'user@example.com' : first.value);
     state.directory.ensureUser(email);
     const user = email.toLowerCase();
+    c.set('userEmail', user);
     // access_type=offline yields a refresh token "the first time that your application exchanges an
     // authorization code"; later consents need prompt=consent to get a new one.
     const offline = p.get('access_type') === 'offline';
@@ -139,7 +143,7 @@ export function oauthRoutes(state: EmulatorState): Hono {
   app.get('/o/oauth2/v2/auth', consent);
   app.get('/o/oauth2/auth', consent);
 
-  const token = async (c: Context): Promise<Response> => {
+  const token = async (c: Context<OAuthEnv>): Promise<Response> => {
     const p = await formParams(c);
     let clientId = p.get('client_id');
     let secret = p.get('client_secret');
@@ -171,6 +175,7 @@ export function oauthRoutes(state: EmulatorState): Hono {
         if (!(await pkceMatches(verifier, code.codeChallenge, code.codeChallengeMethod))) return tokenError(400, 'invalid_grant', 'Invalid code verifier.');
       }
       code.used = true;
+      c.set('userEmail', code.email);
       const grant = code.issueRefreshToken
         ? state.oauth.createGrant(client.clientId, code.email, code.scope, true)
         : state.oauth.latestGrant(code.email, client.clientId) ?? state.oauth.createGrant(client.clientId, code.email, code.scope, false);
@@ -187,6 +192,7 @@ export function oauthRoutes(state: EmulatorState): Hono {
       const raw = p.get('refresh_token');
       if (!raw) return tokenError(400, 'invalid_request', 'Missing required parameter: refresh_token');
       const grant = state.oauth.grantByRefreshToken(raw);
+      if (grant) c.set('userEmail', grant.email);
       if (!grant || grant.revoked) return tokenError(400, 'invalid_grant', 'Token has been expired or revoked.');
       if (grant.clientId !== client.clientId) return tokenError(401, 'unauthorized_client', 'Unauthorized');
       const access = state.oauth.issueAccessToken(grant, ttl);

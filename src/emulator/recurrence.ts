@@ -48,7 +48,9 @@ interface CompiledSeries {
   exdays: Set<string>; // EXDATE;VALUE=DATE on a timed series removes that whole local day
 }
 
-const compiled = new WeakMap<CalEvent, CompiledSeries>();
+// Stored events are immutable, so a compiled series can be cached per event object (and calendar zone,
+// which all-day and zone-less series depend on).
+const compiled = new WeakMap<CalEvent, { calendarTz: string; series: CompiledSeries }>();
 
 function floatingFromCompact(raw: string, params: Map<string, string>, series: { allDay: boolean; tz: string }): number | string {
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(raw.trim());
@@ -89,7 +91,7 @@ function parseRule(value: string, series: { allDay: boolean; tz: string; floatin
 /** Parses and validates a master's recurrence. Throws RecurrenceError for anything Google would reject. */
 export function compileSeries(ev: CalEvent, calendarTz: string): CompiledSeries {
   const cached = compiled.get(ev);
-  if (cached) return cached;
+  if (cached?.calendarTz === calendarTz) return cached.series;
   const start = ev.start ?? {};
   const end = ev.end ?? {};
   const allDay = start.date !== undefined;
@@ -144,7 +146,7 @@ export function compileSeries(ev: CalEvent, calendarTz: string): CompiledSeries 
         throw new RecurrenceError(`unsupported line ${line}`);
     }
   }
-  compiled.set(ev, series);
+  compiled.set(ev, { calendarTz, series });
   return series;
 }
 
