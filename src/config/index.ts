@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   SYNC_POLL_INTERVAL_SECONDS: z.coerce.number().int().positive().default(21600),
   /** Start-up catch-up: how many calendars per second get their incremental sync. */
   SYNC_CATCHUP_PER_SECOND: z.coerce.number().positive().default(50),
+  /** events.list page size of the event sync (Google's maximum, 2500, unless tests ask for small pages). */
+  SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(2500).default(2500),
   FANOUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   FANOUT_MAX_ATTEMPTS: z.coerce.number().int().positive().default(8),
   /** Allow subscriber URLs in private / loopback ranges (on by default outside production). */
@@ -98,7 +100,7 @@ export interface Config {
   oauthReturnOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
   channels: { ttlSeconds: number; renewMarginSeconds: number };
-  sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number };
+  sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number; pageSize: number };
   fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean; retryBaseSeconds: number; disableAfterSeconds: number };
   availability: { horizonDays: number };
   shutdownTimeoutMs: number;
@@ -203,6 +205,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       silentThresholdSeconds: env.SYNC_SILENT_THRESHOLD_SECONDS,
       pollIntervalSeconds: env.SYNC_POLL_INTERVAL_SECONDS,
       catchupPerSecond: env.SYNC_CATCHUP_PER_SECOND,
+      pageSize: env.SYNC_PAGE_SIZE,
     },
     fanout: {
       timeoutMs: env.FANOUT_TIMEOUT_MS,

@@ -105,7 +105,7 @@ async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: Syn
     const page = await listPage(ctx, cal, {
       calendarId: cal.googleCalendarId,
       syncToken: token,
-      maxResults: opts.pageSize ?? EVENTS_PAGE_SIZE,
+      maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
       singleEvents: false,
       ...(pageToken ? { pageToken } : {}),
     });
@@ -161,7 +161,7 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
     // still come back, "if showDeleted and singleEvents are both False").
     const page = await listPage(ctx, started, {
       calendarId: cal.googleCalendarId,
-      maxResults: opts.pageSize ?? EVENTS_PAGE_SIZE,
+      maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
       singleEvents: false,
       ...(pageToken ? { pageToken } : {}),
     });
