@@ -1,23 +1,27 @@
 // The `fanout` module's public face: other modules import only from here.
-import type { CalwatchModule } from '../context/index.ts';
+import type { CalwatchModule, Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import type { Ctx } from '../context/index.ts';
-import { router } from '../api/index.ts';
 import { fanoutJobs } from './jobs.ts';
 import { enqueueMessages } from './publish.ts';
 import { messageFromDomainEvent } from './messages.ts';
+import { registerReactors } from './reactors.ts';
 import type { DomainEvent } from './types.ts';
+import './admin.ts';
 
+export { fanoutRouter } from './router.ts';
 export { WEBHOOK_TYPES, DOMAIN_EVENT_TYPES, type WebhookType, type DomainEventType, type DomainEvent } from './types.ts';
+/** `bun run calwatch rotate-key` calls this (with every other module's rotateKey). */
+export { rotateKey, type RotateKeyResult } from './rotate-key.ts';
 
 /**
  * Publishes a domain event (shift.declined, shift.swapped, booking.changed) to the matching
- * subscriptions: the deliveries are enqueued in `tx` and commit with it. Returns how many.
+ * subscriptions: one delivery per subscription, enqueued in `tx` (it commits with the caller's
+ * change, or not at all). Returns how many deliveries were enqueued.
  */
 export function publishDomainEvent(tx: Executor, ctx: Ctx, event: DomainEvent): Promise<number> {
   return enqueueMessages(tx, ctx, [messageFromDomainEvent(event, ctx.clock.now())]);
 }
 
-export const fanoutRouter = router({});
+registerReactors();
 
 export const fanoutModule: CalwatchModule = { name: 'fanout', jobs: fanoutJobs };

@@ -1,16 +1,33 @@
-// The jobs of fan-out: one `fanout.deliver` per delivery (ordered per subscription and calendar by
-// the key_strict_fifo policy), and a daily prune of old deliveries.
+// The jobs of fan-out: one `fanout.deliver` per delivery, ordered per subscription and calendar by
+// the key_strict_fifo policy (singletonKey = the delivery's stream key), and a daily prune.
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
 import { DELIVER_JOB } from './publish.ts';
+import { DELIVER_RETRY_LIMIT, deliverOnce } from './deliver.ts';
+import { pruneDeliveries } from './prune.ts';
 
 export const deliverJob = defineJob({
   name: DELIVER_JOB,
   schema: z.object({ deliveryId: z.uuid() }),
   policy: 'key_strict_fifo',
-  handler: async () => {
-    // filled in by deliver.ts
-  },
+  // The handler decides when to give up (FANOUT_MAX_ATTEMPTS) and sets each retry's delay itself;
+  // this limit only bounds a handler that keeps crashing.
+  retryLimit: DELIVER_RETRY_LIMIT,
+  retryDelay: 15,
+  retryBackoff: false,
+  // DNS (5 s) + the request timeout, with room: an expired job is retried, holding its key till then.
+  expireInSeconds: 120,
+  concurrency: 16,
+  handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
 });
 
-export const fanoutJobs = [deliverJob];
+export const pruneJob = defineJob({
+  name: 'fanout.prune',
+  schema: z.object({}),
+  cron: '17 3 * * *',
+  cronData: {},
+  retryLimit: 2,
+  handler: (ctx) => pruneDeliveries(ctx),
+});
+
+export const fanoutJobs = [deliverJob, pruneJob];

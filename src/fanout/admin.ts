@@ -1,0 +1,131 @@
+// GraphQL admin types of fan-out: subscriptions with their recent and dead deliveries, a global
+// deliveries list, and the replayDelivery / enableSubscription mutations.
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { z } from 'zod';
+import { builder } from '../api/index.ts';
+import { AppError } from '../errors/index.ts';
+import { enableSubscription, listSubscriptions, type SubscriptionView } from './subscriptions.ts';
+import { listDeliveries, replayDelivery, type DeliveryStatus, type DeliveryView } from './deliveries.ts';
+
+const uuid = (id: string | number) => {
+  const s = String(id);
+  if (!z.uuid().safeParse(s).success) throw new AppError('VALIDATION', `not an id: ${s}`);
+  return s;
+};
+
+const SubscriptionStatusEnum = builder.enumType('WebhookSubscriptionStatus', {
+  values: { ACTIVE: { value: 'active' }, DISABLED: { value: 'disabled' } } as const,
+});
+
+const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
+  values: { PENDING: { value: 'pending' }, DELIVERED: { value: 'delivered' }, DEAD: { value: 'dead' } } as const,
+});
+
+const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement({
+  description: 'One message to one subscription; its id is the webhook-id header',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    subscriptionId: t.exposeID('subscriptionId'),
+    type: t.exposeString('type'),
+    calendarId: t.exposeString('calendarId', { nullable: true }),
+    status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
+    attempts: t.exposeInt('attempts', { description: 'attempts since it was created or last replayed' }),
+    replays: t.exposeInt('replays'),
+    lastStatus: t.exposeInt('lastStatus', { nullable: true, description: "the receiver's last HTTP status" }),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    lastAttemptAt: t.expose('lastAttemptAt', { type: 'DateTime', nullable: true }),
+    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
+    deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    deadAt: t.expose('deadAt', { type: 'DateTime', nullable: true }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    body: t.exposeString('body', { description: 'the signed JSON body, exactly as sent' }),
+  }),
+});
+
+const SubscriptionRef = builder.objectRef<SubscriptionView>('WebhookSubscription').implement({
+  description: 'An application subscribed to changes (its secret is never shown again)',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    url: t.exposeString('url'),
+    externalOwnerId: t.exposeString('externalOwnerId', { nullable: true }),
+    calendarId: t.exposeString('calendarId', { nullable: true }),
+    types: t.exposeStringList('types', { nullable: true, description: 'null: every type' }),
+    status: t.field({ type: SubscriptionStatusEnum, resolve: (s) => s.status }),
+    disabledReason: t.exposeString('disabledReason', { nullable: true }),
+    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
+    failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true }),
+    lastSuccessAt: t.expose('lastSuccessAt', { type: 'DateTime', nullable: true }),
+    lastFailureAt: t.expose('lastFailureAt', { type: 'DateTime', nullable: true }),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    recentDeliveries: t.field({
+      type: [DeliveryRef],
+      args: { first: t.arg.int({ required: false, defaultValue: 20 }) },
+      resolve: (s, args, ctx) => listDeliveries(ctx.app, { subscriptionIds: [s.id], limit: clamp(args.first) }),
+    }),
+    deadDeliveries: t.field({
+      type: [DeliveryRef],
+      args: { first: t.arg.int({ required: false, defaultValue: 20 }) },
+      resolve: (s, args, ctx) => listDeliveries(ctx.app, { subscriptionIds: [s.id], status: 'dead', limit: clamp(args.first) }),
+    }),
+  }),
+});
+
+const clamp = (n: number | null | undefined) => Math.min(Math.max(n ?? 20, 1), 200);
+
+builder.queryField('subscriptions', (t) =>
+  t.connection({
+    type: SubscriptionRef,
+    args: {
+      status: t.arg({ type: SubscriptionStatusEnum, required: false }),
+      externalOwnerId: t.arg.string({ required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      resolveOffsetConnection({ args, defaultSize: 50, maxSize: 200 }, async ({ limit, offset }) => {
+        const all = await listSubscriptions(ctx.app, {
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.externalOwnerId ? { externalOwnerId: args.externalOwnerId } : {}),
+        });
+        return all.slice(offset, offset + limit);
+      }),
+  }),
+);
+
+builder.queryField('deliveries', (t) =>
+  t.connection({
+    type: DeliveryRef,
+    description: 'Deliveries, newest first',
+    args: {
+      status: t.arg({ type: DeliveryStatusEnum, required: false }),
+      subscriptionId: t.arg.id({ required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      resolveOffsetConnection({ args, defaultSize: 50, maxSize: 200 }, ({ limit, offset }) =>
+        listDeliveries(ctx.app, {
+          ...(args.subscriptionId ? { subscriptionIds: [uuid(args.subscriptionId)] } : {}),
+          ...(args.status ? { status: args.status as DeliveryStatus } : {}),
+          limit,
+          offset,
+        }),
+      ),
+  }),
+);
+
+builder.mutationField('replayDelivery', (t) =>
+  t.field({
+    type: DeliveryRef,
+    description: 'Sends a dead (or delivered) delivery again, same webhook-id, after the pending ones of its calendar',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => replayDelivery(ctx.app, uuid(args.id)),
+  }),
+);
+
+builder.mutationField('enableSubscription', (t) =>
+  t.field({
+    type: SubscriptionRef,
+    description: 'Re-enables a subscription disabled after a day of failures',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => enableSubscription(ctx.app, uuid(args.id)),
+  }),
+);

@@ -1,0 +1,167 @@
+// One delivery attempt (the `fanout.deliver` job): sign, POST, and record what happened. 2xx:
+// delivered. 408, 429 and 5xx, network errors and timeouts: retried later (exponential backoff with
+// jitter, Retry-After honoured) until the attempts run out. Any other answer, a redirect, or an
+// address our policy refuses: dead at once. A dead delivery completes its job, so the deliveries
+// behind it in the same key are not held back (see docs/fanout.md, "Order").
+import { eq } from 'drizzle-orm';
+import type { Ctx } from '../context/index.ts';
+import { decrypt } from '../crypto/index.ts';
+import { AppError } from '../errors/index.ts';
+import { deliveries, subscriptions, type Delivery, type Subscription } from '../../schema/fanout.ts';
+import { postWebhook, type PostOutcome } from './http-post.ts';
+import { signedHeaders } from './sign.ts';
+import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
+import { DELIVER_JOB } from './publish.ts';
+
+/** pg-boss retries a deliver job at most this often; the handler gives up first (maxAttempts). */
+export const DELIVER_RETRY_LIMIT = 100;
+
+export type AttemptVerdict =
+  | { kind: 'delivered'; status: number }
+  | { kind: 'retry'; status: number | null; error: string; retryAfterSeconds?: number }
+  | { kind: 'dead'; status: number | null; error: string };
+
+const excerpt = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}...` : s);
+
+export function judge(outcome: PostOutcome, now: Date): AttemptVerdict {
+  switch (outcome.kind) {
+    case 'refused':
+      return { kind: 'dead', status: null, error: `refused: ${outcome.error}` };
+    case 'network':
+    case 'timeout':
+      return { kind: 'retry', status: null, error: outcome.error };
+    case 'response': {
+      const { status } = outcome;
+      if (status >= 200 && status < 300) return { kind: 'delivered', status };
+      const said = outcome.body.trim() ? `: ${excerpt(outcome.body.trim())}` : '';
+      if (status === 408 || status === 429 || status >= 500) {
+        const retryAfterSeconds = status === 429 || status === 503 ? parseRetryAfter(outcome.retryAfter, now) : undefined;
+        return { kind: 'retry', status, error: `HTTP ${status}${said}`, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+      }
+      if (status >= 300 && status < 400) {
+        return { kind: 'dead', status, error: `HTTP ${status} redirect to ${outcome.location ?? '?'} not followed` };
+      }
+      return { kind: 'dead', status, error: `HTTP ${status}${said}` };
+    }
+  }
+}
+
+/** Signs and sends one delivery once; no bookkeeping (shared by the job and by `subscriptions.test`). */
+export async function sendOnce(ctx: Ctx, sub: Pick<Subscription, 'url' | 'secretEnc'>, delivery: Pick<Delivery, 'id' | 'body'>): Promise<AttemptVerdict> {
+  const now = ctx.clock.now();
+  const secret = decrypt(ctx.keyring, sub.secretEnc);
+  const headers = signedHeaders(secret, delivery.id, now, delivery.body, `calwatch-webhooks/${ctx.runtime.version}`);
+  const outcome = await postWebhook({
+    url: sub.url,
+    headers,
+    body: delivery.body,
+    timeoutMs: ctx.config.fanout.timeoutMs,
+    allowPrivate: ctx.config.fanout.allowPrivate,
+  });
+  return judge(outcome, ctx.clock.now());
+}
+
+export interface DeliverResult {
+  deliveryId: string;
+  outcome: 'delivered' | 'retry' | 'dead' | 'skipped';
+  attempts?: number;
+  error?: string;
+}
+
+export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: string }): Promise<DeliverResult> {
+  const [row] = await ctx.db
+    .select({ delivery: deliveries, sub: subscriptions })
+    .from(deliveries)
+    .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
+    .where(eq(deliveries.id, deliveryId));
+  // Deleted with its subscription, already settled, or superseded by a replay's job.
+  if (!row || row.delivery.status !== 'pending' || (row.delivery.jobId && row.delivery.jobId !== job.id)) {
+    return { deliveryId, outcome: 'skipped' };
+  }
+  const { delivery, sub } = row;
+  if (sub.status !== 'active') {
+    await markDead(ctx, delivery, null, `subscription disabled: ${sub.disabledReason ?? 'no reason given'}`, { attempted: false });
+    return { deliveryId, outcome: 'dead', error: 'subscription disabled' };
+  }
+
+  const verdict = await sendOnce(ctx, sub, delivery);
+  const now = ctx.clock.now();
+  const attempts = delivery.attempts + 1;
+  const maxAttempts = Math.min(ctx.config.fanout.maxAttempts, DELIVER_RETRY_LIMIT);
+
+  if (verdict.kind === 'delivered') {
+    await ctx.db.transaction(async (tx) => {
+      await tx
+        .update(deliveries)
+        .set({ status: 'delivered', attempts, lastStatus: verdict.status, lastError: null, lastAttemptAt: now, nextAttemptAt: null, deliveredAt: now })
+        .where(eq(deliveries.id, delivery.id));
+      await tx.update(subscriptions).set({ lastSuccessAt: now, failingSince: null, updatedAt: now }).where(eq(subscriptions.id, sub.id));
+    });
+    return { deliveryId, outcome: 'delivered', attempts };
+  }
+
+  const disabled = await recordFailure(ctx, sub, verdict.error, now);
+  if (verdict.kind === 'dead' || attempts >= maxAttempts || disabled) {
+    const why =
+      verdict.kind === 'dead'
+        ? verdict.error
+        : disabled
+          ? `${verdict.error}; subscription disabled: ${disabled}`
+          : `gave up after ${attempts} attempts: ${verdict.error}`;
+    await markDead(ctx, delivery, verdict.status, why, { attempted: true });
+    return { deliveryId, outcome: 'dead', attempts, error: why };
+  }
+
+  const delay = nextDelaySeconds(attempts, ctx.config.fanout.retryBaseSeconds, verdict.kind === 'retry' ? verdict.retryAfterSeconds : undefined);
+  await ctx.db
+    .update(deliveries)
+    .set({ attempts, lastStatus: verdict.status, lastError: verdict.error, lastAttemptAt: now, nextAttemptAt: new Date(now.getTime() + delay * 1000) })
+    .where(eq(deliveries.id, delivery.id));
+  await ctx.jobs.setRetryDelay(DELIVER_JOB, job.id, delay);
+  // Failing the job keeps it at the head of its key: nothing behind it overtakes it.
+  throw new AppError('UPSTREAM_ERROR', `delivery ${deliveryId} attempt ${attempts} failed (${verdict.error}); retrying in ${Math.round(delay)} s`);
+}
+
+async function markDead(ctx: Ctx, delivery: Delivery, status: number | null, error: string, opts: { attempted: boolean }): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db
+    .update(deliveries)
+    .set({
+      status: 'dead',
+      attempts: opts.attempted ? delivery.attempts + 1 : delivery.attempts,
+      ...(opts.attempted ? { lastStatus: status, lastAttemptAt: now } : {}),
+      lastError: error,
+      nextAttemptAt: null,
+      deadAt: now,
+    })
+    .where(eq(deliveries.id, delivery.id));
+}
+
+/**
+ * Notes a failed attempt on the subscription. Returns the reason when this failure disables it:
+ * every attempt has failed for `disableAfterSeconds` (a day by default).
+ */
+async function recordFailure(ctx: Ctx, sub: Subscription, error: string, now: Date): Promise<string | undefined> {
+  return ctx.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(subscriptions).where(eq(subscriptions.id, sub.id)).for('update');
+    if (!current) return undefined;
+    const failingSince = current.failingSince ?? now;
+    const failingForMs = now.getTime() - failingSince.getTime();
+    const disable = current.status === 'active' && failingForMs >= ctx.config.fanout.disableAfterSeconds * 1000;
+    const reason = disable
+      ? `every delivery failed since ${failingSince.toISOString()} (${Math.round(failingForMs / 3600_000)} h); last error: ${error}`
+      : undefined;
+    await tx
+      .update(subscriptions)
+      .set({
+        failingSince,
+        lastFailureAt: now,
+        lastError: error,
+        updatedAt: now,
+        ...(disable ? { status: 'disabled', disabledReason: reason, disabledAt: now } : {}),
+      })
+      .where(eq(subscriptions.id, sub.id));
+    if (disable) ctx.log.warn({ subscriptionId: sub.id, reason }, 'subscription disabled');
+    return reason;
+  });
+}
