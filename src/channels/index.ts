@@ -1,7 +1,31 @@
 // The `channels` module's public face: other modules import only from here.
+// Watch channels (create, renew, stop, backfill) and the push-notification webhook.
 import type { CalwatchModule } from '../context/index.ts';
 import { router } from '../api/index.ts';
+import { channelsJobs } from './jobs.ts';
+import { registerChannelReactions } from './reactions.ts';
+import { webhookAddress } from './runtime.ts';
+import { webhookRoutes } from './webhook.ts';
 
 export const channelsRouter = router({});
 
-export const channelsModule: CalwatchModule = { name: 'channels', jobs: [] };
+registerChannelReactions();
+
+export const channelsModule: CalwatchModule = {
+  name: 'channels',
+  jobs: channelsJobs,
+  routes: (ctx) => webhookRoutes(ctx),
+  // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).
+  start: async (ctx) => {
+    webhookAddress(ctx);
+  },
+};
+
+export { stopChannelsForOwner, stopChannelsForCalendar, stopChannel, type StopSummary } from './stop.ts';
+export { createChannel, type CreateOutcome } from './create.ts';
+export { renewChannel, sweepChannels, type RenewOutcome } from './renew.ts';
+export { backfillChannels, type BackfillProgress, type BackfillResult } from './backfill.ts';
+export { getChannel, listChannels, channelExpiryByCalendar, type ChannelView } from './channel-view.ts';
+export { receiveNotification, type NotificationAnswer, type NotificationOutcome } from './receive-notification.ts';
+export { WEBHOOK_PATH } from './webhook.ts';
+export type { ChannelStatus, ChannelKind } from './queries.ts';

@@ -1,0 +1,60 @@
+// Tables of the `channels` module: Google watch channels (events.watch per selected calendar,
+// calendarList.watch per owner) and what their push notifications told us.
+import { sql } from 'drizzle-orm';
+import { pgTable, uuid, text, timestamp, bigint, index, uniqueIndex } from 'drizzle-orm/pg-core';
+import { owners } from './links.ts';
+import { calendars } from './sync.ts';
+
+export const CHANNEL_STATUSES = ['pending', 'active', 'stopped', 'superseded', 'expired'] as const;
+export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
+export type ChannelKind = 'events' | 'calendarList';
+
+export const channels = pgTable(
+  'channels',
+  {
+    /** The channel id we chose (a random UUID), echoed by Google in X-Goog-Channel-ID. */
+    id: uuid('id').primaryKey(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    /** calendars.id for an events channel; null for the owner's calendar-list channel. */
+    calendarId: uuid('calendar_id').references(() => calendars.id, { onDelete: 'cascade' }),
+    /** events | calendarList */
+    kind: text('kind').$type<ChannelKind>().notNull(),
+    /** `events:<calendar row id>` or `calendarList:<owner id>`: at most one creation in flight per key. */
+    resourceKey: text('resource_key').notNull(),
+    /** Google's opaque id of the watched resource (null until the watch answers or the sync message comes). */
+    resourceId: text('resource_id'),
+    resourceUri: text('resource_uri'),
+    /** SHA-256 hex of the channel token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    /** pending | active | stopped | superseded | expired */
+    status: text('status').$type<ChannelStatus>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** The channel this one replaces (renewal), and the one that replaced it. */
+    replacesId: uuid('replaces_id'),
+    replacedById: uuid('replaced_by_id'),
+    /** When Google's `sync` message arrived. */
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    /** Highest X-Goog-Message-Number accepted: a number not above it is a duplicate. */
+    lastMessageNumber: bigint('last_message_number', { mode: 'number' }).notNull().default(0),
+    lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true }),
+    notificationsCount: bigint('notifications_count', { mode: 'number' }).notNull().default(0),
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // One creation (or renewal) in flight per watched resource, across processes.
+    uniqueIndex('channels_one_pending_idx').on(t.resourceKey).where(sql`status = 'pending'`),
+    index('channels_resource_idx').on(t.resourceKey, t.status),
+    index('channels_owner_idx').on(t.ownerId),
+    index('channels_calendar_idx').on(t.calendarId),
+    // The renewal sweep: live channels by expiry.
+    index('channels_live_expiry_idx').on(t.expiresAt).where(sql`status = 'active'`),
+  ],
+);
+
+export type Channel = typeof channels.$inferSelect;
+export type ChannelInsert = typeof channels.$inferInsert;

@@ -1,0 +1,64 @@
+// The channels module's queues. Creation and renewal are keyed (stately: one queued + one running
+// per key), so repeated requests collapse; Google's transient errors are retried with backoff.
+import { z } from 'zod';
+import { defineJob } from '../jobs/index.ts';
+import { createChannel } from './create.ts';
+import { renewChannel, sweepChannels } from './renew.ts';
+import { runStopJob } from './stop.ts';
+import { backfillChannels } from './backfill.ts';
+import { CREATE_JOB, ENSURE_OWNER_JOB, RENEW_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+
+export const channelsJobs = [
+  defineJob({
+    name: CREATE_JOB,
+    schema: z.object({ ownerId: z.uuid(), calendarRowId: z.uuid().nullable(), reason: z.string().optional() }),
+    policy: 'stately',
+    retryLimit: 6,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 1800,
+    concurrency: 4,
+    handler: async (ctx, data) => ({ outcome: (await createChannel(ctx, data)).outcome }),
+  }),
+  defineJob({
+    name: RENEW_JOB,
+    schema: z.object({ channelId: z.uuid() }),
+    policy: 'stately',
+    retryLimit: 6,
+    retryDelay: 10,
+    retryBackoff: true,
+    retryDelayMax: 1800,
+    concurrency: 4,
+    handler: async (ctx, data) => ({ outcome: (await renewChannel(ctx, data.channelId)).outcome }),
+  }),
+  defineJob({
+    name: STOP_JOB,
+    schema: z.object({ channelId: z.uuid(), ownerId: z.uuid(), resourceId: z.string().min(1) }),
+    retryLimit: 5,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 900,
+    concurrency: 4,
+    handler: async (ctx, data) => ({ result: await runStopJob(ctx, data) }),
+  }),
+  defineJob({
+    name: ENSURE_OWNER_JOB,
+    schema: z.object({ ownerId: z.uuid() }),
+    policy: 'stately',
+    retryLimit: 4,
+    retryDelay: 10,
+    handler: async (ctx, data) => {
+      const r = await backfillChannels(ctx, { ownerId: data.ownerId, concurrency: 2 });
+      return { created: r.created, skipped: r.skipped, failed: r.failed };
+    },
+  }),
+  defineJob({
+    name: SWEEP_JOB,
+    schema: z.object({}).passthrough(),
+    policy: 'stately',
+    retryLimit: 1,
+    cron: '* * * * *',
+    cronData: {},
+    handler: async (ctx) => sweepChannels(ctx),
+  }),
+];

@@ -1,0 +1,169 @@
+// The webhook's durable note, written in batches. Every notification that arrives while a write is
+// in flight joins the next one, so under load one transaction carries hundreds of notifications
+// (one UPDATE ... RETURNING over all their channels, then one coalesced sync enqueue per calendar),
+// and at rest a lone notification is written at once. A caller's promise settles only after the
+// transaction that carries its notification committed: never a 2xx without a durable note.
+import type { Ctx } from '../context/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync } from '../sync/index.ts';
+import type { ChannelCache, CachedChannel } from './channel-cache.ts';
+import { confirmChannels, noteNotifications, channelsForWebhook } from './queries.ts';
+
+export type NoteState = 'sync' | 'exists';
+export type NoteResult = 'accepted' | 'duplicate' | 'confirmed';
+
+interface Pending<T, R> {
+  item: T;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface NoteRequest {
+  channel: CachedChannel;
+  state: NoteState;
+  /** X-Goog-Message-Number; null when absent. */
+  n: number | null;
+  resourceId: string;
+  at: Date;
+}
+
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
+/** Collects items and hands them to `run` in batches: up to `maxInFlight` batches at a time. */
+class Batcher<T, R> {
+  private queue: Array<Pending<T, R>> = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly run: (items: T[]) => Promise<R[]>,
+    private readonly opts: { maxBatch: number; maxInFlight: number; timeoutMs: number },
+  ) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.opts.maxInFlight) return;
+    this.scheduled = true;
+    // setImmediate: every request parsed in this turn of the event loop joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      this.inFlight++;
+      void this.execute(batch).finally(() => {
+        this.inFlight--;
+        if (this.queue.length > 0) this.schedule();
+      });
+    }
+  }
+
+  private async execute(batch: Array<Pending<T, R>>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailable('database did not answer in time')), this.opts.timeoutMs);
+    });
+    const work = this.run(batch.map((p) => p.item));
+    try {
+      const results = await Promise.race([work, timeout]);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      for (const p of batch) p.reject(err instanceof StoreUnavailable ? err : new StoreUnavailable(String((err as Error)?.message ?? err)));
+      // The slot stays taken until the database really answers (or fails): no pile-up on a dead pool.
+      await work.catch(() => undefined);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface WriterOptions {
+  maxBatch?: number;
+  maxInFlight?: number;
+  timeoutMs?: number;
+}
+
+/** Looks channel rows up by id, many ids per query (cache misses of one event-loop turn). */
+export function createChannelLoader(ctx: Ctx, cache: ChannelCache, opts: WriterOptions = {}) {
+  const batcher = new Batcher<string, CachedChannel | null>(
+    async (ids) => {
+      const unique = [...new Set(ids)];
+      const rows = await channelsForWebhook(ctx.db, unique);
+      const byId = new Map(rows.map((r) => [r.id, r as CachedChannel]));
+      for (const id of unique) cache.set(id, byId.get(id) ?? null);
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 2, timeoutMs: opts.timeoutMs ?? 5000 },
+  );
+  return (id: string) => batcher.submit(id);
+}
+
+export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, opts: WriterOptions = {}) {
+  const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, items), {
+    maxBatch: opts.maxBatch ?? 1000,
+    maxInFlight: opts.maxInFlight ?? 3,
+    timeoutMs: opts.timeoutMs ?? 5000,
+  });
+  return (req: NoteRequest) => batcher.submit(req);
+}
+
+async function writeBatch(ctx: Ctx, cache: ChannelCache, items: NoteRequest[]): Promise<NoteResult[]> {
+  // Per channel: the highest number of the batch (a message without number is always taken).
+  const perChannel = new Map<string, { id: string; n: number | null; force: boolean; count: number; at: Date }>();
+  const confirms: Array<{ id: string; resourceId: string; at: Date }> = [];
+  for (const it of items) {
+    if (it.state === 'sync') {
+      confirms.push({ id: it.channel.id, resourceId: it.resourceId, at: it.at });
+      continue;
+    }
+    const cur = perChannel.get(it.channel.id);
+    if (!cur) perChannel.set(it.channel.id, { id: it.channel.id, n: it.n, force: it.n === null, count: 1, at: it.at });
+    else {
+      cur.count++;
+      if (it.n === null) cur.force = true;
+      else cur.n = cur.n === null ? it.n : Math.max(cur.n, it.n);
+      if (it.at > cur.at) cur.at = it.at;
+    }
+  }
+
+  const accepted = new Map<string, number>();
+  await ctx.db.transaction(async (tx) => {
+    const noted = perChannel.size > 0 ? await noteNotifications(tx, [...perChannel.values()]) : [];
+    const calendars = new Map<string, Date>();
+    const owners = new Set<string>();
+    for (const row of noted) {
+      accepted.set(row.id, row.lastMessageNumber);
+      const at = perChannel.get(row.id)!.at;
+      if (row.kind === 'events' && row.calendarId) {
+        const prev = calendars.get(row.calendarId);
+        if (!prev || at < prev) calendars.set(row.calendarId, at);
+      } else owners.add(row.ownerId);
+    }
+    // Issued together: postgres.js pipelines them on the transaction's connection.
+    await Promise.all([
+      ...(confirms.length > 0 ? [confirmChannels(tx, confirms)] : []),
+      ...[...calendars].map(([id, at]) => enqueueEventSync(ctx, id, { tx, reason: 'notification', notifiedAt: at })),
+      ...[...owners].map((id) => enqueueCalendarListSync(ctx, id, { tx, reason: 'notification' })),
+    ]);
+  });
+
+  for (const [id, n] of accepted) cache.noteMessage(id, n);
+  return items.map((it) => {
+    if (it.state === 'sync') return 'confirmed';
+    if (accepted.has(it.channel.id)) return 'accepted';
+    // Not taken: a duplicate, or the channel stopped meanwhile. Re-read it next time.
+    cache.invalidate(it.channel.id);
+    return 'duplicate';
+  });
+}

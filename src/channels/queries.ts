@@ -1,0 +1,260 @@
+// Queries over the channels table (only this module reads or writes it).
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { Executor } from '../db/index.ts';
+import { channels, type Channel, type ChannelInsert, type ChannelKind, type ChannelStatus } from '../../schema/channels.ts';
+
+export type { Channel, ChannelKind, ChannelStatus };
+
+/** Statuses of a channel Google may still be sending on and that we still act upon. */
+export const LIVE: ChannelStatus[] = ['pending', 'active'];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+export const resourceKeyFor = (t: { ownerId: string; calendarRowId?: string | null }) =>
+  t.calendarRowId ? `events:${t.calendarRowId}` : `calendarList:${t.ownerId}`;
+
+export async function channelById(db: Executor, id: string): Promise<Channel | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(channels).where(eq(channels.id, id));
+  return row;
+}
+
+/** What the webhook needs of a channel, for many ids in one indexed query. */
+export async function channelsForWebhook(db: Executor, ids: string[]) {
+  return db
+    .select({
+      id: channels.id,
+      ownerId: channels.ownerId,
+      calendarId: channels.calendarId,
+      kind: channels.kind,
+      resourceId: channels.resourceId,
+      tokenHash: channels.tokenHash,
+      status: channels.status,
+      lastMessageNumber: channels.lastMessageNumber,
+    })
+    .from(channels)
+    .where(inArray(channels.id, ids));
+}
+
+/** The channel currently serving a resource: active and not yet replaced, or a creation in flight. */
+export async function currentChannel(db: Executor, resourceKey: string): Promise<Channel | undefined> {
+  const [row] = await db
+    .select()
+    .from(channels)
+    .where(and(eq(channels.resourceKey, resourceKey), inArray(channels.status, LIVE), isNull(channels.replacedById)))
+    .orderBy(desc(channels.createdAt))
+    .limit(1);
+  return row;
+}
+
+/** Inserts a pending channel unless one is already pending for the resource (returns undefined then). */
+export async function insertPending(db: Executor, row: Omit<ChannelInsert, 'status'>): Promise<Channel | undefined> {
+  const [inserted] = await db
+    .insert(channels)
+    .values({ ...row, status: 'pending' })
+    .onConflictDoNothing({ target: channels.resourceKey, where: sql`status = 'pending'` })
+    .returning();
+  return inserted;
+}
+
+export async function activate(
+  db: Executor,
+  id: string,
+  v: { resourceId: string; resourceUri: string | null; expiresAt: Date; now: Date },
+): Promise<Channel | undefined> {
+  const [row] = await db
+    .update(channels)
+    .set({ status: 'active', resourceId: v.resourceId, resourceUri: v.resourceUri, expiresAt: v.expiresAt, updatedAt: v.now })
+    .where(and(eq(channels.id, id), eq(channels.status, 'pending')))
+    .returning();
+  return row;
+}
+
+/** The old channel of a renewal: superseded only if it is still the live one (a stop may have won). */
+export async function supersede(db: Executor, oldId: string, newId: string, now: Date): Promise<Channel | undefined> {
+  const [row] = await db
+    .update(channels)
+    // An expired channel stays `expired` (Google already forgot it): only a live one is superseded.
+    .set({ status: sql`case when ${channels.status} = 'expired' then 'expired' else 'superseded' end`, replacedById: newId, updatedAt: now })
+    .where(and(eq(channels.id, oldId), inArray(channels.status, ['active', 'expired']), isNull(channels.replacedById)))
+    .returning();
+  return row;
+}
+
+export async function setStatus(
+  db: Executor,
+  id: string,
+  status: ChannelStatus,
+  now: Date,
+  extra: { lastError?: string | null; onlyFrom?: ChannelStatus[] } = {},
+): Promise<Channel | undefined> {
+  const [row] = await db
+    .update(channels)
+    .set({
+      status,
+      updatedAt: now,
+      ...(status === 'stopped' ? { stoppedAt: now } : {}),
+      ...(extra.lastError !== undefined ? { lastError: extra.lastError?.slice(0, 500) ?? null } : {}),
+    })
+    .where(and(eq(channels.id, id), extra.onlyFrom ? inArray(channels.status, extra.onlyFrom) : undefined))
+    .returning();
+  return row;
+}
+
+export async function recordError(db: Executor, id: string, message: string, now: Date): Promise<void> {
+  await db.update(channels).set({ lastError: message.slice(0, 500), updatedAt: now }).where(eq(channels.id, id));
+}
+
+export async function markStoppedAtGoogle(db: Executor, id: string, now: Date): Promise<void> {
+  await db
+    .update(channels)
+    .set({ stoppedAt: now, updatedAt: now })
+    .where(and(eq(channels.id, id), isNull(channels.stoppedAt)));
+}
+
+/**
+ * Marks every channel of an owner or a calendar stopped (pending, active and expired ones) and
+ * returns them, so that the caller can stop them at Google. The webhook ignores them from now on.
+ */
+export async function stopAll(
+  db: Executor,
+  where: { ownerId: string } | { calendarRowId: string },
+  now: Date,
+  reason: string,
+): Promise<Channel[]> {
+  const scope = 'ownerId' in where ? eq(channels.ownerId, where.ownerId) : eq(channels.calendarId, where.calendarRowId);
+  return db
+    .update(channels)
+    .set({ status: 'stopped', stoppedAt: now, lastError: reason, updatedAt: now })
+    .where(and(scope, inArray(channels.status, ['pending', 'active', 'expired'])))
+    .returning();
+}
+
+/** Channels the sweep must renew: active, not replaced, expiring before `before`. */
+export async function expiringChannels(db: Executor, before: Date, limit: number): Promise<Channel[]> {
+  return db
+    .select()
+    .from(channels)
+    .where(and(eq(channels.status, 'active'), isNull(channels.replacedById), lt(channels.expiresAt, before)))
+    .orderBy(asc(channels.expiresAt))
+    .limit(limit);
+}
+
+/** Pending rows whose creation never finished (a crash between insert and watch answer). */
+export async function abandonStalePending(db: Executor, olderThan: Date, now: Date): Promise<Channel[]> {
+  return db
+    .update(channels)
+    .set({ status: 'stopped', stoppedAt: now, lastError: 'creation did not finish', updatedAt: now })
+    .where(and(eq(channels.status, 'pending'), lt(channels.createdAt, olderThan)))
+    .returning();
+}
+
+/** Live channel keys among these resources (for backfill). */
+export async function liveResourceKeys(db: Executor, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .select({ key: channels.resourceKey })
+    .from(channels)
+    .where(and(inArray(channels.resourceKey, keys), inArray(channels.status, LIVE), isNull(channels.replacedById)));
+  return new Set(rows.map((r) => r.key));
+}
+
+/** The expiry of each calendar's current channel (links.get shows it). */
+export async function expiryByCalendar(db: Executor, ownerId: string): Promise<Map<string, Date | null>> {
+  const rows = await db
+    .select({ calendarId: channels.calendarId, expiresAt: channels.expiresAt })
+    .from(channels)
+    .where(and(eq(channels.ownerId, ownerId), eq(channels.kind, 'events'), inArray(channels.status, LIVE), isNull(channels.replacedById)));
+  const out = new Map<string, Date | null>();
+  for (const r of rows) if (r.calendarId) out.set(r.calendarId, r.expiresAt);
+  return out;
+}
+
+export interface ListChannelsInput {
+  status?: ChannelStatus;
+  ownerId?: string;
+  calendarRowId?: string;
+  expiringBefore?: Date;
+  /** Keyset cursor: rows created before this (createdAt, id). */
+  after?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+export async function listChannelRows(db: Executor, input: ListChannelsInput): Promise<Channel[]> {
+  return db
+    .select()
+    .from(channels)
+    .where(
+      and(
+        input.status ? eq(channels.status, input.status) : undefined,
+        input.ownerId ? eq(channels.ownerId, input.ownerId) : undefined,
+        input.calendarRowId ? eq(channels.calendarId, input.calendarRowId) : undefined,
+        input.expiringBefore ? lte(channels.expiresAt, input.expiringBefore) : undefined,
+        input.after
+          ? or(
+              lt(channels.createdAt, input.after.createdAt),
+              and(eq(channels.createdAt, input.after.createdAt), gt(channels.id, input.after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(channels.createdAt), asc(channels.id))
+    .limit(input.limit);
+}
+
+export interface NotedChannel {
+  id: string;
+  ownerId: string;
+  calendarId: string | null;
+  kind: ChannelKind;
+  lastMessageNumber: number;
+}
+
+/**
+ * The webhook's durable note, for a batch of notifications: per channel, advance the last message
+ * number only if the new one is higher (`WHERE last_message_number < n`, so two processes can never
+ * both accept the same message), count them and stamp the time. Returns the channels that accepted
+ * a new message; a channel absent from the result saw a duplicate (or is no longer live).
+ * `force` (a message without number in the batch) accepts it whatever the number.
+ */
+export async function noteNotifications(
+  db: Executor,
+  items: Array<{ id: string; n: number | null; force: boolean; count: number; at: Date }>,
+): Promise<NotedChannel[]> {
+  const input = JSON.stringify(items.map((i) => ({ id: i.id, n: i.n, f: i.force, cnt: i.count, at: i.at.toISOString() })));
+  const rows = await db.execute<{
+    id: string;
+    owner_id: string;
+    calendar_id: string | null;
+    kind: ChannelKind;
+    last_message_number: string | number;
+  }>(sql`
+    update channels as c set
+      last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
+      last_notified_at = i.at,
+      notifications_count = c.notifications_count + i.cnt
+    from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
+    where c.id = i.id
+      and c.status in ('pending', 'active')
+      and (i.f or c.last_message_number < i.n)
+    returning c.id, c.owner_id, c.calendar_id, c.kind, c.last_message_number`);
+  return [...rows].map((r) => ({
+    id: r.id,
+    ownerId: r.owner_id,
+    calendarId: r.calendar_id,
+    kind: r.kind,
+    lastMessageNumber: Number(r.last_message_number),
+  }));
+}
+
+/** Google's `sync` message: the channel works. It also tells the resource id, should the watch answer be lost. */
+export async function confirmChannels(db: Executor, items: Array<{ id: string; resourceId: string; at: Date }>): Promise<void> {
+  const input = JSON.stringify(items.map((i) => ({ id: i.id, rid: i.resourceId, at: i.at.toISOString() })));
+  await db.execute(sql`
+    update channels as c set
+      confirmed_at = coalesce(c.confirmed_at, i.at),
+      resource_id = coalesce(c.resource_id, i.rid)
+    from jsonb_to_recordset(${input}::jsonb) as i(id uuid, rid text, at timestamptz)
+    where c.id = i.id`);
+}

@@ -1,0 +1,56 @@
+// Per-service state of the channels module: the webhook's channel cache, its batched lookup and
+// durable-note writer. Keyed by the database handle, so that two services booted in one process
+// (tests) never share a cache, while every verb of one service (jobs, hooks, webhook) does.
+import type { Ctx } from '../context/index.ts';
+import { ChannelCache } from './channel-cache.ts';
+import { createChannelLoader, createNotificationWriter, type NoteRequest, type NoteResult } from './notification-writer.ts';
+import type { CachedChannel } from './channel-cache.ts';
+
+export interface ChannelsRuntime {
+  cache: ChannelCache;
+  loadChannel: (id: string) => Promise<CachedChannel | null>;
+  note: (req: NoteRequest) => Promise<NoteResult>;
+  warnedNoPublicUrl: boolean;
+}
+
+const runtimes = new WeakMap<object, ChannelsRuntime>();
+
+export function runtimeFor(ctx: Ctx): ChannelsRuntime {
+  let rt = runtimes.get(ctx.db);
+  if (!rt) {
+    const cache = new ChannelCache();
+    rt = {
+      cache,
+      loadChannel: createChannelLoader(ctx, cache),
+      note: createNotificationWriter(ctx, cache),
+      warnedNoPublicUrl: false,
+    };
+    runtimes.set(ctx.db, rt);
+  }
+  return rt;
+}
+
+/** Forget cached rows after this process renewed or stopped channels. */
+export function forgetChannels(ctx: Ctx, ids: Iterable<string>): void {
+  const rt = runtimes.get(ctx.db);
+  if (!rt) return;
+  for (const id of ids) rt.cache.invalidate(id);
+}
+
+export function forgetOwnerChannels(ctx: Ctx, ownerId: string): void {
+  runtimes.get(ctx.db)?.cache.invalidateWhere((c) => c.ownerId === ownerId);
+}
+
+/** The watch address, or undefined (and one log line per process) when PUBLIC_URL is unset. */
+export function webhookAddress(ctx: Ctx): string | undefined {
+  const base = ctx.config.publicUrl;
+  if (!base) {
+    const rt = runtimeFor(ctx);
+    if (!rt.warnedNoPublicUrl) {
+      rt.warnedNoPublicUrl = true;
+      ctx.log.warn({ module: 'channels' }, 'PUBLIC_URL is not set: no watch channels are registered; calendars are synced on schedule only');
+    }
+    return undefined;
+  }
+  return `${base.replace(/\/+$/, '')}/webhooks/google/calendar`;
+}
