@@ -1,0 +1,127 @@
+// Tables of the `availability` module: blocked times (what a busy query reads), the sources they are
+// computed from (enough of each event to re-expand a series, never a title, description, location
+// or attendee), the expansion horizon of each series, the frozen blocked times an unlink may keep,
+// and the owners' preferences.
+import { pgTable, uuid, text, timestamp, boolean, jsonb, bigserial, primaryKey, index } from 'drizzle-orm/pg-core';
+import { owners } from './links.ts';
+import { calendars } from './sync.ts';
+
+/** Google's EventDateTime, as kept in availability_sources. */
+export type EventTimeJson = { date?: string | null; dateTime?: string | null; timeZone?: string | null };
+
+export const availabilityPreferences = pgTable('availability_preferences', {
+  ownerId: uuid('owner_id')
+    .primaryKey()
+    .references(() => owners.id, { onDelete: 'cascade' }),
+  /** Whether tentative events (status, or the owner's own answer) block time. */
+  tentativeBlocks: boolean('tentative_blocks').notNull().default(false),
+  /** Google calendar ids that count in busy/free; null: every selected calendar. */
+  calendarIds: text('calendar_ids').array(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** One row per Google event of a selected calendar (one-off, series master, modified or cancelled instance). */
+export const availabilitySources = pgTable(
+  'availability_sources',
+  {
+    calendarRowId: uuid('calendar_row_id')
+      .notNull()
+      .references(() => calendars.id, { onDelete: 'cascade' }),
+    googleEventId: text('google_event_id').notNull(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    /** The master's id for a series (master and instances); the event's own id otherwise. */
+    seriesId: text('series_id').notNull(),
+    status: text('status').notNull(),
+    transparency: text('transparency').notNull(),
+    eventType: text('event_type').notNull(),
+    /** The owner's own response (attendee marked `self`), null when not an attendee. */
+    selfResponse: text('self_response'),
+    start: jsonb('start').$type<EventTimeJson>(),
+    end: jsonb('end').$type<EventTimeJson>(),
+    endTimeUnspecified: boolean('end_time_unspecified').notNull().default(false),
+    recurrence: text('recurrence').array(),
+    originalStart: jsonb('original_start').$type<EventTimeJson>(),
+    /** The calendar's zone when the event was last seen (all-day days are placed in it). */
+    calendarTimeZone: text('calendar_time_zone'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.calendarRowId, t.googleEventId] }),
+    index('availability_sources_series_idx').on(t.calendarRowId, t.seriesId),
+    index('availability_sources_owner_idx').on(t.ownerId),
+  ],
+);
+
+/**
+ * A recurring series (a master, or instances whose master is elsewhere) and how far its occurrences
+ * are materialised: original starts up to `expandedUntil`. The row lock on it orders the sync's
+ * re-expansion and the daily horizon job.
+ */
+export const availabilitySeries = pgTable(
+  'availability_series',
+  {
+    calendarRowId: uuid('calendar_row_id')
+      .notNull()
+      .references(() => calendars.id, { onDelete: 'cascade' }),
+    seriesId: text('series_id').notNull(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    expandedUntil: timestamp('expanded_until', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.calendarRowId, t.seriesId] }), index('availability_series_until_idx').on(t.expandedUntil)],
+);
+
+/** What busy queries read: owner, calendar, start, end and the source reference. Nothing else. */
+export const blockedTimes = pgTable(
+  'blocked_times',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    calendarRowId: uuid('calendar_row_id')
+      .notNull()
+      .references(() => calendars.id, { onDelete: 'cascade' }),
+    /** Google's calendar id (what callers name in calendarIds). */
+    calendarId: text('calendar_id').notNull(),
+    seriesId: text('series_id').notNull(),
+    sourceEventId: text('source_event_id').notNull(),
+    startAt: timestamp('start_at', { withTimezone: true }).notNull(),
+    endAt: timestamp('end_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('blocked_times_owner_start_idx').on(t.ownerId, t.startAt, t.endAt),
+    index('blocked_times_series_idx').on(t.calendarRowId, t.seriesId),
+    index('blocked_times_end_idx').on(t.endAt),
+  ],
+);
+
+/**
+ * Blocked times kept by `UNLINKED keepBlockedTimes: true`: the owner and calendars are gone, so
+ * nothing references them; they no longer sync and are found by the external owner id.
+ */
+export const frozenBlockedTimes = pgTable(
+  'frozen_blocked_times',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    externalOwnerId: text('external_owner_id').notNull(),
+    formerOwnerId: uuid('former_owner_id').notNull(),
+    calendarId: text('calendar_id').notNull(),
+    sourceEventId: text('source_event_id').notNull(),
+    startAt: timestamp('start_at', { withTimezone: true }).notNull(),
+    endAt: timestamp('end_at', { withTimezone: true }).notNull(),
+    frozenAt: timestamp('frozen_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('frozen_blocked_times_owner_start_idx').on(t.externalOwnerId, t.startAt),
+    index('frozen_blocked_times_former_owner_idx').on(t.formerOwnerId),
+    index('frozen_blocked_times_end_idx').on(t.endAt),
+  ],
+);
+
+export type AvailabilitySource = typeof availabilitySources.$inferSelect;
+export type AvailabilitySourceInsert = typeof availabilitySources.$inferInsert;
+export type BlockedTimeRow = typeof blockedTimes.$inferSelect;
