@@ -22,6 +22,8 @@ export interface FindShiftForSwapInput {
   now: Date;
   /** People who already declined `declined` (they never get it back). */
   excludeAssignees?: readonly string[];
+  /** Shifts already tried for this decline (a swap that failed and was undone). */
+  excludeShiftIds?: readonly string[];
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -70,6 +72,7 @@ export function findShiftForSwap(input: FindShiftForSwapInput): SwapShift | unde
     (s) =>
       (s.status === 'scheduled' || s.status === 'swapped') &&
       s.id !== declined.swappedWithId &&
+      !(input.excludeShiftIds ?? []).includes(s.id) &&
       !excluded.includes(s.assigneeEmail.toLowerCase()) &&
       swapRefusal(declined, s, shifts, now) === undefined,
   );

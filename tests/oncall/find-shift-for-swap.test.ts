@@ -109,6 +109,12 @@ describe('findShiftForSwap', () => {
     expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW, excludeAssignees: ['ADA@x.test'] })?.id).toBe('d');
   });
 
+  test('skips shifts already tried for this decline', () => {
+    const shifts = [shift('a', 'ada@x.test', 24, 8, 'declined'), shift('b', 'bob@x.test', 48), shift('c', 'cy@x.test', 72)];
+    expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW, excludeShiftIds: ['b'] })?.id).toBe('c');
+    expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW, excludeShiftIds: ['b', 'c'] })).toBeUndefined();
+  });
+
   test('the candidate assignee must not end with two overlapping shifts', () => {
     // bob holds a shift overlapping "a" (not a candidate itself): he cannot take "a" for his "b".
     const shifts = [
