@@ -14,7 +14,7 @@ export {
   type CalendarStatus,
   type CalendarStatusProvider,
 } from './hooks.ts';
-export { getOwner, findOwnerByExternalId, recordOwnerSync, type Owner, type OwnerStatus } from './owners.ts';
+export { getOwner, findOwnerByExternalId, recordOwnerSync, listOwners, type Owner, type OwnerStatus } from './owners.ts';
 export { withCalendar } from './with-calendar.ts';
 export { accessTokenFor } from './access-token.ts';
 export { linkOwner, refreshOwnerToken, resyncOwner, unlinkOwner, type LinkResult } from './link-owner.ts';
