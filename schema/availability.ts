@@ -31,6 +31,8 @@ export const availabilitySources = pgTable(
     ownerId: uuid('owner_id')
       .notNull()
       .references(() => owners.id, { onDelete: 'cascade' }),
+    /** Google's calendar id, copied onto the blocked times computed from this row. */
+    calendarId: text('calendar_id').notNull(),
     /** The master's id for a series (master and instances); the event's own id otherwise. */
     seriesId: text('series_id').notNull(),
     status: text('status').notNull(),

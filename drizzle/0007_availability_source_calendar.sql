@@ -1,0 +1,1 @@
+ALTER TABLE "availability_sources" ADD COLUMN "calendar_id" text NOT NULL;
