@@ -2,7 +2,7 @@
 // instants; all-day events by their local midnights in the calendar's zone; recurring series
 // expanded into their occurrences (ids and fields as Google's singleEvents=true would give them),
 // with modified occurrences in their moved place and cancelled ones left out.
-import { and, eq, gt, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, isNotNull, isNull, lt, ne, or } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { calendarEvents, calendars, type Calendar, type CalendarEvent } from '../../schema/sync.ts';
@@ -86,7 +86,7 @@ export async function listEvents(ctx: Ctx, input: { ownerId: string; calendarId?
         ne(calendarEvents.status, 'cancelled'),
         isNull(calendarEvents.recurrence),
         lt(calendarEvents.startAt, to),
-        or(gt(calendarEvents.endAt, from), and(eq(calendarEvents.endAt, calendarEvents.startAt), sql`${calendarEvents.startAt} >= ${from}`)),
+        or(gt(calendarEvents.endAt, from), and(eq(calendarEvents.endAt, calendarEvents.startAt), gte(calendarEvents.startAt, from))),
       ),
     )
     .limit(MAX_ITEMS + 1);

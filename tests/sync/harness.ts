@@ -72,7 +72,7 @@ export async function startSyncHarness(
       return new Map(r.items.map((e: any) => [e.id, e]));
     },
     async mirror(calendarRowId) {
-      const rows = await sql`select * from calendar_events where calendar_id = ${calendarRowId}`;
+      const rows = await sql`select *, start_date::text as start_date, end_date::text as end_date from calendar_events where calendar_id = ${calendarRowId}`;
       return new Map(rows.map((r) => [r.google_event_id as string, r]));
     },
     async calendar(ownerId, googleCalendarId) {
