@@ -1,7 +1,21 @@
 // The `bookings` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { router } from '../api/index.ts';
+import { onEventChanges } from '../sync/index.ts';
+import { onOwnerEvent } from '../links/index.ts';
+import { bookingsJobs } from './jobs.ts';
+import { reactToChangeSet, reactToOwnerEvent } from './reactions.ts';
+import './admin.ts';
 
-export const bookingsRouter = router({});
+export { bookingsRouter } from './router.ts';
+export { requestBooking, type RequestBookingInput } from './request-booking.ts';
+export { confirmBooking, denyBooking } from './decide-booking.ts';
+export { getBooking, listOwnerBookings } from './read-bookings.ts';
+export { getBookingSettings, setBookingSettings } from './settings.ts';
+export type { BookingView } from './view.ts';
 
-export const bookingsModule: CalwatchModule = { name: 'bookings', jobs: [] };
+// Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
+// change sets; an unlinked owner's bookings go with the rest of their rows.
+onEventChanges('bookings', reactToChangeSet);
+onOwnerEvent('bookings', reactToOwnerEvent);
+
+export const bookingsModule: CalwatchModule = { name: 'bookings', jobs: bookingsJobs };

@@ -1,0 +1,138 @@
+// Bringing Google in line with a booking row: insert the event, patch its status, or delete it.
+// Always called outside any transaction; the row's outbox counter (googleVersion) says whether
+// there is anything to do, so the procedure that made the change and the safety-net job can both
+// call this and Google sees each write once (or, in a race, an idempotent repeat).
+import type { Ctx } from '../context/index.ts';
+import { AppError, isAppError } from '../errors/index.ts';
+import type { calendar_v3 } from '../google/index.ts';
+import { withCalendar } from '../links/index.ts';
+import { bookingById, markGoogleApplied, updateBooking, LIVE_STATUSES, type Booking, type BookingStatus } from './queries.ts';
+import { transitionBooking } from './transitions.ts';
+
+type Desired = 'tentative' | 'confirmed' | 'deleted' | 'nothing';
+
+/** What the Google event should look like for a booking in this status. */
+function desiredEvent(status: BookingStatus): Desired {
+  switch (status) {
+    case 'requested':
+      return 'tentative';
+    case 'confirmed':
+      return 'confirmed';
+    case 'denied':
+    case 'declined':
+    case 'failed':
+      return 'deleted';
+    case 'cancelled':
+      // The owner deleted the event in Google: nothing left to do there.
+      return 'nothing';
+  }
+}
+
+/** GOOGLE_INVITES off: the application sends its own emails, Google sends none. */
+const sendUpdates = (ctx: Ctx): 'all' | 'none' => (ctx.config.google.invites ? 'all' : 'none');
+
+/** 409 duplicate on insert: "The requested identifier already exists" (Calendar API errors guide). */
+const isDuplicate = (err: unknown) => isAppError(err) && err.code === 'CONFLICT' && err.details?.status === 409;
+/** 404, or 410 "Resource has been deleted": the event is not (or no longer) there. */
+const isGone = (err: unknown) => isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'UPSTREAM_GONE');
+
+/**
+ * Applies whatever Google still lacks for this booking; returns the row as it stands afterwards.
+ * Throws the classified Google error when a write fails (the caller decides: fail the booking,
+ * record the error, or let the job retry).
+ */
+export async function reconcileBooking(ctx: Ctx, bookingId: string): Promise<Booking | undefined> {
+  // A change made while a write was in flight bumps the counter again: go round once more.
+  for (let round = 0; round < 5; round++) {
+    const b = await bookingById(ctx.db, bookingId);
+    if (!b || b.googleVersion <= b.googleAppliedVersion) return b;
+    await applyToGoogle(ctx, b);
+    await markGoogleApplied(ctx.db, b.id, b.googleVersion, ctx.clock.now());
+  }
+  return bookingById(ctx.db, bookingId);
+}
+
+async function applyToGoogle(ctx: Ctx, b: Booking): Promise<void> {
+  const desired = desiredEvent(b.status);
+  if (desired === 'nothing') return;
+  if (desired === 'deleted') return deleteEvent(ctx, b);
+  if (!b.eventInserted) return insertEvent(ctx, b, desired);
+  return patchStatus(ctx, b, desired);
+}
+
+async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
+  const requestBody: calendar_v3.Schema$Event = {
+    id: b.googleEventId,
+    summary: b.title,
+    start: { dateTime: b.startAt.toISOString() },
+    end: { dateTime: b.endAt.toISOString() },
+    status,
+    attendees: [{ email: b.bookeeEmail, ...(b.bookeeName ? { displayName: b.bookeeName } : {}) }],
+    extendedProperties: { private: { calwatchBookingId: b.id } },
+  };
+  let event: calendar_v3.Schema$Event;
+  try {
+    // events.insert, not import: insert is what makes Google send the invitation to the attendee.
+    const res = await withCalendar(ctx, b.ownerId, (cal) =>
+      cal.events.insert({ calendarId: b.calendarId, sendUpdates: sendUpdates(ctx), requestBody }),
+    );
+    event = res.data;
+  } catch (err) {
+    if (!isDuplicate(err)) throw err;
+    // An earlier attempt inserted it and its answer was lost: the id is ours, carry on with that event.
+    ctx.log.info({ bookingId: b.id, eventId: b.googleEventId }, 'event already inserted by an earlier attempt (409 duplicate)');
+    const res = await withCalendar(ctx, b.ownerId, (cal) => cal.events.get({ calendarId: b.calendarId, eventId: b.googleEventId }));
+    event = res.data;
+  }
+  // 'primary' is an alias: the organizer of an event on a calendar is that calendar (its owner's
+  // address for a primary calendar), which is the id the mirror and change sets use.
+  const calendarId = b.calendarId === 'primary' && event.organizer?.email ? event.organizer.email : b.calendarId;
+  if (event.status === 'cancelled') {
+    // Inserted, then deleted in Google before we heard back: the owner cancelled it.
+    await ctx.db.transaction(async (tx) => {
+      const cur = await bookingById(tx, b.id, { forUpdate: true });
+      if (!cur || !LIVE_STATUSES.includes(cur.status)) return;
+      await transitionBooking(tx, ctx, cur, 'cancelled', {
+        reason: 'the event was deleted in Google Calendar',
+        cause: 'google.cancelled',
+        extra: { eventInserted: true, calendarId },
+      });
+    });
+    return;
+  }
+  await updateBooking(ctx.db, b.id, { eventInserted: true, calendarId }, { now: ctx.clock.now() });
+  if (event.status !== status) await patchStatus(ctx, { ...b, calendarId }, status);
+}
+
+async function patchStatus(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
+  try {
+    await withCalendar(ctx, b.ownerId, (cal) =>
+      cal.events.patch({ calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody: { status } }),
+    );
+  } catch (err) {
+    if (!isGone(err)) throw err;
+    await ctx.db.transaction(async (tx) => {
+      const cur = await bookingById(tx, b.id, { forUpdate: true });
+      if (!cur || !LIVE_STATUSES.includes(cur.status)) return;
+      await transitionBooking(tx, ctx, cur, 'cancelled', { reason: 'the event no longer exists in Google Calendar', cause: 'google.cancelled' });
+    });
+  }
+}
+
+async function deleteEvent(ctx: Ctx, b: Booking): Promise<void> {
+  try {
+    // sendUpdates=all: Google tells the bookee the appointment is off.
+    await withCalendar(ctx, b.ownerId, (cal) =>
+      cal.events.delete({ calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx) }),
+    );
+  } catch (err) {
+    // Already gone (never inserted, or deleted by the owner): what we wanted.
+    if (!isGone(err)) throw err;
+  }
+}
+
+/** A Google failure as the caller of a procedure sees it, naming the booking. */
+export function googleFailure(err: unknown, what: string): AppError {
+  if (isAppError(err)) return new AppError(err.code, `${what}: ${err.message}`, err.details);
+  return new AppError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+}

@@ -1,0 +1,47 @@
+// A booking as the API shows it (tRPC has no transformer: times cross as ISO strings).
+import type { Booking, BookingStatus } from './queries.ts';
+
+export interface BookingView {
+  id: string;
+  externalOwnerId: string;
+  status: BookingStatus;
+  /** Why the booking is in its status (e.g. "declined by the bookee in Google Calendar"). */
+  statusReason: string | null;
+  googleEventId: string;
+  calendarId: string;
+  start: string;
+  end: string;
+  title: string;
+  bookee: { email: string; name?: string };
+  /** The bookee's answer in Google Calendar: needsAction | accepted | tentative | declined. */
+  bookeeResponse: string;
+  autoConfirmed: boolean;
+  /** Google has not yet been brought in line with this booking (a write is queued or retrying). */
+  googlePending: boolean;
+  lastError: string | null;
+  statusChangedAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function bookingView(b: Booking): BookingView {
+  return {
+    id: b.id,
+    externalOwnerId: b.externalOwnerId,
+    status: b.status,
+    statusReason: b.statusReason,
+    googleEventId: b.googleEventId,
+    calendarId: b.calendarId,
+    start: b.startAt.toISOString(),
+    end: b.endAt.toISOString(),
+    title: b.title,
+    bookee: { email: b.bookeeEmail, ...(b.bookeeName ? { name: b.bookeeName } : {}) },
+    bookeeResponse: b.bookeeResponse,
+    autoConfirmed: b.autoConfirmed,
+    googlePending: b.googleVersion > b.googleAppliedVersion,
+    lastError: b.lastError,
+    statusChangedAt: b.statusChangedAt.toISOString(),
+    createdAt: b.createdAt.toISOString(),
+    updatedAt: b.updatedAt.toISOString(),
+  };
+}
