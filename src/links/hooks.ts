@@ -34,18 +34,34 @@ const ownerEventHandlers = new Map<string, OwnerEventHandler>();
 const beforeUnlinkHandlers = new Map<string, BeforeUnlinkHandler>();
 let calendarStatusProvider: CalendarStatusProvider | undefined;
 
-/** Registers by name: registering the same name again replaces the handler. */
-export function onOwnerEvent(name: string, handler: OwnerEventHandler): void {
+/**
+ * Registers by name: registering the same name again replaces the handler. Returns a function that
+ * removes it (tests that register their own handlers clean up with it).
+ */
+export function onOwnerEvent(name: string, handler: OwnerEventHandler): () => void {
   ownerEventHandlers.set(name, handler);
+  return () => {
+    if (ownerEventHandlers.get(name) === handler) ownerEventHandlers.delete(name);
+  };
 }
 
-export function beforeUnlink(name: string, handler: BeforeUnlinkHandler): void {
+export function beforeUnlink(name: string, handler: BeforeUnlinkHandler): () => void {
   beforeUnlinkHandlers.set(name, handler);
+  return () => {
+    if (beforeUnlinkHandlers.get(name) === handler) beforeUnlinkHandlers.delete(name);
+  };
 }
 
-/** sync registers the function that lists an owner's calendars for links.get (links never reads sync's tables). */
-export function provideCalendarStatus(provider: CalendarStatusProvider): void {
+/**
+ * sync registers the function that lists an owner's calendars for links.get (links never reads
+ * sync's tables). Returns a function that puts the previous provider back.
+ */
+export function provideCalendarStatus(provider: CalendarStatusProvider): () => void {
+  const previous = calendarStatusProvider;
   calendarStatusProvider = provider;
+  return () => {
+    if (calendarStatusProvider === provider) calendarStatusProvider = previous;
+  };
 }
 
 /** A handler's failure fails the transaction: the event and the owner's change commit together or not at all. */

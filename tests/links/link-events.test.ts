@@ -11,17 +11,20 @@ let h: LinksHarness;
 const events: Array<OwnerEvent & { ownerRowPresent: boolean }> = [];
 const hooks: Array<{ ownerId: string; externalOwnerId: string; ownerRowPresent: boolean }> = [];
 
+const cleanups: Array<() => void> = [];
+
 beforeAll(async () => {
   // Registered like sync / channels would: the event runs in links' transaction, before deletion.
-  onOwnerEvent('links-test-recorder', async (tx, _ctx, ev) => {
+  cleanups.push(onOwnerEvent('links-test-recorder', async (tx, _ctx, ev) => {
     const rows = await tx.execute(rawSql`select 1 from owners where id = ${ev.ownerId}`);
     events.push({ ...ev, ownerRowPresent: rows.length === 1 });
-  });
-  beforeUnlink('links-test-recorder', async (ctx, o) => {
+  }));
+  cleanups.push(beforeUnlink('links-test-recorder', async (ctx, o) => {
     const rows = await ctx.db.execute(rawSql`select 1 from owners where id = ${o.ownerId}`);
     hooks.push({ ...o, ownerRowPresent: rows.length === 1 });
-  });
-  provideCalendarStatus(async (_ctx, ownerId) => [
+  }));
+  // Stands in for sync's provider (put back after the suite): links.get must pass on what it gives.
+  cleanups.push(provideCalendarStatus(async (_ctx, ownerId) => [
     {
       calendarId: `${ownerId}@example.com`,
       summary: 'Work',
@@ -31,13 +34,19 @@ beforeAll(async () => {
       syncError: null,
       channelExpiresAt: '2030-01-09T03:04:05.000Z',
     },
-  ]);
+  ]));
   h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET });
 });
-afterAll(() => h?.stop(), 30_000);
+afterAll(async () => {
+  for (const undo of cleanups) undo();
+  await h?.stop();
+}, 30_000);
 
 type Result = { ownerId: string; status: string };
 const ownerRow = async (externalOwnerId: string) => (await h.sql`select * from owners where external_owner_id = ${externalOwnerId}`)[0];
+/** What the link verbs write (sync's background jobs also touch the row: last_sync_at, the access token). */
+const linkFields = (row: Record<string, unknown> | undefined) =>
+  row && { status: row.status, refresh_token_enc: row.refresh_token_enc, linked_at: row.linked_at, revoked_at: row.revoked_at };
 const eventsFor = (externalOwnerId: string) => events.filter((e) => e.externalOwnerId === externalOwnerId).map((e) => e.type);
 const event = (input: Record<string, unknown>, token?: string | null) => h.t.trpc<Result>('links.event', input, { token });
 const countOwners = async () => Number((await h.sql`select count(*)::int as n from owners`)[0]!.n);
@@ -80,7 +89,7 @@ describe('LINKED', () => {
     expect(again.body.result!.data).toEqual({ ownerId: before.id, status: 'active' });
     const after = (await ownerRow('u-alice'))!;
     expect(after.refresh_token_enc).toBe(before.refresh_token_enc);
-    expect(after.updated_at).toEqual(before.updated_at);
+    expect(linkFields(after)).toEqual(linkFields(before));
     expect(eventsFor('u-alice')).toEqual(['linked']);
   });
 
@@ -137,7 +146,7 @@ describe('REFRESHED', () => {
     expect(eventsFor('u-bob')).toEqual(['linked', 'refreshed']);
     const again = await event({ type: 'REFRESHED', externalOwnerId: 'u-bob', refreshToken: g2.refreshToken });
     expect(again.status).toBe(200);
-    expect((await ownerRow('u-bob'))!.updated_at).toEqual(row.updated_at);
+    expect(linkFields(await ownerRow('u-bob'))).toEqual(linkFields(row));
     expect(eventsFor('u-bob')).toEqual(['linked', 'refreshed']);
   });
 
@@ -149,7 +158,7 @@ describe('REFRESHED', () => {
     const row = (await ownerRow('u-bob'))!;
     expect(row.status).toBe('active');
     expect(row.revoked_at).toBeNull();
-    expect(row.last_error).toBeNull();
+    expect(row.last_error).not.toBe('invalid_grant');
   });
 });
 
@@ -311,7 +320,7 @@ describe('bad input and auth on links.event: BAD_REQUEST with the zod issue, not
       expect(Array.isArray((r.body.error!.data as { issues?: unknown[] }).issues)).toBe(true);
       expect(await countOwners()).toBe(n);
       expect(events.length).toBe(nEvents);
-      expect((await ownerRow('u-alice'))!.updated_at).toEqual(aliceBefore.updated_at);
+      expect(linkFields(await ownerRow('u-alice'))).toEqual(linkFields(aliceBefore));
     });
   }
 

@@ -7,15 +7,19 @@ import { startTestService, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 let h: LinksHarness;
+let unregister: (() => void) | undefined;
 const events: OwnerEvent[] = [];
 
 beforeAll(async () => {
-  onOwnerEvent('links-oauth-test', async (_tx, _ctx, ev) => {
+  unregister = onOwnerEvent('links-oauth-test', async (_tx, _ctx, ev) => {
     events.push(ev);
   });
   h = await startLinksHarness('links-oauth');
 });
-afterAll(() => h?.stop(), 30_000);
+afterAll(async () => {
+  unregister?.();
+  await h?.stop();
+}, 30_000);
 
 const manual = (url: string, cookie?: string) => fetch(url, { redirect: 'manual', ...(cookie ? { headers: { cookie } } : {}) });
 const countOwners = async () => Number((await h.sql`select count(*)::int as n from owners`)[0]!.n);

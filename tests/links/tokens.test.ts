@@ -1,0 +1,254 @@
+// Access tokens: cached sealed, refreshed shortly before expiry, one refresh at a time per owner
+// (also across two service processes on one database), a forced refresh on 401, invalid_grant ->
+// revoked with fewer than 5 token requests, no token in clear anywhere, and key rotation.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { AppError } from '../../src/errors/index.ts';
+import { createKeyring, keyId, sealedKeyId } from '../../src/crypto/index.ts';
+import type { Ctx } from '../../src/context/index.ts';
+import { onOwnerEvent, rotateKey, withCalendar, type OwnerEvent } from '../../src/links/index.ts';
+import { startTestService, type TestService } from '../support/service.ts';
+import { startLinksHarness, type LinksHarness } from './harness.ts';
+
+let h: LinksHarness;
+let unregister: (() => void) | undefined;
+let ctx: Ctx;
+const events: OwnerEvent[] = [];
+const issued: string[] = [];
+
+beforeAll(async () => {
+  unregister = onOwnerEvent('links-tokens-test', async (_tx, _ctx, ev) => {
+    events.push(ev);
+  });
+  h = await startLinksHarness('links-tokens');
+  ctx = h.t.service.ctx;
+});
+afterAll(async () => {
+  unregister?.();
+  await h?.stop();
+}, 30_000);
+
+async function linked(email: string, externalOwnerId: string): Promise<string> {
+  const g = await h.googleUser(email);
+  issued.push(g.refreshToken);
+  const r = await h.t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId, refreshToken: g.refreshToken });
+  expect(r.status).toBe(200);
+  return r.body.result!.data.ownerId;
+}
+
+const listCalendars = (c: Ctx, ownerId: string) => withCalendar(c, ownerId, async (cal) => (await cal.calendarList.list()).data);
+const tokenCount = async () => (await h.tokenRequests()).length;
+const cachedToken = async (ownerId: string) => (await h.sql`select access_token_enc, access_token_expires_at from owners where id = ${ownerId}`)[0]!;
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('withCalendar and the access-token cache', () => {
+  test('first call refreshes once, later calls use the cached token, a token near expiry is refreshed', async () => {
+    const ownerId = await linked('kim@example.com', 'u-kim');
+    const t0 = await tokenCount();
+    const list = await listCalendars(ctx, ownerId);
+    expect(Array.isArray(list.items)).toBe(true);
+    expect(await tokenCount()).toBe(t0 + 1);
+    const first = await cachedToken(ownerId);
+    expect(first.access_token_enc).toMatch(/^v1\./);
+
+    await listCalendars(ctx, ownerId);
+    await listCalendars(ctx, ownerId);
+    expect(await tokenCount()).toBe(t0 + 1);
+
+    // 56 minutes later less than 5 minutes remain of the hour: refreshed before use.
+    h.t.clock.advance(56 * 60_000);
+    try {
+      await listCalendars(ctx, ownerId);
+      expect(await tokenCount()).toBe(t0 + 2);
+      const second = await cachedToken(ownerId);
+      expect(second.access_token_enc).not.toBe(first.access_token_enc);
+      expect(second.access_token_expires_at.getTime()).toBeGreaterThan(h.t.clock.now().getTime() + 50 * 60_000);
+      await listCalendars(ctx, ownerId);
+      expect(await tokenCount()).toBe(t0 + 2);
+    } finally {
+      h.t.clock.offsetMs = 0;
+    }
+  });
+
+  test('an access token Google no longer accepts (401) is refreshed once and the call retried once', async () => {
+    const ownerId = await linked('lea@example.com', 'u-lea');
+    await listCalendars(ctx, ownerId);
+    const before = await cachedToken(ownerId);
+    const t0 = await tokenCount();
+    await h.emuJson('users/lea@example.com/expire-tokens', {});
+    const list = await listCalendars(ctx, ownerId);
+    expect(Array.isArray(list.items)).toBe(true);
+    expect(await tokenCount()).toBe(t0 + 1);
+    expect((await cachedToken(ownerId)).access_token_enc).not.toBe(before.access_token_enc);
+    // (sync's own jobs for this owner may meet the 401 too: they reuse the refreshed token)
+    const unauthorized = (await h.emuJson('requests?path=/calendar/v3/')).items.filter((r: { status: number; user: string | null }) => r.status === 401);
+    expect(unauthorized.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('ten concurrent calls needing a token cause ONE refresh', async () => {
+    const ownerId = await linked('mia@example.com', 'u-mia');
+    const t0 = await tokenCount();
+    const results = await Promise.all(Array.from({ length: 10 }, () => listCalendars(ctx, ownerId)));
+    expect(results).toHaveLength(10);
+    expect(await tokenCount()).toBe(t0 + 1);
+  });
+
+  test('two service processes on one database, both needing a token at once: ONE refresh', async () => {
+    const other: TestService = await startTestService({ name: 'links-tokens-b', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true });
+    try {
+      const ownerId = await linked('ned@example.com', 'u-ned');
+      const t0 = await tokenCount();
+      const calls = Array.from({ length: 12 }, (_, i) => listCalendars(i % 2 ? other.service.ctx : ctx, ownerId));
+      await Promise.all(calls);
+      expect(await tokenCount()).toBe(t0 + 1);
+      // and once expiry nears, again once for both
+      h.t.clock.advance(57 * 60_000);
+      other.clock.advance(57 * 60_000);
+      await Promise.all(Array.from({ length: 8 }, (_, i) => listCalendars(i % 2 ? other.service.ctx : ctx, ownerId)));
+      expect(await tokenCount()).toBe(t0 + 2);
+    } finally {
+      h.t.clock.offsetMs = 0;
+      await other.service.stop();
+    }
+  }, 30_000);
+
+  test('an unknown or unlinked owner -> NOT_FOUND (non-retryable)', async () => {
+    const err = await rejection(listCalendars(ctx, '00000000-0000-4000-8000-000000000000'));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.retryable).toBe(false);
+  });
+});
+
+describe('invalid_grant: owner revoked, no hammering', () => {
+  test('a grant revoked at Google ends in revoked (with error and time) after fewer than 5 token requests', async () => {
+    const ownerId = await linked('olga@example.com', 'u-olga');
+    await listCalendars(ctx, ownerId); // cached token
+    const t0 = await tokenCount();
+    await h.emuJson('users/olga@example.com/revoke', {});
+
+    // many callers at once (jobs of several calendars), then more later
+    const first = await Promise.allSettled(Array.from({ length: 6 }, () => listCalendars(ctx, ownerId)));
+    for (let i = 0; i < 5; i++) await rejection(listCalendars(ctx, ownerId));
+    for (const r of first) {
+      expect(r.status).toBe('rejected');
+      const err = (r as PromiseRejectedResult).reason as AppError;
+      expect(err.code).toBe('UPSTREAM_AUTH');
+      expect(err.retryable).toBe(false);
+    }
+    const tokenRequests = (await tokenCount()) - t0;
+    expect(tokenRequests).toBeGreaterThanOrEqual(1);
+    expect(tokenRequests).toBeLessThan(5);
+
+    const row = (await h.sql`select * from owners where id = ${ownerId}`)[0]!;
+    expect(row.status).toBe('revoked');
+    expect(row.last_error).toContain('invalid_grant');
+    expect(row.last_error_at).toBeInstanceOf(Date);
+    expect(row.revoked_at).toBeInstanceOf(Date);
+    expect(row.access_token_enc).toBeNull();
+    expect(events.filter((e) => e.ownerId === ownerId).map((e) => e.type)).toEqual(['linked', 'revoked']);
+
+    const status = await h.t.trpc<{ status: string; lastError: string; lastErrorAt: string }>('links.get', { externalOwnerId: 'u-olga' });
+    expect(status.body.result!.data).toMatchObject({ status: 'revoked' });
+    expect(status.body.result!.data.lastError).toContain('invalid_grant');
+    expect(typeof status.body.result!.data.lastErrorAt).toBe('string');
+    const admin = await h.t.graphql<{ owner: { status: string; lastError: string } }>(
+      'query($id: String!) { owner(externalOwnerId: $id) { status lastError lastErrorAt revokedAt } }',
+      { id: 'u-olga' },
+    );
+    expect(admin.body.errors).toBeUndefined();
+    expect(admin.body.data!.owner.status).toBe('REVOKED');
+    const list = await h.t.graphql<{ owners: { edges: Array<{ node: { externalOwnerId: string } }> } }>(
+      '{ owners(status: REVOKED) { edges { node { externalOwnerId } } } }',
+    );
+    expect(list.body.data!.owners.edges.map((e) => e.node.externalOwnerId)).toContain('u-olga');
+  });
+
+  test('a revoked grant without a cached token: one token request, then none', async () => {
+    const ownerId = await linked('pia@example.com', 'u-pia');
+    await h.emuJson('users/pia@example.com/revoke', {});
+    const t0 = await tokenCount();
+    await Promise.allSettled(Array.from({ length: 5 }, () => listCalendars(ctx, ownerId)));
+    for (let i = 0; i < 3; i++) expect((await rejection(listCalendars(ctx, ownerId))).code).toBe('UPSTREAM_AUTH');
+    expect((await tokenCount()) - t0).toBe(1);
+  });
+
+  test('a later LINKED revives the owner', async () => {
+    const ownerId = await linked('olga@example.com', 'u-olga');
+    const row = (await h.sql`select status, last_error, revoked_at from owners where id = ${ownerId}`)[0]!;
+    expect(row).toEqual({ status: 'active', last_error: null, revoked_at: null });
+    expect((await listCalendars(ctx, ownerId)).items).toBeDefined();
+  });
+});
+
+describe('at rest', () => {
+  test('no refresh or access token in clear in any table of the database', async () => {
+    const tables = await h.sql<{ table_schema: string; table_name: string }[]>`
+      select table_schema, table_name from information_schema.tables
+      where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`;
+    expect(tables.length).toBeGreaterThan(3);
+    let scanned = 0;
+    for (const t of tables) {
+      const rows = await h.sql.unsafe(`select t::text as v from "${t.table_schema}"."${t.table_name}" t`);
+      for (const r of rows) {
+        scanned++;
+        const v = String(r.v);
+        expect(v).not.toContain('ya29.');
+        expect(v).not.toContain('1//emu-');
+        for (const token of issued) expect(v).not.toContain(token);
+      }
+    }
+    expect(scanned).toBeGreaterThan(10);
+    const sealed = await h.sql`select refresh_token_enc, access_token_enc from owners where access_token_enc is not null`;
+    expect(sealed.length).toBeGreaterThan(0);
+    for (const r of sealed) {
+      expect(sealedKeyId(r.refresh_token_enc)).toBe(ctx.keyring.current.id);
+      expect(sealedKeyId(r.access_token_enc)).toBe(ctx.keyring.current.id);
+    }
+  });
+});
+
+// Last: it re-seals every owner of this database under key B.
+describe('key rotation', () => {
+  test('sealed under A; with B current and A previous, rotateKey re-encrypts everything; then B alone suffices', async () => {
+    const ownerId = await linked('quinn@example.com', 'u-quinn');
+    await listCalendars(ctx, ownerId); // an access token sealed under A too
+    const A = h.t.config.encryptionKey;
+    const B = Buffer.alloc(32, 9);
+    const onlyA: Ctx = { ...ctx, keyring: createKeyring(A) };
+    const bWithA: Ctx = { ...ctx, keyring: createKeyring(B, A) };
+    const onlyB: Ctx = { ...ctx, keyring: createKeyring(B) };
+
+    // before rotation, B alone cannot read A's values
+    expect(await rejection(listCalendars(onlyB, ownerId)).catch((e) => e)).toBeDefined();
+
+    const sealedBefore = Number((await h.sql`select count(refresh_token_enc)::int + count(access_token_enc)::int as n from owners`)[0]!.n);
+    const r = await rotateKey(bWithA);
+    expect(r.reencrypted).toBe(sealedBefore);
+    expect(r.current).toBe(0);
+    const rows = await h.sql`select refresh_token_enc, access_token_enc from owners`;
+    for (const row of rows) {
+      for (const v of [row.refresh_token_enc, row.access_token_enc]) if (v !== null) expect(sealedKeyId(v)).toBe(keyId(B));
+    }
+    expect(await rotateKey(bWithA)).toMatchObject({ reencrypted: 0, current: sealedBefore });
+
+    // only B configured: the cached access token and, once it is gone, the refresh token still open
+    const t0 = await tokenCount();
+    await listCalendars(onlyB, ownerId);
+    expect(await tokenCount()).toBe(t0);
+    await h.sql`update owners set access_token_enc = null, access_token_expires_at = null where id = ${ownerId}`;
+    await listCalendars(onlyB, ownerId);
+    expect(await tokenCount()).toBe(t0 + 1);
+    // and A alone no longer can
+    let failed = false;
+    await listCalendars(onlyA, ownerId).catch(() => (failed = true));
+    expect(failed).toBe(true);
+  });
+});
