@@ -2,6 +2,14 @@
 // computed from (enough of each event to re-expand a series, never a title, description, location
 // or attendee), the expansion horizon of each series, the frozen blocked times an unlink may keep,
 // and the owners' preferences.
+//
+// Foreign keys and locks: the sync writes sources, series and blocked times inside its page
+// transaction, which holds its calendar row FOR UPDATE. Sources and series reference calendars (so
+// they cascade with them, and with the owner through them) but not owners: a reference to owners
+// would make the sync wait on an owner row that an unlink holds while the unlink waits on the
+// sync's calendar row. blocked_times references nothing: the daily horizon job inserts into it
+// while holding series rows, and must never wait on the sync's calendar lock. Its rows are deleted
+// with their series by the verbs, and the horizon job sweeps any left without a source.
 import { pgTable, uuid, text, timestamp, boolean, jsonb, bigserial, primaryKey, index } from 'drizzle-orm/pg-core';
 import { owners } from './links.ts';
 import { calendars } from './sync.ts';
@@ -28,9 +36,7 @@ export const availabilitySources = pgTable(
       .notNull()
       .references(() => calendars.id, { onDelete: 'cascade' }),
     googleEventId: text('google_event_id').notNull(),
-    ownerId: uuid('owner_id')
-      .notNull()
-      .references(() => owners.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id').notNull(),
     /** Google's calendar id, copied onto the blocked times computed from this row. */
     calendarId: text('calendar_id').notNull(),
     /** The master's id for a series (master and instances); the event's own id otherwise. */
@@ -68,9 +74,7 @@ export const availabilitySeries = pgTable(
       .notNull()
       .references(() => calendars.id, { onDelete: 'cascade' }),
     seriesId: text('series_id').notNull(),
-    ownerId: uuid('owner_id')
-      .notNull()
-      .references(() => owners.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id').notNull(),
     expandedUntil: timestamp('expanded_until', { withTimezone: true }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.calendarRowId, t.seriesId] }), index('availability_series_until_idx').on(t.expandedUntil)],
@@ -81,12 +85,8 @@ export const blockedTimes = pgTable(
   'blocked_times',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    ownerId: uuid('owner_id')
-      .notNull()
-      .references(() => owners.id, { onDelete: 'cascade' }),
-    calendarRowId: uuid('calendar_row_id')
-      .notNull()
-      .references(() => calendars.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id').notNull(),
+    calendarRowId: uuid('calendar_row_id').notNull(),
     /** Google's calendar id (what callers name in calendarIds). */
     calendarId: text('calendar_id').notNull(),
     seriesId: text('series_id').notNull(),
