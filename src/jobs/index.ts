@@ -33,6 +33,12 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   expireInSeconds?: number;
   /** Parallel handlers in this process. */
   concurrency?: number;
+  /**
+   * Jobs sent with `startAfter` that must start on time: with LISTEN/NOTIFY a deferred job sends no
+   * notification when it comes due, and workers then poll only every 30 s. True: poll every
+   * JOBS_POLL_SECONDS even with LISTEN/NOTIFY on.
+   */
+  pollDelayed?: boolean;
   /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
   cron?: string;
   cronData?: z.infer<S>;
@@ -129,6 +135,7 @@ export class Jobs {
           batchSize: 1,
           localConcurrency: def.concurrency ?? 2,
           pollingIntervalSeconds: pollSeconds,
+          ...(def.pollDelayed ? { notifyPollingIntervalSeconds: pollSeconds } : {}),
           perJobResults: true,
           includeMetadata: true,
         },
