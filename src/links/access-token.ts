@@ -16,6 +16,20 @@ export const REFRESH_MARGIN_MS = 5 * 60_000;
 const LEASE_MS = 30_000;
 /** How long a caller waits for another process's refresh before giving up (retryable). */
 const WAIT_MS = 40_000;
+/**
+ * After a transient refresh failure (5xx, network) the lease is kept this long, marked as a
+ * cooldown: callers get a retryable error at once instead of each asking Google in turn.
+ */
+const COOLDOWN_MS = 5_000;
+const COOLDOWN = 'cooldown';
+
+/** Google's error without the raw HTTP exchange (its request carried the refresh token). */
+const bare = (e: AppError) =>
+  new AppError(e.code, e.message, {
+    ...(e.details?.reason ? { reason: e.details.reason } : {}),
+    ...(e.details?.status ? { status: e.details.status } : {}),
+    ...(e.details?.retryAfterSeconds ? { retryAfterSeconds: e.details.retryAfterSeconds } : {}),
+  });
 
 function cachedToken(ctx: Ctx, row: OwnerRow, rejected?: string): string | undefined {
   if (!row.accessTokenEnc || !row.accessTokenExpiresAt) return undefined;
@@ -44,6 +58,9 @@ export async function accessTokenFor(ctx: Ctx, ownerId: string, opts: { rejected
     const cached = cachedToken(ctx, row, opts.rejected);
     if (cached) return cached;
 
+    if (row.refreshLeaseId === COOLDOWN && row.refreshLeaseUntil && row.refreshLeaseUntil > ctx.clock.now()) {
+      throw new AppError('UPSTREAM_ERROR', `token refresh of owner ${row.externalOwnerId} failed moments ago; retry later`, { retryAfterSeconds: COOLDOWN_MS / 1000 });
+    }
     const lease = await takeLease(ctx, ownerId);
     if (lease) {
       // Re-read under the lease: another process may have refreshed between our read and the lease.
@@ -78,6 +95,13 @@ async function releaseLease(ctx: Ctx, ownerId: string, leaseId: string): Promise
     .where(and(eq(owners.id, ownerId), eq(owners.refreshLeaseId, leaseId)));
 }
 
+async function startCooldown(ctx: Ctx, ownerId: string, leaseId: string): Promise<void> {
+  await ctx.db
+    .update(owners)
+    .set({ refreshLeaseId: COOLDOWN, refreshLeaseUntil: new Date(ctx.clock.now().getTime() + COOLDOWN_MS) })
+    .where(and(eq(owners.id, ownerId), eq(owners.refreshLeaseId, leaseId)));
+}
+
 async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Promise<string> {
   let token: string;
   let expiresAt: Date;
@@ -91,12 +115,16 @@ async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Prom
   } catch (raw) {
     const err = classifyGoogleError(raw);
     if (err.details?.reason === 'invalid_grant') {
-      await markRevoked(ctx, row, leaseId, raw);
-      throw new AppError('UPSTREAM_AUTH', `owner ${row.externalOwnerId}: Google grant revoked (invalid_grant)`, { reason: 'invalid_grant', status: err.details.status });
+      if (await markRevoked(ctx, row, leaseId, raw)) {
+        throw new AppError('UPSTREAM_AUTH', `owner ${row.externalOwnerId}: Google grant revoked (invalid_grant)`, { reason: 'invalid_grant', status: err.details.status });
+      }
+      // LINKED / REFRESHED replaced the grant while we asked Google: the new one deserves a try.
+      throw new AppError('UPSTREAM_ERROR', `owner ${row.externalOwnerId}: grant replaced during a refresh; retry`);
     }
-    await releaseLease(ctx, row.id, leaseId);
-    ctx.log.warn({ ownerId: row.id, code: err.code, reason: err.details?.reason }, 'access token refresh failed');
-    throw err;
+    ctx.log.warn({ ownerId: row.id, code: err.code, reason: err.details?.reason, status: err.details?.status }, 'access token refresh failed');
+    if (err.retryable) await startCooldown(ctx, row.id, leaseId);
+    else await releaseLease(ctx, row.id, leaseId);
+    throw bare(err);
   }
   await ctx.db
     .update(owners)
@@ -115,10 +143,10 @@ export function expiryFrom(ctx: Ctx, expiresIn: number | undefined, expiryDate: 
 }
 
 /** invalid_grant: the grant is gone (revoked, expired, password change). Stop using it until LINKED/REFRESHED. */
-async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknown): Promise<void> {
+async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknown): Promise<boolean> {
   const description = (raw as { response?: { data?: { error_description?: string } } })?.response?.data?.error_description;
   const message = `invalid_grant${description ? `: ${description}` : ''}`.slice(0, 500);
-  await ctx.db.transaction(async (tx) => {
+  const revoked = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(owners)
       .set({
@@ -135,7 +163,10 @@ async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknow
       // Only the grant we tried: a LINKED/REFRESHED that replaced it meanwhile wins.
       .where(and(eq(owners.id, row.id), eq(owners.refreshLeaseId, leaseId), eq(owners.refreshTokenEnc, row.refreshTokenEnc!)))
       .returning({ id: owners.id });
-    if (updated) await dispatchOwnerEvent(tx, ctx, { type: 'revoked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    if (!updated) return false;
+    await dispatchOwnerEvent(tx, ctx, { type: 'revoked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    return true;
   });
-  ctx.log.warn({ ownerId: row.id, externalOwnerId: row.externalOwnerId }, 'Google grant revoked (invalid_grant): owner marked revoked');
+  if (revoked) ctx.log.warn({ ownerId: row.id, externalOwnerId: row.externalOwnerId }, 'Google grant revoked (invalid_grant): owner marked revoked');
+  return revoked;
 }

@@ -107,7 +107,8 @@ export async function finishOAuth(ctx: Ctx, input: { code: string; state: string
   } catch (raw) {
     const err = classifyGoogleError(raw);
     if (err.details?.reason === 'invalid_grant') throw new AppError('VALIDATION', 'authorization code invalid, used or expired: start again');
-    throw err;
+    // without the raw exchange: its request carried the code and the client secret
+    throw new AppError(err.code, err.message, { ...(err.details?.reason ? { reason: err.details.reason } : {}), ...(err.details?.status ? { status: err.details.status } : {}) });
   }
   if (!tokens.refresh_token) {
     throw new AppError('UPSTREAM_AUTH', 'Google returned no refresh token (consent without access_type=offline?)');

@@ -1,5 +1,5 @@
 // Queries over links' own tables, and the owner as the rest of the service sees it.
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { owners, ownerTombstones, type Owner as OwnerRow, type OwnerTombstone } from '../../schema/links.ts';
@@ -90,13 +90,28 @@ export async function findOwnerByExternalId(ctx: Pick<Ctx, 'db'>, externalOwnerI
 
 /**
  * The sync module reports here how the owner's last sync went: a success sets lastSyncAt and clears
- * the last error (links.get shows the connection as it is now); a failure sets lastError and its time.
+ * the last error (links.get shows the connection as it is now); a failure sets lastError and its
+ * time. A revoked owner keeps its revocation as lastError: a sync that started before the revocation
+ * and ends after it must not hide it.
  */
 export async function recordOwnerSync(ctx: Pick<Ctx, 'db'>, ownerId: string, input: { at: Date; error?: string | null }): Promise<void> {
-  const set = input.error
-    ? { lastError: input.error.slice(0, 2000), lastErrorAt: input.at, updatedAt: input.at }
-    : { lastSyncAt: input.at, lastError: null, lastErrorAt: null, updatedAt: input.at };
-  await ctx.db.update(owners).set(set).where(and(eq(owners.id, ownerId)));
+  if (!isUuid(ownerId)) return;
+  if (input.error) {
+    await ctx.db
+      .update(owners)
+      .set({ lastError: input.error.slice(0, 2000), lastErrorAt: input.at, updatedAt: input.at })
+      .where(and(eq(owners.id, ownerId), eq(owners.status, 'active')));
+    return;
+  }
+  await ctx.db
+    .update(owners)
+    .set({
+      lastSyncAt: input.at,
+      lastError: sql`case when ${owners.status} = 'active' then null else ${owners.lastError} end`,
+      lastErrorAt: sql`case when ${owners.status} = 'active' then null else ${owners.lastErrorAt} end`,
+      updatedAt: input.at,
+    })
+    .where(eq(owners.id, ownerId));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

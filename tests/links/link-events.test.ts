@@ -256,6 +256,33 @@ describe('UNLINKED', () => {
   });
 });
 
+describe('recordOwnerSync (what sync reports)', () => {
+  test('a success sets lastSyncAt and clears the error; a failure sets lastError; a revoked owner keeps its revocation error', async () => {
+    const { recordOwnerSync } = await import('../../src/links/index.ts');
+    const ctx = h.t.service.ctx;
+    const g = await h.googleUser('rita@example.com');
+    const { ownerId } = (await event({ type: 'LINKED', externalOwnerId: 'u-rita', refreshToken: g.refreshToken })).body.result!.data;
+    const at1 = new Date('2031-01-01T00:00:00Z');
+    await recordOwnerSync(ctx, ownerId, { at: at1, error: 'Google: 500 backendError' });
+    let row = (await ownerRow('u-rita'))!;
+    expect([row.last_error, row.last_error_at?.toISOString()]).toEqual(['Google: 500 backendError', at1.toISOString()]);
+    const at2 = new Date('2031-01-01T00:05:00Z');
+    await recordOwnerSync(ctx, ownerId, { at: at2 });
+    row = (await ownerRow('u-rita'))!;
+    expect([row.last_sync_at?.toISOString(), row.last_error, row.last_error_at]).toEqual([at2.toISOString(), null, null]);
+
+    await h.sql`update owners set status = 'revoked', last_error = 'invalid_grant: Token has been expired or revoked.', last_error_at = now() where id = ${ownerId}`;
+    await recordOwnerSync(ctx, ownerId, { at: at2, error: 'something else' });
+    await recordOwnerSync(ctx, ownerId, { at: new Date('2031-01-01T00:10:00Z') });
+    row = (await ownerRow('u-rita'))!;
+    expect(row.last_error).toBe('invalid_grant: Token has been expired or revoked.');
+    expect(row.last_sync_at.toISOString()).toBe('2031-01-01T00:10:00.000Z');
+    // not a uuid, unknown: nothing happens
+    await recordOwnerSync(ctx, 'nope', { at: at2 });
+    await recordOwnerSync(ctx, '00000000-0000-4000-8000-000000000000', { at: at2 });
+  });
+});
+
 describe('links.get', () => {
   test('active owner: status, times and the calendars from the registered provider', async () => {
     const row = (await ownerRow('u-alice'))!;

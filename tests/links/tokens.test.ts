@@ -120,6 +120,42 @@ describe('withCalendar and the access-token cache', () => {
     }
   }, 30_000);
 
+  test('a token endpoint failing (500): retryable errors, one caller asks, a short cooldown stops the others from asking', async () => {
+    let hits = 0;
+    const failing = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () => {
+        hits++;
+        return Response.json({ error: 'internal_failure' }, { status: 500 });
+      },
+    });
+    try {
+      const ownerId = await linked('ola@example.com', 'u-ola');
+      const broken: Ctx = { ...ctx, config: { ...ctx.config, google: { ...ctx.config.google, tokenUrl: `http://127.0.0.1:${failing.port}/token` } } };
+      const settled = await Promise.allSettled(Array.from({ length: 6 }, () => listCalendars(broken, ownerId)));
+      for (const r of settled) {
+        expect(r.status).toBe('rejected');
+        const err = (r as PromiseRejectedResult).reason as AppError;
+        expect(err).toBeInstanceOf(AppError);
+        expect(err.retryable).toBe(true);
+      }
+      const afterFirst = hits;
+      expect(afterFirst).toBeGreaterThanOrEqual(1);
+      expect(afterFirst).toBeLessThanOrEqual(4); // one caller; google-auth-library's own bounded retries
+      for (let i = 0; i < 5; i++) expect((await rejection(listCalendars(broken, ownerId))).retryable).toBe(true);
+      expect(hits).toBe(afterFirst);
+      // the cooldown over, the next caller refreshes (Google is back)
+      h.t.clock.advance(6_000);
+      const t0 = await tokenCount();
+      await listCalendars(ctx, ownerId);
+      expect(await tokenCount()).toBe(t0 + 1);
+    } finally {
+      h.t.clock.offsetMs = 0;
+      await failing.stop(true);
+    }
+  }, 30_000);
+
   test('an unknown or unlinked owner -> NOT_FOUND (non-retryable)', async () => {
     const err = await rejection(listCalendars(ctx, '00000000-0000-4000-8000-000000000000'));
     expect(err.code).toBe('NOT_FOUND');
