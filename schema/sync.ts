@@ -52,6 +52,22 @@ export const calendars = pgTable(
   ],
 );
 
+/**
+ * When syncs of a calendar were asked for and ran, apart from the calendar row so that a push
+ * notification never waits on a page transaction's lock. Times are the database's clock.
+ */
+export const calendarSyncStates = pgTable('calendar_sync_states', {
+  calendarId: uuid('calendar_id')
+    .primaryKey()
+    .references(() => calendars.id, { onDelete: 'cascade' }),
+  /** The latest enqueueEventSync for this calendar (a notification, a selection, a poll...). */
+  requestedAt: timestamp('requested_at', { withTimezone: true }),
+  /** When the latest sync attempt began listing. */
+  startedAt: timestamp('started_at', { withTimezone: true }),
+  /** Start of the latest sync that succeeded: every request before it is covered. */
+  coveredAt: timestamp('covered_at', { withTimezone: true }),
+});
+
 export const calendarEvents = pgTable(
   'calendar_events',
   {

@@ -23,6 +23,8 @@ export const syncJobs = [
     // A full sync of a very large calendar takes minutes; an expired job would let a second start.
     expireInSeconds: 3600,
     concurrency: 4,
+    // Deferred syncs (spacing, retries) send no NOTIFY when due: poll for them.
+    pollDelayed: true,
     handler: (ctx, data, job) => runEventSyncJob(ctx, data, job),
   }),
   defineJob({
@@ -49,6 +51,7 @@ export const syncJobs = [
     retryLimit: 3,
     expireInSeconds: 60,
     concurrency: 4,
+    pollDelayed: true,
     handler: (ctx, data) => runPollJob(ctx, data),
   }),
   defineJob({

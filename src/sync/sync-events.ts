@@ -13,7 +13,8 @@ import { AppError, isAppError } from '../errors/index.ts';
 import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
-import { calendars, type Calendar } from '../../schema/sync.ts';
+import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
+import { EVENT_SYNC_JOB, SYNC_MIN_SPACING_MS } from './enqueue.ts';
 import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
@@ -257,16 +258,52 @@ async function recordCalendarSyncError(ctx: Ctx, calendarRowId: string, message:
   await ctx.db.update(calendars).set({ syncError: message.slice(0, 2000), syncErrorAt: now, updatedAt: now }).where(eq(calendars.id, calendarRowId));
 }
 
+interface Attempt {
+  /** Every request for this calendar came before a sync that started later and succeeded. */
+  covered: boolean;
+}
+
+/**
+ * Before a sync: skip it when an earlier successful sync started after the latest request (a job
+ * queued while that sync was waiting to start), else wait out SYNC_MIN_SPACING_MS since the last
+ * start, then note this start. Database clock throughout, as enqueueEventSync uses.
+ */
+async function beginAttempt(ctx: Ctx, calendarRowId: string): Promise<Attempt> {
+  const [state] = await ctx.db.execute<{ covered: boolean | null; wait_ms: number | null }>(sql`
+    select requested_at <= covered_at as covered,
+           (extract(epoch from (started_at + make_interval(secs => ${SYNC_MIN_SPACING_MS / 1000}) - clock_timestamp())) * 1000)::float8 as wait_ms
+    from ${calendarSyncStates} where calendar_id = ${calendarRowId}::uuid`);
+  if (state?.covered) return { covered: true };
+  if (state?.wait_ms && state.wait_ms > 0) await Bun.sleep(Math.min(state.wait_ms, SYNC_MIN_SPACING_MS));
+  await ctx.db.execute(sql`
+    insert into ${calendarSyncStates} (calendar_id, started_at) values (${calendarRowId}::uuid, clock_timestamp())
+    on conflict (calendar_id) do update set started_at = excluded.started_at`);
+  return { covered: false };
+}
+
+/** After a successful sync: requests made before it started are covered. */
+async function endAttempt(ctx: Ctx, calendarRowId: string): Promise<void> {
+  await ctx.db.execute(sql`
+    update ${calendarSyncStates} set covered_at = greatest(coalesce(covered_at, started_at), started_at)
+    where calendar_id = ${calendarRowId}::uuid`);
+}
+
 /** The `sync.events` job: one sync, its errors recorded on the calendar and the owner. */
 export async function runEventSyncJob(
   ctx: Ctx,
   data: { calendarRowId: string; reason: string; notifiedAt?: string },
-  job: Pick<JobInfo, 'log' | 'lastAttempt' | 'retryCount'>,
+  job: Pick<JobInfo, 'id' | 'log' | 'lastAttempt' | 'retryCount'>,
 ): Promise<EventSyncResult | { calendarRowId: string; gone: true }> {
   const cal = await loadCalendarRow(ctx.db, data.calendarRowId);
   if (!cal) return { calendarRowId: data.calendarRowId, mode: 'skipped', skipped: 'no such calendar', pages: 0, changes: 0 };
+  const attempt = await beginAttempt(ctx, cal.id);
+  if (attempt.covered) {
+    job.log.debug({ calendarRowId: cal.id, reason: data.reason }, 'sync skipped: covered by a sync that started after the request');
+    return { calendarRowId: cal.id, mode: 'skipped', skipped: 'covered by a later sync', pages: 0, changes: 0 };
+  }
   try {
     const result = await syncCalendarEvents(ctx, cal.id);
+    if (result.mode !== 'skipped') await endAttempt(ctx, cal.id);
     const finished = ctx.clock.now();
     if (data.notifiedAt && result.mode !== 'skipped') {
       ctx.metrics.notificationToSync.observe(Math.max(0, finished.getTime() - new Date(data.notifiedAt).getTime()) / 1000);
@@ -281,6 +318,9 @@ export async function runEventSyncJob(
       job.log.warn({ calendarRowId: cal.id }, 'calendar not found at Google: marked deleted');
       return { calendarRowId: cal.id, gone: true };
     }
+    // Google's Retry-After decides when this job is retried, instead of pg-boss's own backoff.
+    const retryAfter = isAppError(err) && err.code === 'UPSTREAM_RATE_LIMITED' ? err.details?.retryAfterSeconds : undefined;
+    if (retryAfter && !job.lastAttempt) await ctx.jobs.setRetryDelay(EVENT_SYNC_JOB, job.id, retryAfter).catch(() => {});
     const message = err instanceof Error ? err.message : String(err);
     const at = ctx.clock.now();
     await recordCalendarSyncError(ctx, cal.id, message).catch(() => {});
