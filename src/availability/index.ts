@@ -1,7 +1,25 @@
 // The `availability` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { router } from '../api/index.ts';
+import { onOwnerEvent } from '../links/index.ts';
+import { onCalendarChanges, onEventChanges } from '../sync/index.ts';
+import { applyChangeSet } from './apply-changes.ts';
+import { availabilityJobs, EXTEND_HORIZON_JOB } from './jobs.ts';
+import { onCalendarChangeForAvailability, onOwnerEventForAvailability } from './owner-events.ts';
 
-export const availabilityRouter = router({});
+export { availabilityRouter } from './router.ts';
+export { busyIntervals, type BusyInput, type TimeInterval } from './busy.ts';
+export { extendHorizon } from './extend-horizon.ts';
 
-export const availabilityModule: CalwatchModule = { name: 'availability', jobs: [] };
+// Blocked times follow the mirror inside the sync's transaction; unlink deletes or freezes them.
+onEventChanges('availability', applyChangeSet);
+onCalendarChanges('availability', onCalendarChangeForAvailability);
+onOwnerEvent('availability', onOwnerEventForAvailability);
+
+export const availabilityModule: CalwatchModule = {
+  name: 'availability',
+  jobs: availabilityJobs,
+  // The cron may have been missed while the service was down: move the horizon once at start.
+  start: async (ctx) => {
+    await ctx.jobs.send(EXTEND_HORIZON_JOB, {});
+  },
+};

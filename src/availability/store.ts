@@ -1,0 +1,217 @@
+// Queries over availability's own tables. Every function takes the executor first (pool or transaction).
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../db/index.ts';
+import {
+  availabilityPreferences,
+  availabilitySeries,
+  availabilitySources,
+  blockedTimes,
+  type AvailabilitySource,
+  type AvailabilitySourceInsert,
+} from '../../schema/availability.ts';
+import { DEFAULT_PREFERENCES, type AvailabilityPreferences } from './blocked-times.ts';
+import type { SourceEvent } from './source-event.ts';
+
+/** Bind parameters per statement stay far below Postgres' 65,535. */
+const CHUNK = 4000;
+
+function* chunks<T>(items: T[], size = CHUNK): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+export interface StoredPreferences extends AvailabilityPreferences {
+  calendarIds: string[] | null;
+}
+
+export async function readPreferences(db: Executor, ownerId: string): Promise<StoredPreferences> {
+  const [row] = await db.select().from(availabilityPreferences).where(eq(availabilityPreferences.ownerId, ownerId));
+  return row ? { tentativeBlocks: row.tentativeBlocks, calendarIds: row.calendarIds } : { ...DEFAULT_PREFERENCES, calendarIds: null };
+}
+
+export async function readPreferencesOf(db: Executor, ownerIds: string[]): Promise<Map<string, StoredPreferences>> {
+  const out = new Map<string, StoredPreferences>();
+  for (const part of chunks([...new Set(ownerIds)])) {
+    const rows = await db.select().from(availabilityPreferences).where(inArray(availabilityPreferences.ownerId, part));
+    for (const r of rows) out.set(r.ownerId, { tentativeBlocks: r.tentativeBlocks, calendarIds: r.calendarIds });
+  }
+  return out;
+}
+
+export async function writePreferences(db: Executor, ownerId: string, prefs: StoredPreferences, now: Date): Promise<void> {
+  await db
+    .insert(availabilityPreferences)
+    .values({ ownerId, tentativeBlocks: prefs.tentativeBlocks, calendarIds: prefs.calendarIds, updatedAt: now })
+    .onConflictDoUpdate({
+      target: availabilityPreferences.ownerId,
+      set: { tentativeBlocks: prefs.tentativeBlocks, calendarIds: prefs.calendarIds, updatedAt: now },
+    });
+}
+
+// --- sources
+
+export interface CalendarRef {
+  calendarRowId: string;
+  ownerId: string;
+  /** Google's calendar id. */
+  calendarId: string;
+  calendarTimeZone: string | null;
+}
+
+export function toSourceRow(src: SourceEvent, cal: CalendarRef, now: Date): AvailabilitySourceInsert {
+  return {
+    calendarRowId: cal.calendarRowId,
+    googleEventId: src.eventId,
+    ownerId: cal.ownerId,
+    calendarId: cal.calendarId,
+    seriesId: src.seriesId,
+    status: src.status,
+    transparency: src.transparency,
+    eventType: src.eventType,
+    selfResponse: src.selfResponse,
+    start: src.start,
+    end: src.end,
+    endTimeUnspecified: src.endTimeUnspecified,
+    recurrence: src.recurrence,
+    originalStart: src.originalStart,
+    calendarTimeZone: cal.calendarTimeZone,
+    updatedAt: now,
+  };
+}
+
+export function fromSourceRow(row: AvailabilitySource): SourceEvent {
+  return {
+    eventId: row.googleEventId,
+    seriesId: row.seriesId,
+    status: row.status,
+    transparency: row.transparency,
+    eventType: row.eventType,
+    selfResponse: row.selfResponse,
+    start: row.start,
+    end: row.end,
+    endTimeUnspecified: row.endTimeUnspecified,
+    recurrence: row.recurrence,
+    originalStart: row.originalStart,
+  };
+}
+
+const SOURCE_UPDATABLE = [
+  'ownerId',
+  'calendarId',
+  'seriesId',
+  'status',
+  'transparency',
+  'eventType',
+  'selfResponse',
+  'start',
+  'end',
+  'endTimeUnspecified',
+  'recurrence',
+  'originalStart',
+  'calendarTimeZone',
+  'updatedAt',
+] as const;
+const sourceExcluded = Object.fromEntries(SOURCE_UPDATABLE.map((k) => [k, sql.raw(`excluded."${availabilitySources[k].name}"`)]));
+
+export async function upsertSources(tx: Executor, rows: AvailabilitySourceInsert[]): Promise<void> {
+  for (const part of chunks(rows, 2000)) {
+    await tx
+      .insert(availabilitySources)
+      .values(part)
+      .onConflictDoUpdate({ target: [availabilitySources.calendarRowId, availabilitySources.googleEventId], set: sourceExcluded });
+  }
+}
+
+/** Every member of these series on one calendar. */
+export async function loadSeriesSources(tx: Executor, calendarRowId: string, seriesIds: string[]): Promise<AvailabilitySource[]> {
+  const out: AvailabilitySource[] = [];
+  for (const part of chunks(seriesIds)) {
+    out.push(
+      ...(await tx
+        .select()
+        .from(availabilitySources)
+        .where(and(eq(availabilitySources.calendarRowId, calendarRowId), inArray(availabilitySources.seriesId, part)))),
+    );
+  }
+  return out;
+}
+
+export async function loadOwnerSources(tx: Executor, ownerId: string): Promise<AvailabilitySource[]> {
+  return tx
+    .select()
+    .from(availabilitySources)
+    .where(eq(availabilitySources.ownerId, ownerId))
+    .orderBy(asc(availabilitySources.calendarRowId), asc(availabilitySources.seriesId));
+}
+
+/** Removes whole series (sources, expansion state and blocked times) from one calendar. */
+export async function deleteSeries(tx: Executor, calendarRowId: string, seriesIds: string[]): Promise<void> {
+  for (const part of chunks(seriesIds)) {
+    await tx.delete(availabilitySources).where(and(eq(availabilitySources.calendarRowId, calendarRowId), inArray(availabilitySources.seriesId, part)));
+    await tx.delete(availabilitySeries).where(and(eq(availabilitySeries.calendarRowId, calendarRowId), inArray(availabilitySeries.seriesId, part)));
+    await tx.delete(blockedTimes).where(and(eq(blockedTimes.calendarRowId, calendarRowId), inArray(blockedTimes.seriesId, part)));
+  }
+}
+
+/** Everything availability holds for one calendar (deselected, or gone at Google). */
+export async function deleteCalendar(tx: Executor, calendarRowId: string): Promise<void> {
+  await tx.delete(blockedTimes).where(eq(blockedTimes.calendarRowId, calendarRowId));
+  await tx.delete(availabilitySeries).where(eq(availabilitySeries.calendarRowId, calendarRowId));
+  await tx.delete(availabilitySources).where(eq(availabilitySources.calendarRowId, calendarRowId));
+}
+
+// --- series expansion state
+
+/**
+ * Creates or locks the series rows (in a fixed order, so two writers never deadlock) and returns how
+ * far each is materialised: never less than `until`, never moved back.
+ */
+export async function claimSeries(
+  tx: Executor,
+  keys: Array<{ calendarRowId: string; seriesId: string; ownerId: string }>,
+  until: Date,
+): Promise<Map<string, Date>> {
+  const out = new Map<string, Date>();
+  const sorted = [...keys].sort((a, b) => a.calendarRowId.localeCompare(b.calendarRowId) || (a.seriesId < b.seriesId ? -1 : a.seriesId > b.seriesId ? 1 : 0));
+  for (const part of chunks(sorted, 2000)) {
+    const rows = await tx
+      .insert(availabilitySeries)
+      .values(part.map((k) => ({ ...k, expandedUntil: until })))
+      .onConflictDoUpdate({
+        target: [availabilitySeries.calendarRowId, availabilitySeries.seriesId],
+        set: { expandedUntil: sql`greatest(${availabilitySeries.expandedUntil}, excluded.expanded_until)` },
+      })
+      .returning({ calendarRowId: availabilitySeries.calendarRowId, seriesId: availabilitySeries.seriesId, expandedUntil: availabilitySeries.expandedUntil });
+    for (const r of rows) out.set(seriesKey(r.calendarRowId, r.seriesId), r.expandedUntil);
+  }
+  return out;
+}
+
+export async function releaseSeries(tx: Executor, calendarRowId: string, seriesIds: string[]): Promise<void> {
+  for (const part of chunks(seriesIds)) {
+    await tx.delete(availabilitySeries).where(and(eq(availabilitySeries.calendarRowId, calendarRowId), inArray(availabilitySeries.seriesId, part)));
+  }
+}
+
+export const seriesKey = (calendarRowId: string, seriesId: string) => `${calendarRowId} ${seriesId}`;
+
+// --- blocked times
+
+export interface BlockedTimeInsert {
+  ownerId: string;
+  calendarRowId: string;
+  calendarId: string;
+  seriesId: string;
+  sourceEventId: string;
+  startAt: Date;
+  endAt: Date;
+}
+
+export async function deleteBlockedTimesOf(tx: Executor, calendarRowId: string, seriesIds: string[]): Promise<void> {
+  for (const part of chunks(seriesIds)) {
+    await tx.delete(blockedTimes).where(and(eq(blockedTimes.calendarRowId, calendarRowId), inArray(blockedTimes.seriesId, part)));
+  }
+}
+
+export async function insertBlockedTimes(tx: Executor, rows: BlockedTimeInsert[]): Promise<void> {
+  for (const part of chunks(rows, 5000)) await tx.insert(blockedTimes).values(part);
+}
