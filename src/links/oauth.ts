@@ -50,8 +50,9 @@ export async function startOAuth(ctx: Ctx, input: StartOAuthInput): Promise<{ ur
   const state = randomToken(32);
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
-  // Expired states are worthless: sweep them here rather than in a job.
-  await ctx.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now));
+  // Expired states are worthless: sweep them here rather than in a job (a day late, so that a late
+  // callback still hears "expired" rather than "unknown").
+  await ctx.db.delete(oauthStates).where(lt(oauthStates.expiresAt, new Date(now.getTime() - 24 * 3600_000)));
   await ctx.db.insert(oauthStates).values({
     stateHash: hashSecret(state),
     externalOwnerId: input.externalOwnerId,
