@@ -34,6 +34,18 @@ export const WebhookDbLinkEvent = z
   }))
   .pipe(LinkEventInput);
 
+const SNAKE: Record<string, string> = { externalOwnerId: 'external_owner_id', refreshToken: 'refresh_token', keepBlockedTimes: 'keep_blocked_times' };
+
+/** Parses WebhookDB's body; the issues name the fields as that body does (`external_owner_id`). */
+export function parseWebhookDbLinkEvent(body: unknown): { success: true; data: LinkEvent } | { success: false; issues: z.core.$ZodIssue[] } {
+  const r = WebhookDbLinkEvent.safeParse(body);
+  if (r.success) return { success: true, data: r.data };
+  return {
+    success: false,
+    issues: r.error.issues.map((i) => ({ ...i, path: i.path.map((p) => (typeof p === 'string' ? (SNAKE[p] ?? p) : p)) }) as z.core.$ZodIssue),
+  };
+}
+
 export async function applyLinkEvent(ctx: Ctx, ev: LinkEvent): Promise<LinkResult> {
   switch (ev.type) {
     case 'LINKED':

@@ -6,7 +6,7 @@ import type { Ctx } from '../context/index.ts';
 import { hasBearer } from '../api/index.ts';
 import { safeEqual } from '../crypto/index.ts';
 import { HTTP_STATUS, isAppError } from '../errors/index.ts';
-import { ExternalOwnerId, WebhookDbLinkEvent, applyLinkEvent } from './link-events.ts';
+import { ExternalOwnerId, applyLinkEvent, parseWebhookDbLinkEvent } from './link-events.ts';
 import { abandonOAuth, finishOAuth, startOAuth } from './oauth.ts';
 
 export const STATE_COOKIE = 'calwatch_oauth_state';
@@ -90,8 +90,8 @@ export function linksRoutes(ctx: Ctx): Hono {
     } catch {
       return c.json({ detail: 'body must be a JSON object', code: 'VALIDATION' }, 400);
     }
-    const ev = WebhookDbLinkEvent.safeParse(body);
-    if (!ev.success) return invalid(c, ev.error.issues);
+    const ev = parseWebhookDbLinkEvent(body);
+    if (!ev.success) return invalid(c, ev.issues);
     try {
       const r = await applyLinkEvent(ctx, ev.data);
       return c.json({ owner_id: r.ownerId, external_owner_id: ev.data.externalOwnerId, status: r.status });

@@ -421,6 +421,8 @@ describe('POST /link-events (WebhookDB body format)', () => {
     }
     const res = await post({ type: 'NOPE', external_owner_id: 'u-x' }, auth);
     expect(((await res.json()) as { issues: Array<{ path: unknown[] }> }).issues[0]!.path).toEqual(['type']);
+    const missing = await post({ type: 'LINKED', external_owner_id: 'u-x' }, auth);
+    expect(((await missing.json()) as { issues: Array<{ path: unknown[] }> }).issues[0]!.path).toEqual(['refresh_token']);
     expect(await countOwners()).toBe(n);
   });
 });
