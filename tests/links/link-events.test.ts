@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql as rawSql } from 'drizzle-orm';
 import { beforeUnlink, onOwnerEvent, provideCalendarStatus, type OwnerEvent } from '../../src/links/index.ts';
+import { waitFor } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 const LINK_SECRET = 'link-events-secret-0123456789';
@@ -187,11 +188,23 @@ describe('RESYNC', () => {
 describe('UNLINKED', () => {
   test('hooks first, grant revoked at Google, unlinked dispatched before deletion, no owner row left anywhere, a tombstone kept', async () => {
     const g = await h.googleUser('dave@example.com');
+    await fetch(`${h.emu.url}_emulator/calendars/dave@example.com/events/standup1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ summary: 'Standup', start: { dateTime: '2031-03-03T09:00:00Z' }, end: { dateTime: '2031-03-03T09:15:00Z' } }),
+    }).then((r) => expect(r.ok).toBe(true));
     const linked = await event({ type: 'LINKED', externalOwnerId: 'u-dave', refreshToken: g.refreshToken });
     const ownerId = linked.body.result!.data.ownerId;
-    // A row in another module's table that references the owner (sync's calendar list).
+    // A row in another module's table that references the owner (sync's calendar list), and what
+    // the first sync mirrors on its own: the calendars and the event.
     await h.sql`insert into calendar_lists (owner_id) values (${ownerId}) on conflict do nothing`;
-    const before = await ownerRowsEverywhere(ownerId);
+    const before = await waitFor(
+      async () => {
+        const rows = await ownerRowsEverywhere(ownerId);
+        return (rows.calendars ?? 0) > 0 && (rows.calendar_events ?? 0) > 0 ? rows : undefined;
+      },
+      { what: "dave's calendar and event mirrored by the first sync" },
+    );
     expect(before.owners).toBe(1);
     expect(before.calendar_lists).toBe(1);
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
 import { onOwnerEvent, type OwnerEvent } from '../../src/links/index.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 let h: LinksHarness;
@@ -99,6 +99,17 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     const users = await h.emuJson('users');
     const grace = users.items.find((u: { email: string }) => u.email === 'grace@example.com');
     expect(grace.grants.some((g: { offline: boolean; revoked: boolean }) => g.offline && !g.revoked)).toBe(true);
+
+    // the first sync started: links.get soon lists grace's primary calendar (sync's provider)
+    const status = await waitFor(
+      async () => {
+        const r = await h.t.trpc<{ status: string; calendars: Array<{ calendarId: string; primary: boolean }> }>('links.get', { externalOwnerId: 'u-grace' });
+        return r.body.result?.data.calendars.some((c) => c.primary) ? r.body.result.data : undefined;
+      },
+      { what: "grace's calendars listed by the first sync" },
+    );
+    expect(status.status).toBe('active');
+    expect(status.calendars.find((c) => c.primary)!.calendarId).toBe('grace@example.com');
 
     // the same callback again: the state is single use
     const replay = await manual(back.toString(), s.cookie);
