@@ -13,11 +13,17 @@ export const deliverJob = defineJob({
   // The handler decides when to give up (FANOUT_MAX_ATTEMPTS) and sets each retry's delay itself;
   // this limit only bounds a handler that keeps crashing.
   retryLimit: DELIVER_RETRY_LIMIT,
+  // pg-boss's own backoff only applies to a crashed handler: every failure the handler reports
+  // sets its retry's delay itself (Jobs.setRetryDelay).
   retryDelay: 15,
-  retryBackoff: false,
+  retryBackoff: true,
   // DNS (5 s) + the request timeout, with room: an expired job is retried, holding its key till then.
   expireInSeconds: 120,
   concurrency: 16,
+  // A successor becomes fetchable only when its predecessor completes, and retries come due without
+  // any NOTIFY: workers fetch again right after each job and poll at JOBS_POLL_SECONDS meanwhile.
+  drain: true,
+  pollDelayed: true,
   handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
 });
 

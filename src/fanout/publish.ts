@@ -3,6 +3,7 @@
 // sent here; the rows and jobs commit with the change, or not at all.
 import { and, eq, inArray, isNull, or } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
+import { findCalendar } from '../sync/index.ts';
 import type { Executor } from '../db/index.ts';
 import { deliveries, subscriptions, type Subscription } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
@@ -14,9 +15,12 @@ export const DELIVER_JOB = 'fanout.deliver';
 export const streamKey = (subscriptionId: string, ownerId: string | null, calendarId: string | null) =>
   `${subscriptionId}:${ownerId ?? '-'}:${calendarId ?? '-'}`;
 
-export function matches(sub: Pick<Subscription, 'ownerId' | 'calendarId' | 'types'>, m: Message): boolean {
+/** `primaryCalendarId`: the owner's primary calendar, for subscriptions to 'primary'. */
+export function matches(sub: Pick<Subscription, 'ownerId' | 'calendarId' | 'types'>, m: Message, primaryCalendarId?: string): boolean {
   if (sub.ownerId && sub.ownerId !== m.ownerId) return false;
-  if (sub.calendarId && sub.calendarId !== m.calendarId) return false;
+  if (sub.calendarId === 'primary') {
+    if (!primaryCalendarId || primaryCalendarId !== m.calendarId) return false;
+  } else if (sub.calendarId && sub.calendarId !== m.calendarId) return false;
   if (sub.types && sub.types.length > 0 && !sub.types.includes(m.type)) return false;
   return true;
 }
@@ -43,11 +47,19 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[
     .where(and(eq(subscriptions.status, 'active'), or(isNull(subscriptions.ownerId), inArray(subscriptions.ownerId, ownerIds))));
   if (subs.length === 0) return 0;
 
+  // Subscriptions to 'primary' are owner-scoped: look the owner's primary calendar up once.
+  const primaryOf = new Map<string, string | undefined>();
+  for (const sub of subs) {
+    if (sub.calendarId === 'primary' && sub.ownerId && !primaryOf.has(sub.ownerId)) {
+      primaryOf.set(sub.ownerId, (await findCalendar(ctx, sub.ownerId, 'primary', { tx }))?.calendarId);
+    }
+  }
+
   const rows: Array<typeof deliveries.$inferInsert> = [];
   for (const m of messages) {
     const body = JSON.stringify(bodyOf(m));
     for (const sub of subs) {
-      if (!matches(sub, m)) continue;
+      if (!matches(sub, m, primaryOf.get(m.ownerId))) continue;
       const id = monotonicUuid();
       rows.push({
         id,

@@ -71,16 +71,13 @@ export async function createSubscription(
 ): Promise<{ id: string; secret: string }> {
   const url = await checkUrlAtCreate(ctx, input.url);
   let ownerId: string | null = null;
-  let calendarId = input.calendarId ?? null;
+  const calendarId = input.calendarId ?? null;
   if (input.externalOwnerId !== undefined) {
     const owner = await findOwnerByExternalId(ctx, input.externalOwnerId);
     if (!owner || owner.status === 'unlinked') throw new AppError('NOT_FOUND', `no linked owner ${input.externalOwnerId}`);
     ownerId = owner.id;
-    // Google's alias: the primary calendar's id is the account's address.
-    if (calendarId === 'primary') {
-      if (!owner.googleEmail) throw new AppError('VALIDATION', 'the primary calendar of this owner is not known yet: give its id');
-      calendarId = owner.googleEmail;
-    }
+    // 'primary' (Google's alias) is kept as is and matched against the owner's primary calendar
+    // when changes come: right after linking, the calendar list may not be synced yet.
   } else if (calendarId === 'primary') {
     throw new AppError('VALIDATION', "calendarId 'primary' needs externalOwnerId");
   }

@@ -39,6 +39,12 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
    * JOBS_POLL_SECONDS even with LISTEN/NOTIFY on.
    */
   pollDelayed?: boolean;
+  /**
+   * A worker that just ran a job fetches the next one at once instead of sleeping its poll interval
+   * (pg-boss only skips that sleep when notified). For queues that must drain fast: ordered
+   * key_strict_fifo streams, where a job's successor becomes fetchable only when it completes.
+   */
+  drain?: boolean;
   /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
   cron?: string;
   cronData?: z.infer<S>;
@@ -72,7 +78,7 @@ export interface QueueCounts {
 
 export class Jobs {
   private readonly definitions = new Map<string, JobDefinition>();
-  private readonly workers = new Map<string, string>();
+  private readonly workers = new Map<string, string[]>();
   private stopped = false;
 
   constructor(
@@ -129,19 +135,32 @@ export class Jobs {
   /** Starts the workers and cron schedules of every declared job, handing them this context. */
   async work(ctx: Ctx, pollSeconds: number): Promise<void> {
     for (const def of this.definitions.values()) {
-      const workerId = await this.boss.work(
-        def.name,
-        {
-          batchSize: 1,
-          localConcurrency: def.concurrency ?? 2,
-          pollingIntervalSeconds: pollSeconds,
-          ...(def.pollDelayed ? { notifyPollingIntervalSeconds: pollSeconds } : {}),
-          perJobResults: true,
-          includeMetadata: true,
-        },
-        async (jobs) => Promise.all(jobs.map((job) => this.run(ctx, def, job))),
-      );
-      this.workers.set(def.name, workerId);
+      // Drain: one pg-boss worker per slot, so that each can notify itself after its job (below).
+      const slots = def.drain ? (def.concurrency ?? 2) : 1;
+      const ids: string[] = [];
+      for (let slot = 0; slot < slots; slot++) {
+        let self = '';
+        const workerId = await this.boss.work(
+          def.name,
+          {
+            batchSize: 1,
+            localConcurrency: def.drain ? 1 : (def.concurrency ?? 2),
+            pollingIntervalSeconds: pollSeconds,
+            ...(def.pollDelayed ? { notifyPollingIntervalSeconds: pollSeconds } : {}),
+            perJobResults: true,
+            includeMetadata: true,
+          },
+          async (jobs) => {
+            const results = await Promise.all(jobs.map((job) => this.run(ctx, def, job)));
+            // Notified while busy, the worker skips its sleep once pg-boss has recorded these results.
+            if (def.drain && !this.stopped) this.boss.notifyWorker(self);
+            return results;
+          },
+        );
+        self = workerId;
+        ids.push(workerId);
+      }
+      this.workers.set(def.name, ids);
       if (def.cron) await this.boss.schedule(def.name, def.cron, (def.cronData ?? {}) as object, { tz: 'UTC' });
     }
   }
@@ -212,8 +231,8 @@ export class Jobs {
 
   /** Wakes this process's worker for a queue now, rather than at its next poll. */
   wake(name: string): void {
-    const id = this.workers.get(name);
-    if (id && !this.stopped) this.boss.notifyWorker(id);
+    if (this.stopped) return;
+    for (const id of this.workers.get(name) ?? []) this.boss.notifyWorker(id);
   }
 
   /** Per declared queue: what waits, runs, retries and failed, and how old the oldest waiting job is. */

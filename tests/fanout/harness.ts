@@ -56,7 +56,8 @@ export async function startFanoutHarness(name: string, env: Record<string, strin
       return { ownerId: r.body.result!.data.ownerId, email };
     },
     async subscribe(path, input = {}) {
-      const r = await t.trpc<{ id: string; secret: string }>('subscriptions.create', { url: rx.url(path), ...input });
+      // Event types only by default: linking an owner also makes sync announce its calendars.
+      const r = await t.trpc<{ id: string; secret: string }>('subscriptions.create', { url: rx.url(path), types: EVENT_TYPES, ...input });
       if (r.status !== 200) throw new Error(`subscriptions.create: ${JSON.stringify(r.body)}`);
       rx.secret(path, r.body.result!.data.secret);
       return r.body.result!.data;
@@ -72,6 +73,8 @@ export async function startFanoutHarness(name: string, env: Record<string, strin
     },
   };
 }
+
+export const EVENT_TYPES = ['event.created', 'event.updated', 'event.cancelled'];
 
 let seq = 0;
 

@@ -35,11 +35,11 @@ describe('subscriptions.create', () => {
     expect(dump).not.toContain(secret.slice(6));
   });
 
-  test("'primary' with an owner becomes the owner's primary calendar id", async () => {
+  test("'primary' is accepted with an owner (matched against the owner's primary calendar later)", async () => {
     const r = await create({ url: h.rx.url('/p'), externalOwnerId: 'sub-alice', calendarId: 'primary' });
     expect(r.status).toBe(200);
-    const [row] = await h.sql`select calendar_id from subscriptions where id = ${r.body.result!.data.id}`;
-    expect(row!.calendar_id).toBe(alice.email);
+    const [row] = await h.sql`select calendar_id, owner_id from subscriptions where id = ${r.body.result!.data.id}`;
+    expect(row).toMatchObject({ calendar_id: 'primary', owner_id: alice.ownerId });
   });
 
   test('an unknown owner is NOT_FOUND', async () => {
