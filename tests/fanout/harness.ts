@@ -7,6 +7,7 @@ import type { ChangeSet, MirrorEvent } from '../../src/sync/index.ts';
 import { enqueueMessages } from '../../src/fanout/publish.ts';
 import { messagesFromChangeSet } from '../../src/fanout/messages.ts';
 import { startTestService, type TestService } from '../support/service.ts';
+import type { TestDatabase } from '../support/db.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
 export interface FanoutHarness {
@@ -25,11 +26,12 @@ export interface FanoutHarness {
   stop(): Promise<void>;
 }
 
-export async function startFanoutHarness(name: string, env: Record<string, string> = {}): Promise<FanoutHarness> {
+export async function startFanoutHarness(name: string, env: Record<string, string> = {}, database?: TestDatabase & { url: string }): Promise<FanoutHarness> {
   const emu = await startEmulator({ port: 0 });
   const t = await startTestService({
     name,
     emulatorUrl: emu.url,
+    ...(database ? { database } : {}),
     env: { FANOUT_RETRY_BASE_SECONDS: '0.25', FANOUT_TIMEOUT_MS: '1500', LOG_LEVEL: 'info', ...env },
   });
   const sql = postgres(t.database.url!, { max: 2, onnotice: () => {} });
