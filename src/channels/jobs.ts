@@ -24,6 +24,8 @@ export const channelsJobs = [
     name: RENEW_JOB,
     schema: z.object({ channelId: z.uuid() }),
     policy: 'stately',
+    // Delayed (expiry minus margin): must start when due, not at the next 30 s notify-mode poll.
+    pollDelayed: true,
     retryLimit: 6,
     retryDelay: 10,
     retryBackoff: true,

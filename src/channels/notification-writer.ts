@@ -88,6 +88,13 @@ class Batcher<T, R> {
   }
 }
 
+/**
+ * How long a notification waits on the database before it is answered 503 (Google retries it with
+ * backoff). A healthy database answers in milliseconds even under load; a dead one should not hold
+ * Google's deliveries, and our connections, for long.
+ */
+export const WEBHOOK_DB_TIMEOUT_MS = 2000;
+
 export interface WriterOptions {
   maxBatch?: number;
   maxInFlight?: number;
@@ -104,7 +111,7 @@ export function createChannelLoader(ctx: Ctx, cache: ChannelCache, opts: WriterO
       for (const id of unique) cache.set(id, byId.get(id) ?? null);
       return ids.map((id) => byId.get(id) ?? null);
     },
-    { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 2, timeoutMs: opts.timeoutMs ?? 5000 },
+    { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 2, timeoutMs: opts.timeoutMs ?? WEBHOOK_DB_TIMEOUT_MS },
   );
   return (id: string) => batcher.submit(id);
 }
@@ -113,7 +120,7 @@ export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, opts: Wr
   const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, items), {
     maxBatch: opts.maxBatch ?? 1000,
     maxInFlight: opts.maxInFlight ?? 3,
-    timeoutMs: opts.timeoutMs ?? 5000,
+    timeoutMs: opts.timeoutMs ?? WEBHOOK_DB_TIMEOUT_MS,
   });
   return (req: NoteRequest) => batcher.submit(req);
 }
@@ -122,15 +129,19 @@ async function writeBatch(ctx: Ctx, cache: ChannelCache, items: NoteRequest[]): 
   // Per channel: the highest number of the batch (a message without number is always taken).
   const perChannel = new Map<string, { id: string; n: number | null; force: boolean; count: number; at: Date }>();
   const confirms: Array<{ id: string; resourceId: string; at: Date }> = [];
+  const numbers = new Set<string>();
   for (const it of items) {
     if (it.state === 'sync') {
       confirms.push({ id: it.channel.id, resourceId: it.resourceId, at: it.at });
       continue;
     }
+    // Counted once per distinct message: the same message delivered twice is one notification.
+    const fresh = it.n === null || !numbers.has(`${it.channel.id}:${it.n}`);
+    if (it.n !== null) numbers.add(`${it.channel.id}:${it.n}`);
     const cur = perChannel.get(it.channel.id);
     if (!cur) perChannel.set(it.channel.id, { id: it.channel.id, n: it.n, force: it.n === null, count: 1, at: it.at });
     else {
-      cur.count++;
+      if (fresh) cur.count++;
       if (it.n === null) cur.force = true;
       else cur.n = cur.n === null ? it.n : Math.max(cur.n, it.n);
       if (it.at > cur.at) cur.at = it.at;
@@ -159,9 +170,17 @@ async function writeBatch(ctx: Ctx, cache: ChannelCache, items: NoteRequest[]): 
   });
 
   for (const [id, n] of accepted) cache.noteMessage(id, n);
+  const seen = new Set<string>();
   return items.map((it) => {
     if (it.state === 'sync') return 'confirmed';
-    if (accepted.has(it.channel.id)) return 'accepted';
+    if (accepted.has(it.channel.id)) {
+      // The same message twice in one batch: the second is a duplicate.
+      if (it.n === null) return 'accepted';
+      const key = `${it.channel.id}:${it.n}`;
+      if (seen.has(key)) return 'duplicate';
+      seen.add(key);
+      return 'accepted';
+    }
     // Not taken: a duplicate, or the channel stopped meanwhile. Re-read it next time.
     cache.invalidate(it.channel.id);
     return 'duplicate';
