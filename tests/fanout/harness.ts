@@ -43,7 +43,7 @@ export async function startFanoutHarness(name: string, env: Record<string, strin
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
+    return res.status === 204 ? undefined : res.json();
   };
   return {
     emu,
