@@ -59,9 +59,10 @@ export function swapRefusal(a: SwapShift, b: SwapShift, shifts: readonly SwapShi
 }
 
 /**
- * A future, not-declined shift of the same group held by someone else, such that neither person
- * then holds two overlapping shifts, and which is not the shift `declined` was just swapped with
- * (its holder is the person who handed `declined` over). The nearest one starting at or after the
+ * A future, not-declined shift of the same group held by someone else, not overlapping the
+ * declined one (the decliner would still be on call then), such that neither person then holds
+ * two overlapping shifts, and which is not the shift `declined` was just swapped with (its holder
+ * is the person who handed `declined` over). The nearest one starting at or after the
  * declined shift, else the nearest one before it. Ties go to the smaller id, so the answer is
  * deterministic.
  */
@@ -72,6 +73,8 @@ export function findShiftForSwap(input: FindShiftForSwapInput): SwapShift | unde
     (s) =>
       (s.status === 'scheduled' || s.status === 'swapped') &&
       s.id !== declined.swappedWithId &&
+      // Trading for a shift at the same time would leave the decliner on call when they said no.
+      !overlaps(s, declined) &&
       !(input.excludeShiftIds ?? []).includes(s.id) &&
       !excluded.includes(s.assigneeEmail.toLowerCase()) &&
       swapRefusal(declined, s, shifts, now) === undefined,

@@ -84,7 +84,8 @@ export async function createOncallGroup(ctx: Ctx, raw: CreateOncallGroupInput): 
       .values({
         name: input.name,
         ownerId: owner.id,
-        calendarId: input.calendarId,
+        // Google's own id (an admin may have said `primary`): change sets carry that one.
+        calendarId: calendar.calendarId,
         slackChannel: input.slackChannel,
         timeZone: input.timeZone,
         createdAt: ctx.clock.now(),

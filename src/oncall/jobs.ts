@@ -36,6 +36,7 @@ export const oncallJobs = [
     policy: 'short',
     retryLimit: 10,
     retryDelay: 2,
+    pollDelayed: true,
     handler: (ctx, data, job) => markShiftDeclined(ctx, data, job.log),
   }),
   defineJob({
@@ -50,6 +51,8 @@ export const oncallJobs = [
     retryDelayMax: 600,
     expireInSeconds: 600,
     concurrency: 4,
+    // Retries and "busy, look again in a few seconds" are deferred jobs: poll for them.
+    pollDelayed: true,
     handler: async (ctx, data, job) => ({ swaps: await processGroupSwaps(ctx, data.groupId, job.log) }),
   }),
   defineJob({
@@ -60,6 +63,8 @@ export const oncallJobs = [
     retryDelay: 5,
     retryBackoff: true,
     retryDelayMax: 900,
+    // A 429's retry starts Retry-After seconds later: poll so that it does.
+    pollDelayed: true,
     handler: async (ctx, data, job) => ({ result: await postOncallMessage(ctx, data.messageId, job) }),
   }),
   defineJob({

@@ -30,20 +30,25 @@ export async function scheduleRotation(ctx: Ctx, raw: ScheduleRotationInput): Pr
 
   const lengthMs = Math.round(input.shiftHours * 3600_000);
   const range = { start: input.start, end: new Date(input.start.getTime() + lengthMs * input.count) };
-  const refuseOverlap = (existing: Shift[]) => {
-    const clash = existing.find((s) => overlaps({ start: s.startAt, end: s.endAt }, range));
-    if (clash) throw new AppError('CONFLICT', `the rotation overlaps the existing shift ${clash.id} (${clash.startAt.toISOString()})`);
-  };
-  refuseOverlap(await shiftsOfGroup(ctx.db, group.id, { from: range.start, to: range.end }));
+  // Rotations may overlap (a primary and a secondary layer), but nobody may hold two shifts at once.
+  const clashOf = (existing: Array<{ assigneeEmail: string; startAt: Date; endAt: Date }>, email: string, start: Date, end: Date) =>
+    existing.find((s) => s.assigneeEmail === email && overlaps({ start: s.startAt, end: s.endAt }, { start, end }));
+  const existing = await shiftsOfGroup(ctx.db, group.id, { from: range.start, to: range.end });
 
-  // Round robin continues after whoever holds the group's latest shift.
+  // Round robin continues after whoever holds the group's latest shift, skipping anyone busy then.
   const last = await latestShift(ctx.db, group.id);
-  const lastIndex = last ? members.findIndex((m) => m.email === last.assigneeEmail) : -1;
-  const planned = Array.from({ length: input.count }, (_, i) => {
-    const member = members[(lastIndex + 1 + i) % members.length]!;
+  let cursor = (last ? members.findIndex((m) => m.email === last.assigneeEmail) : -1) + 1;
+  const planned: Array<{ id: string; start: Date; end: Date; member: (typeof members)[number] }> = [];
+  for (let i = 0; i < input.count; i++) {
     const start = new Date(input.start.getTime() + i * lengthMs);
-    return { id: crypto.randomUUID(), start, end: new Date(start.getTime() + lengthMs), member };
-  });
+    const end = new Date(start.getTime() + lengthMs);
+    const taken = [...existing, ...planned.map((p) => ({ assigneeEmail: p.member.email, startAt: p.start, endAt: p.end }))];
+    const offset = members.findIndex((_, k) => !clashOf(taken, members[(cursor + k) % members.length]!.email, start, end));
+    if (offset < 0) throw new AppError('CONFLICT', `every member of ${group.name} already holds a shift overlapping ${start.toISOString()}`);
+    const member = members[(cursor + offset) % members.length]!;
+    cursor += offset + 1;
+    planned.push({ id: crypto.randomUUID(), start, end, member });
+  }
 
   const where = { ownerId: group.ownerId, calendarId: group.calendarId, timeZone: group.timeZone };
   const inserted: string[] = [];
@@ -71,8 +76,10 @@ export async function scheduleRotation(ctx: Ctx, raw: ScheduleRotationInput): Pr
     return await ctx.db.transaction(async (tx) => {
       // Re-checked under the group's lock: two rotations scheduled at once must not interleave.
       await groupById(tx, group.id, { forUpdate: true });
-      refuseOverlap(await shiftsOfGroup(tx, group.id, { from: range.start, to: range.end }));
-      const now = ctx.clock.now();
+      const now = await shiftsOfGroup(tx, group.id, { from: range.start, to: range.end });
+      const clash = planned.map((p) => clashOf(now, p.member.email, p.start, p.end)).find(Boolean);
+      if (clash) throw new AppError('CONFLICT', `a shift of ${clash.assigneeEmail} overlapping this rotation was added meanwhile (${clash.startAt.toISOString()})`);
+      const at = ctx.clock.now();
       const rows = await tx
         .insert(shifts)
         .values(
@@ -84,8 +91,8 @@ export async function scheduleRotation(ctx: Ctx, raw: ScheduleRotationInput): Pr
             startAt: p.start,
             endAt: p.end,
             status: 'scheduled',
-            createdAt: now,
-            updatedAt: now,
+            createdAt: at,
+            updatedAt: at,
           })),
         )
         .returning();

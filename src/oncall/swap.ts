@@ -81,7 +81,7 @@ async function claimNextSwap(ctx: Ctx, groupId: string, log: Logger): Promise<Cl
     const open = await unfinishedSwap(tx, groupId, { forUpdate: true });
     if (open) {
       if (open.leaseUntil && open.leaseUntil.getTime() > now.getTime()) {
-        return { kind: 'busy', retryInSeconds: Math.min(10, Math.ceil((open.leaseUntil.getTime() - now.getTime()) / 1000)) };
+        return { kind: 'busy', retryInSeconds: Math.min(3, Math.ceil((open.leaseUntil.getTime() - now.getTime()) / 1000)) };
       }
       const [taken] = await tx
         .update(swaps)

@@ -137,10 +137,16 @@ describe('findShiftForSwap', () => {
     expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW })?.id).toBe('c');
   });
 
-  test('the shift given away does not count against its new holder', () => {
-    // "a" and "b" overlap each other; swapping them leaves each person with exactly one.
-    const shifts = [shift('a', 'ada@x.test', 24, 8, 'declined'), shift('b', 'bob@x.test', 26, 8)];
-    expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW })?.id).toBe('b');
+  test('never a shift overlapping the declined one (the decliner would still be on call)', () => {
+    // A secondary layer: bob's "b" runs at the same time as ada's declined "a".
+    const shifts = [shift('a', 'ada@x.test', 24, 8, 'declined'), shift('b', 'bob@x.test', 26, 8), shift('c', 'cy@x.test', 48)];
+    expect(findShiftForSwap({ declined: shifts[0]!, shifts, now: NOW })?.id).toBe('c');
+  });
+
+  test('the shift given away does not count against its new holder (a manual swap of overlapping shifts)', () => {
+    const x = shift('x', 'ada@x.test', 24, 8);
+    const y = shift('y', 'bob@x.test', 26, 8);
+    expect(swapRefusal(x, y, [x, y], NOW)).toBeUndefined();
   });
 
   test('back-to-back shifts do not overlap', () => {
