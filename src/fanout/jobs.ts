@@ -5,6 +5,7 @@ import { defineJob } from '../jobs/index.ts';
 import { DELIVER_JOB } from './publish.ts';
 import { DELIVER_RETRY_LIMIT, deliverOnce } from './deliver.ts';
 import { pruneDeliveries } from './prune.ts';
+import { unblockStreams } from './unblock.ts';
 
 export const deliverJob = defineJob({
   name: DELIVER_JOB,
@@ -36,4 +37,13 @@ export const pruneJob = defineJob({
   handler: (ctx) => pruneDeliveries(ctx),
 });
 
-export const fanoutJobs = [deliverJob, pruneJob];
+export const unblockJob = defineJob({
+  name: 'fanout.unblock',
+  schema: z.object({}),
+  cron: '*/10 * * * *',
+  cronData: {},
+  retryLimit: 2,
+  handler: (ctx) => unblockStreams(ctx),
+});
+
+export const fanoutJobs = [deliverJob, pruneJob, unblockJob];

@@ -279,6 +279,25 @@ describe('admin: dead deliveries and replay', () => {
     await waitFor(async () => (await statusOf(dead!.id)).status === 'delivered', { what: 'delivered after replay' });
   });
 
+  test('a job left failed in pg-boss blocks its stream until the sweep removes it', async () => {
+    const { streamKey } = await import('../../src/fanout/publish.ts');
+    const { unblockStreams } = await import('../../src/fanout/unblock.ts');
+    const ctx = h.t.service.ctx;
+    const sub = await h.subscribe('/blocked', { externalOwnerId: 'dl-bob' });
+    const key = streamKey(sub.id, bob.ownerId, 'cal-blocked');
+    // A malformed payload on the stream's key: refused for good by the worker, left failed.
+    await ctx.jobs.boss.send('fanout.deliver', { deliveryId: 'not-a-uuid' }, { singletonKey: key });
+    await waitFor(async () => (await ctx.jobs.boss.getBlockedKeys('fanout.deliver')).includes(key), { what: 'the blocked key' });
+    await h.applyChanges(changeSet(bob, 'cal-blocked', [{ kind: 'created', event: mirrorEvent(bob, 'cal-blocked') }]));
+    // Held back behind the failed job (a negative: give the worker time it would have needed).
+    await Bun.sleep(1500);
+    expect(h.rx.all('/blocked')).toEqual([]);
+    expect((await h.deliveries(sub.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await unblockStreams(ctx)).toEqual({ keys: 1, jobs: 1 });
+    await waitFor(() => h.rx.ok('/blocked').length === 1, { what: 'the stream flowing again' });
+    expect(await ctx.jobs.boss.getBlockedKeys('fanout.deliver')).toEqual([]);
+  });
+
   test('replaying a pending or unknown delivery, or a malformed id, fails with a code; no token is 401', async () => {
     const sub = await h.subscribe('/replay-pending', { externalOwnerId: 'dl-bob' });
     h.rx.respond('/replay-pending', () => new Response(null, { status: 503 }));
