@@ -33,21 +33,23 @@ export function checkRange(from: Date, to: Date): void {
   if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new AppError('VALIDATION', 'the range from `from` to `to` must not exceed 1 year (366 days)');
 }
 
+const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
 /**
- * Gaps and islands in SQL: rows overlapping [from, to) cut to it, sorted; a row starts a new island
- * when it begins after every earlier row has ended (touching intervals merge).
+ * Gaps and islands in SQL over rows (s, e) overlapping [from, to), in start order (the index order,
+ * so no sort): a row starts a new island when it begins after every earlier row has ended (touching
+ * intervals merge). Islands are cut to [from, to) at the end.
  */
-async function mergedIntervals(db: Executor, rows: SQL): Promise<Interval[]> {
+async function mergedIntervals(db: Executor, rows: SQL, from: Date, to: Date): Promise<Interval[]> {
   const result = await db.execute<{ s: number; e: number }>(sql`
     with b as (${rows}),
-    o as (select s, e, max(e) over (order by s, e rows between unbounded preceding and 1 preceding) as prev_end from b),
+    o as (select s, e, max(e) over w as prev_end from b window w as (order by s, e rows between unbounded preceding and 1 preceding)),
     g as (select s, e, sum(case when prev_end is null or s > prev_end then 1 else 0 end) over (order by s, e rows unbounded preceding) as island from o)
-    select (extract(epoch from min(s)) * 1000)::float8 as s, (extract(epoch from max(e)) * 1000)::float8 as e
+    select (extract(epoch from greatest(min(s), ${ts(from)})) * 1000)::float8 as s,
+           (extract(epoch from least(max(e), ${ts(to)})) * 1000)::float8 as e
     from g group by island order by 1`);
   return [...result].map((r) => ({ start: Number(r.s), end: Number(r.e) }));
 }
-
-const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 function calendarFilter(column: SQL, ids: string[] | null): SQL {
   if (ids === null) return sql`true`;
@@ -71,18 +73,18 @@ async function busyOfOwner(ctx: Ctx, owner: Owner, input: Omit<BusyInput, 'owner
   if (owner.status === 'unlinked') {
     // Frozen by UNLINKED keepBlockedTimes: the calendars are gone, so ids are matched as given.
     const f = frozenBlockedTimes;
-    rows = sql`select greatest(${f.startAt}, ${ts(from)}) as s, least(${f.endAt}, ${ts(to)}) as e from ${f}
+    rows = sql`select ${f.startAt} as s, ${f.endAt} as e from ${f}
       where ${f.formerOwnerId} = ${owner.id} and ${f.startAt} < ${ts(to)} and ${f.endAt} > ${ts(from)}
       and ${calendarFilter(sql`${f.calendarId}`, input.calendarIds ?? null)}`;
   } else {
     const wanted = input.calendarIds ?? (await readPreferences(ctx.db, owner.id)).calendarIds;
     const ids = await resolveCalendarIds(ctx, owner.id, wanted);
     const b = blockedTimes;
-    rows = sql`select greatest(${b.startAt}, ${ts(from)}) as s, least(${b.endAt}, ${ts(to)}) as e from ${b}
+    rows = sql`select ${b.startAt} as s, ${b.endAt} as e from ${b}
       where ${b.ownerId} = ${owner.id} and ${b.startAt} < ${ts(to)} and ${b.endAt} > ${ts(from)}
       and ${calendarFilter(sql`${b.calendarId}`, ids)}`;
   }
-  return (await mergedIntervals(ctx.db, rows)).map((i) => ({ start: new Date(i.start), end: new Date(i.end) }));
+  return (await mergedIntervals(ctx.db, rows, from, to)).map((i) => ({ start: new Date(i.start), end: new Date(i.end) }));
 }
 
 /** The face function bookings uses: busy intervals of an owner (by our id), merged and sorted. */
