@@ -88,7 +88,7 @@ async function claimNextSwap(ctx: Ctx, groupId: string, log: Logger): Promise<Cl
         .set({ leaseUntil: leaseFrom(ctx), attempts: open.attempts + 1 })
         .where(eq(swaps.id, open.id))
         .returning();
-      log.info({ swapId: open.id, state: open.state, attempts: open.attempts + 1 }, 'resuming an unfinished swap');
+      log.info({ swapId: open.id, swapState: open.state, attempts: open.attempts + 1 }, 'resuming an unfinished swap');
       return { kind: 'run', swap: taken! };
     }
     const all = await shiftsOfGroup(tx, groupId, { from: now });
@@ -199,7 +199,7 @@ export async function runSwap(ctx: Ctx, swapId: string, log: Logger = ctx.log): 
         await releaseLease(ctx, swapId, err.message);
         throw err;
       }
-      log.warn({ swapId, err: err.message, code: err.code }, 'swap failed for good: putting both events back');
+      log.warn({ swapId, error: err.message, errorCode: err.code }, 'swap failed for good: putting both events back');
       await ctx.db.update(swaps).set({ state: 'compensating', lastError: err.message }).where(eq(swaps.id, swapId));
       swap = { ...swap, state: 'compensating', lastError: err.message };
     }

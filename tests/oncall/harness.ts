@@ -51,10 +51,20 @@ export interface OncallHarness {
   stop(): Promise<void>;
 }
 
-export async function startOncallHarness(name: string, opts: { ownerEmail: string; database?: TestDatabase & { url: string }; emu?: Emulator } = { ownerEmail: 'oncall-bot@example.com' }): Promise<OncallHarness> {
+export interface HarnessOptions {
+  ownerEmail: string;
+  database?: TestDatabase & { url: string };
+  emu?: Emulator;
+  /** Where the service reaches Google and Slack (a proxy in front of the emulator); default the emulator. */
+  googleUrl?: string;
+  /** Wait for the owner's events channel to point at this service (default true). */
+  waitChannel?: boolean;
+}
+
+export async function startOncallHarness(name: string, opts: HarnessOptions = { ownerEmail: 'oncall-bot@example.com' }): Promise<OncallHarness> {
   const emu = opts.emu ?? (await startEmulator({ port: 0 }));
   const database = opts.database ?? (await createTestDatabase());
-  const t = await startTestService({ name, emulatorUrl: emu.url, database });
+  const t = await startTestService({ name, emulatorUrl: opts.googleUrl ?? emu.url, database });
   const sql = postgres(database.url, { max: 3, onnotice: () => {} });
   const emuJson = async (path: string, body?: unknown, method?: string) => {
     const res = await fetch(`${emu.url}_emulator/${path}`, {
@@ -87,7 +97,7 @@ export async function startOncallHarness(name: string, opts: { ownerEmail: strin
     owner = { ownerId: res.body.result.data.ownerId, externalOwnerId: `owner-${email}`, email };
   }
   await waitFor(async () => (await findCalendar(ctx, owner.ownerId, 'primary'))?.lastFullSyncAt, { what: `first sync of ${email}`, timeoutMs: 20_000 });
-  await waitFor(
+  if (opts.waitChannel !== false) await waitFor(
     async () => {
       const chans = (await emuJson('channels')).items as Array<{ resourceUri: string; state: string; address: string; user: string }>;
       return chans.some((c) => c.state === 'active' && c.address.startsWith(t.url) && c.user === email && c.resourceUri.includes('/events'));
