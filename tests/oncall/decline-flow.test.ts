@@ -297,8 +297,47 @@ describe('Slack', () => {
     }, { timeoutMs: 20_000, what: 'the Slack message after a 429' });
     await h.quiet();
     expect((await h.slackMessages('C0LIMITED')).length).toBe(1);
-    const [row] = await h.sql`select state, attempts, slack_ts from oncall_messages where group_id = ${g.id}`;
+    const [row] = await h.sql`select id, state, attempts, slack_ts from oncall_messages where group_id = ${g.id}`;
     expect(row).toMatchObject({ state: 'posted', attempts: 2, slack_ts: msgs[0]!.ts });
+    // The retry waited what Retry-After said (1 s), not the queue's own backoff.
+    const posts = (await h.requests(0, '/slack/api/chat.postMessage')) as Array<{ at: string; status: number }>;
+    const [limited, ok] = posts.slice(-2);
+    expect(limited!.status).toBe(429);
+    expect(new Date(ok!.at).getTime() - new Date(limited!.at).getTime()).toBeGreaterThanOrEqual(900);
+    const [job] = await h.sql`select retry_delay, retry_backoff from pgboss.job where name = 'oncall.notify' and data->>'messageId' = ${row!.id}`;
+    expect(job).toMatchObject({ retry_delay: 1, retry_backoff: false });
+  });
+
+  test('a retried job never posts again when the first post may have gone out', async () => {
+    const g = await h.createGroup('Twice', [{ email: ADA, name: 'Ada' }], { channel: 'C0TWICE' });
+    const shifts = await h.schedule(g.id, hoursFromNow(44), 8, 1);
+    await h.respond(shifts[0]!.googleEventId, ADA, 'declined');
+    await waitFor(async () => (await h.slackMessages('C0TWICE')).length === 1, { what: 'the cover request' });
+    await h.quiet();
+    // As if the process died after Slack answered and before the ts was recorded.
+    const [m] = await h.sql`update oncall_messages set state = 'posting', slack_ts = null where group_id = ${g.id} returning id`;
+    await h.t.service.ctx.jobs.send('oncall.notify', { messageId: m!.id });
+    await waitFor(async () => (await h.sql`select state from oncall_messages where id = ${m!.id}`)[0]!.state === 'unknown', { what: 'state unknown' });
+    await h.quiet();
+    expect((await h.slackMessages('C0TWICE')).length).toBe(1);
+    // And a posted message is never posted again either.
+    await h.sql`update oncall_messages set state = 'posted', slack_ts = '1.000001' where id = ${m!.id}`;
+    await h.t.service.ctx.jobs.send('oncall.notify', { messageId: m!.id });
+    await h.quiet();
+    expect((await h.slackMessages('C0TWICE')).length).toBe(1);
+  });
+
+  test('a message Slack refuses for good (channel_not_found) is not retried', async () => {
+    const g = await h.createGroup('Refused', [{ email: ADA, name: 'Ada' }], { channel: 'C0NOWHERE' });
+    const shifts = await h.schedule(g.id, hoursFromNow(46), 8, 1);
+    await h.emuJson('slack/faults', { error: 'channel_not_found', count: 1, method: 'chat.postMessage' });
+    await h.respond(shifts[0]!.googleEventId, ADA, 'declined');
+    await waitFor(async () => (await h.sql`select state from oncall_messages where group_id = ${g.id}`)[0]?.state === 'failed', { what: 'message failed' });
+    await h.quiet();
+    const [row] = await h.sql`select attempts, last_error from oncall_messages where group_id = ${g.id}`;
+    expect(row).toMatchObject({ attempts: 1, last_error: 'channel_not_found' });
+    expect((await h.slackMessages('C0NOWHERE')).length).toBe(0);
+    expect((await h.shifts(g.id))[0]!.status).toBe('UNCOVERED');
   });
 });
 
@@ -449,5 +488,37 @@ describe('admin GraphQL', () => {
     expect(un.status).toBe(200);
     expect((await h.gql('query($id: ID!) { oncallGroup(id: $id) { id } }', { id })).oncallGroup).toBeNull();
     expect((await h.sql`select count(*)::int as n from oncall_groups where owner_id = ${ownerId}`)[0]!.n).toBe(0);
+  });
+});
+
+describe('fan-out', () => {
+  test('a decline and its swap reach subscribers as shift.declined then shift.swapped', async () => {
+    const got: any[] = [];
+    const rx = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      async fetch(req) {
+        got.push(await req.json());
+        return new Response(null, { status: 204 });
+      },
+    });
+    try {
+      const sub = await h.t.trpc<{ id: string; secret: string }>('subscriptions.create', {
+        url: `http://127.0.0.1:${rx.port}/hook`,
+        externalOwnerId: h.owner.externalOwnerId,
+        types: ['shift.declined', 'shift.swapped'],
+      });
+      expect(sub.status).toBe(200);
+      const g = await h.createGroup('Fanout', team(), { channel: 'C0FANOUT' });
+      const shifts = await h.schedule(g.id, hoursFromNow(140), 8, 2);
+      await h.respond(shifts[0]!.googleEventId, ADA, 'declined');
+      await waitFor(() => got.filter((b) => b.data?.groupId === g.id).length >= 2, { what: 'two deliveries', timeoutMs: 20_000 });
+      const mine = got.filter((b) => b.data?.groupId === g.id);
+      expect(mine.map((b) => b.type)).toEqual(['shift.declined', 'shift.swapped']);
+      expect(mine[0]).toMatchObject({ externalOwnerId: h.owner.externalOwnerId, calendarId: h.owner.email, data: { declinedBy: ADA, shift: { id: shifts[0]!.id, status: 'declined' } } });
+      expect(mine[1].data).toMatchObject({ kind: 'auto', fromEmail: ADA, toEmail: BOB, declinedShift: { id: shifts[0]!.id, assigneeEmail: BOB }, swapShift: { id: shifts[1]!.id, assigneeEmail: ADA } });
+    } finally {
+      rx.stop(true);
+    }
   });
 });
