@@ -1,7 +1,7 @@
 // Tables of the `channels` module: Google watch channels (events.watch per selected calendar,
 // calendarList.watch per owner) and what their push notifications told us.
 import { sql } from 'drizzle-orm';
-import { pgTable, uuid, text, timestamp, bigint, index, uniqueIndex } from 'drizzle-orm/pg-core';
+import { pgTable, uuid, text, timestamp, bigint, bigserial, index, uniqueIndex } from 'drizzle-orm/pg-core';
 import { owners } from './links.ts';
 import { calendars } from './sync.ts';
 
@@ -54,6 +54,29 @@ export const channels = pgTable(
     // The renewal sweep: live channels by expiry.
     index('channels_live_expiry_idx').on(t.expiresAt).where(sql`status = 'active'`),
   ],
+);
+
+/**
+ * The webhook's outbox: a sync some notification asked for, noted in the same statement that
+ * advanced the channel's message number, before the 204. One row per watched resource, so a burst of
+ * notifications collapses into it; drained (sync enqueued, row deleted if unchanged) right after.
+ */
+export const channelSyncRequests = pgTable(
+  'channel_sync_requests',
+  {
+    /** The channel's resource key: `events:<calendar row id>` or `calendarList:<owner id>`. */
+    resourceKey: text('resource_key').primaryKey(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    calendarId: uuid('calendar_id').references(() => calendars.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<ChannelKind>().notNull(),
+    /** The earliest notification not yet handed to the sync (the notification-to-sync metric starts there). */
+    notifiedAt: timestamp('notified_at', { withTimezone: true }).notNull(),
+    /** Bumped by every new request: the drain deletes a row only if nothing came in meanwhile. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('channel_sync_requests_notified_idx').on(t.notifiedAt)],
 );
 
 export type Channel = typeof channels.$inferSelect;
