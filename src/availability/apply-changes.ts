@@ -9,16 +9,22 @@ import type { ChangeSet, EventChange } from '../sync/index.ts';
 import { horizonAt } from './horizon.ts';
 import { groupSeries, rebuildSeries } from './rebuild.ts';
 import { sourceFromMirrorEvent, type SourceEvent } from './source-event.ts';
-import { deleteSeries, fromSourceRow, loadSeriesSources, readPreferences, toSourceRow, upsertSources, type CalendarRef } from './store.ts';
+import { deleteSeries, deleteSources, fromSourceRow, loadSeriesSources, readPreferences, toSourceRow, upsertSources, type CalendarRef } from './store.ts';
 
-/** What availability keeps of one change: the new state, its series read from the previous row if the tombstone lost it. */
-export function sourceOfChange(change: EventChange): SourceEvent {
-  const src = sourceFromMirrorEvent(change.event);
-  if (change.kind !== 'created' && change.previous && src.seriesId === src.eventId) {
+/**
+ * What availability keeps of one change: the new state, its series read from the previous row if
+ * the tombstone lost it. `vanished`: the sync removed the row without a tombstone from Google (a
+ * full sync no longer listed it, e.g. an instance that is no longer an exception), as opposed to
+ * Google reporting it cancelled (FACTS §2: cancelled instances of live series are still listed).
+ */
+export function sourceOfChange(change: EventChange): { source: SourceEvent; vanished: boolean } {
+  let source = sourceFromMirrorEvent(change.event);
+  if (change.kind !== 'created' && change.previous && source.seriesId === source.eventId) {
     const prev = sourceFromMirrorEvent(change.previous);
-    if (prev.seriesId !== prev.eventId) return { ...src, seriesId: prev.seriesId, originalStart: src.originalStart ?? prev.originalStart, recurrence: null };
+    if (prev.seriesId !== prev.eventId) source = { ...source, seriesId: prev.seriesId, originalStart: source.originalStart ?? prev.originalStart, recurrence: null };
   }
-  return src;
+  const vanished = change.kind === 'cancelled' && (change.event.raw as { status?: unknown } | null)?.status !== 'cancelled';
+  return { source, vanished };
 }
 
 export async function applyChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
@@ -32,25 +38,33 @@ export async function applyChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Pro
   const now = ctx.clock.now();
 
   // Last state per event wins; a removed master (or one-off event) takes its whole series with it.
-  const latest = new Map<string, SourceEvent>();
+  const latest = new Map<string, { source: SourceEvent; vanished: boolean }>();
   for (const change of cs.changes) {
-    const src = sourceOfChange(change);
-    if (src.eventId) latest.set(src.eventId, src);
+    const c = sourceOfChange(change);
+    if (c.source.eventId) latest.set(c.source.eventId, c);
   }
   const removed = new Set<string>();
-  for (const src of latest.values()) if (src.status === 'cancelled' && src.eventId === src.seriesId) removed.add(src.seriesId);
-  const kept = [...latest.values()].filter((s) => !removed.has(s.seriesId));
+  for (const { source } of latest.values()) if (source.status === 'cancelled' && source.eventId === source.seriesId) removed.add(source.seriesId);
+  const rest = [...latest.values()].filter((c) => !removed.has(c.source.seriesId));
+  // An instance that vanished is no exception any more: its slot goes back to the master.
+  const dropped = rest.filter((c) => c.vanished).map((c) => c.source);
+  const kept = rest.filter((c) => !c.vanished).map((c) => c.source);
 
   if (removed.size > 0) await deleteSeries(tx, cal.calendarRowId, [...removed]);
+  if (dropped.length > 0) await deleteSources(tx, cal.calendarRowId, dropped.map((s) => s.eventId));
   await upsertSources(
     tx,
     kept.map((s) => toSourceRow(s, cal, now)),
   );
 
-  const touched = [...new Set(kept.map((s) => s.seriesId))];
+  const touched = [...new Set([...kept, ...dropped].map((s) => s.seriesId))];
   if (touched.length === 0) return;
   const rows = await loadSeriesSources(tx, cal.calendarRowId, touched);
   const groups = groupSeries(rows.map((r) => ({ ...cal, calendarTimeZone: cal.calendarTimeZone ?? r.calendarTimeZone, source: fromSourceRow(r) })));
+  // A series left without any source still has blocked times to remove.
+  const present = new Set(groups.map((g) => g.seriesId));
+  const emptied = touched.filter((id) => !present.has(id));
+  if (emptied.length > 0) await deleteSeries(tx, cal.calendarRowId, emptied);
   const prefs = await readPreferences(tx, cal.ownerId);
   await rebuildSeries(tx, ctx, groups, () => prefs, horizonAt(now, ctx.config.availability.horizonDays));
 }

@@ -100,7 +100,11 @@ export function sourceFromGoogleEvent(ev: GoogleEventShape): SourceEvent {
   };
 }
 
-/** The mirror row as a Google-shaped event: its raw resource first, the typed columns as fallback. */
+/**
+ * The mirror row as a Google-shaped event: its raw resource first, the typed columns as fallback,
+ * except the status: the mirror's says whether the event still exists (a row the sync removed
+ * carries status 'cancelled' over the raw resource it last had).
+ */
 export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
   const raw = (ev.raw ?? {}) as GoogleEventShape;
   const timed = (at: Date | null, tz: string | null): EventTime | null =>
@@ -113,7 +117,7 @@ export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
   }
   return sourceFromGoogleEvent({
     id: ev.googleEventId,
-    status: raw.status ?? ev.status,
+    status: ev.status || raw.status,
     transparency: raw.transparency ?? ev.transparency,
     eventType: raw.eventType ?? ev.eventType,
     start: raw.start ?? fallbackStart,

@@ -121,6 +121,12 @@ export async function upsertSources(tx: Executor, rows: AvailabilitySourceInsert
   }
 }
 
+export async function deleteSources(tx: Executor, calendarRowId: string, eventIds: string[]): Promise<void> {
+  for (const part of chunks(eventIds)) {
+    await tx.delete(availabilitySources).where(and(eq(availabilitySources.calendarRowId, calendarRowId), inArray(availabilitySources.googleEventId, part)));
+  }
+}
+
 /** Every member of these series on one calendar. */
 export async function loadSeriesSources(tx: Executor, calendarRowId: string, seriesIds: string[]): Promise<AvailabilitySource[]> {
   const out: AvailabilitySource[] = [];

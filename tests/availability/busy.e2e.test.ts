@@ -131,6 +131,18 @@ describe('events written in Google Calendar become busy times', () => {
     await h.busyBecomes(OWNER, from, to, [], 'the deleted series to free its time');
   });
 
+  test('after a 410 (sync token gone) the full resync frees what was deleted meanwhile', async () => {
+    await h.putEvent(EMAIL, 'gone00000001', { summary: 'Gone', start: { dateTime: at(38, '09:00', TZ) }, end: { dateTime: at(38, '10:00', TZ) } });
+    await h.putEvent(EMAIL, 'stays0000001', { summary: 'Stays', start: { dateTime: at(38, '11:00', TZ) }, end: { dateTime: at(38, '12:00', TZ) } });
+    await h.syncNow(ownerId, EMAIL);
+    const [from, to] = range(38, 39);
+    await h.busyBecomes(OWNER, from, to, [iv(at(38, '09:00', TZ), at(38, '10:00', TZ)), iv(at(38, '11:00', TZ), at(38, '12:00', TZ))], 'both events');
+    await h.emuJson(`calendars/${encodeURIComponent(EMAIL)}/invalidate-sync-tokens`, {});
+    await h.deleteEvent(EMAIL, 'gone00000001');
+    await h.syncNow(ownerId, EMAIL);
+    await h.busyBecomes(OWNER, from, to, [iv(at(38, '11:00', TZ), at(38, '12:00', TZ))], 'the deleted event swept by the full resync');
+  });
+
   test('busy answers are cut to the asked range', async () => {
     await h.putEvent(EMAIL, 'longmeet0001', { summary: 'Offsite', start: { dateTime: at(40, '09:00', TZ) }, end: { dateTime: at(40, '17:00', TZ) } });
     await h.syncNow(ownerId, EMAIL);

@@ -137,6 +137,21 @@ describe('series built from change sets in any order', () => {
     expect(await busy()).toEqual(before);
   });
 
+  test('an instance the sync removed without a tombstone (a full sync no longer lists it) gives its slot back to the master', async () => {
+    // What the sync's sweep hands over: the last row it held, marked cancelled, its raw resource unchanged.
+    await dispatch([{ kind: 'cancelled', event: { ...mirror(moved), status: 'cancelled' }, previous: mirror(moved) }]);
+    expect(await busy()).toEqual([iv(1, '10:00', '11:00'), iv(2, '10:00', '11:00'), iv(3, '10:00', '11:00')]);
+    expect(await h.sql`select 1 from availability_sources where google_event_id = ${moved.id}`).toHaveLength(0);
+  });
+
+  test('a one-off event the sync removed without a tombstone is gone', async () => {
+    const one = { id: 'sweptevent01', status: 'confirmed', summary: 'Swept', start: slot(8), end: slot(8, '11:00') };
+    await dispatch([created(one)]);
+    expect(await busy()).toContainEqual(iv(8, '10:00', '11:00'));
+    await dispatch([{ kind: 'cancelled', event: { ...mirror(one), status: 'cancelled' }, previous: mirror(one) }]);
+    expect(await busy()).not.toContainEqual(iv(8, '10:00', '11:00'));
+  });
+
   test('the master deleted: every occurrence and instance goes, sources included', async () => {
     await dispatch([{ kind: 'cancelled', event: mirror({ kind: 'calendar#event', id: S, status: 'cancelled' }), previous: mirror(master) }]);
     expect(await busy()).toEqual([]);
