@@ -84,39 +84,61 @@ async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirme
     const res = await withCalendar(ctx, b.ownerId, (cal) => cal.events.get({ calendarId: b.calendarId, eventId: b.googleEventId }));
     event = res.data;
   }
-  // 'primary' is an alias: the organizer of an event on a calendar is that calendar (its owner's
-  // address for a primary calendar), which is the id the mirror and change sets use.
-  const calendarId = b.calendarId === 'primary' && event.organizer?.email ? event.organizer.email : b.calendarId;
   if (event.status === 'cancelled') {
     // Inserted, then deleted in Google before we heard back: the owner cancelled it.
     await ctx.db.transaction(async (tx) => {
       const cur = await bookingById(tx, b.id, { forUpdate: true });
       if (!cur || !LIVE_STATUSES.includes(cur.status)) return;
       await transitionBooking(tx, ctx, cur, 'cancelled', {
-        reason: 'the event was deleted in Google Calendar',
+        reason: 'the owner deleted the event in Google Calendar',
         cause: 'google.cancelled',
-        extra: { eventInserted: true, calendarId },
+        extra: { eventInserted: true },
       });
     });
     return;
   }
-  await updateBooking(ctx.db, b.id, { eventInserted: true, calendarId }, { now: ctx.clock.now() });
-  if (event.status !== status) await patchStatus(ctx, { ...b, calendarId }, status);
+  await updateBooking(ctx.db, b.id, { eventInserted: true }, { now: ctx.clock.now() });
+  if (event.status !== status) await patchStatus(ctx, b, status);
 }
 
+/**
+ * Sets the event's status. Google lets a patch bring a deleted event back, so the event is read
+ * first and patched only under If-Match with the etag read: a change in between (the owner deleting
+ * or moving it, the bookee answering) makes Google answer 412 conditionNotMet, and we look again.
+ */
 async function patchStatus(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
-  try {
-    await withCalendar(ctx, b.ownerId, (cal) =>
-      cal.events.patch({ calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody: { status } }),
-    );
-  } catch (err) {
-    if (!isGone(err)) throw err;
-    await ctx.db.transaction(async (tx) => {
-      const cur = await bookingById(tx, b.id, { forUpdate: true });
-      if (!cur || !LIVE_STATUSES.includes(cur.status)) return;
-      await transitionBooking(tx, ctx, cur, 'cancelled', { reason: 'the event no longer exists in Google Calendar', cause: 'google.cancelled' });
-    });
+  for (let attempt = 1; ; attempt++) {
+    let current: calendar_v3.Schema$Event;
+    try {
+      current = (await withCalendar(ctx, b.ownerId, (cal) => cal.events.get({ calendarId: b.calendarId, eventId: b.googleEventId }))).data;
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      return cancelBecauseGone(ctx, b);
+    }
+    if (current.status === 'cancelled') return cancelBecauseGone(ctx, b);
+    if (current.status === status) return;
+    try {
+      await withCalendar(ctx, b.ownerId, (cal) =>
+        cal.events.patch(
+          { calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody: { status } },
+          { headers: { 'If-Match': current.etag ?? '*' } },
+        ),
+      );
+      return;
+    } catch (err) {
+      if (isGone(err)) return cancelBecauseGone(ctx, b);
+      // 412: the event changed since we read it; read it again (a few times at most).
+      if (!(isAppError(err) && err.details?.status === 412) || attempt >= 3) throw err;
+    }
   }
+}
+
+async function cancelBecauseGone(ctx: Ctx, b: Booking): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const cur = await bookingById(tx, b.id, { forUpdate: true });
+    if (!cur || !LIVE_STATUSES.includes(cur.status)) return;
+    await transitionBooking(tx, ctx, cur, 'cancelled', { reason: 'the owner deleted the event in Google Calendar', cause: 'google.cancelled' });
+  });
 }
 
 async function deleteEvent(ctx: Ctx, b: Booking): Promise<void> {

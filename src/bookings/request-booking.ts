@@ -13,15 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
-import * as availability from '../availability/index.ts';
-
-// TEMPORARY until availability exports busyIntervals (contract in the brief).
-type BusyIntervals = (ctx: Ctx, q: { ownerId: string; from: Date; to: Date; calendarIds?: string[] }) => Promise<Array<{ start: Date; end: Date }>>;
-const busyIntervals: BusyIntervals = async (ctx, q) => {
-  const fn = (availability as unknown as { busyIntervals?: BusyIntervals }).busyIntervals;
-  if (!fn) return [];
-  return fn(ctx, q);
-};
+import { busyIntervals } from '../availability/index.ts';
+import { findCalendar } from '../sync/index.ts';
 import { insertBooking, isExclusionViolation, lockOwnerSlots, settingsFor, bookingById, settleGoogle, LIVE_STATUSES } from './queries.ts';
 import { eventIdForBooking } from './event-id.ts';
 import { publishBookingChanged } from './publish.ts';
@@ -70,8 +63,9 @@ export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Prom
   if (!title) throw new AppError('VALIDATION', 'title must not be empty');
 
   const owner = await activeOwner(ctx, input.externalOwnerId);
+  const calendarId = await writableCalendar(ctx, owner.id, input.externalOwnerId, input.calendarId ?? 'primary');
   const busy = await busyIntervals(ctx, { ownerId: owner.id, from: start, to: end });
-  const clash = busy.find((i: { start: Date; end: Date }) => i.start.getTime() < end.getTime() && i.end.getTime() > start.getTime());
+  const clash = busy.find((i) => i.start.getTime() < end.getTime() && i.end.getTime() > start.getTime());
   if (clash) {
     throw new AppError(
       'CONFLICT',
@@ -88,7 +82,7 @@ export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Prom
         id,
         ownerId: owner.id,
         externalOwnerId: owner.externalOwnerId,
-        calendarId: input.calendarId ?? 'primary',
+        calendarId,
         googleEventId: eventIdForBooking(id),
         status: autoConfirm ? 'confirmed' : 'requested',
         statusReason: autoConfirm ? 'confirmed automatically: the time was free' : 'requested by the bookee',
@@ -121,6 +115,29 @@ export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Prom
     await failBooking(ctx, id, err);
     throw googleFailure(err, `booking ${id} failed: Google did not take the event`);
   }
+}
+
+/**
+ * The calendar the event goes to, as Google names it ('primary' resolved), from the owner's mirror:
+ * only a selected calendar is synced, and only a synced calendar lets the bookee's answers flow back.
+ */
+async function writableCalendar(ctx: Ctx, ownerId: string, externalOwnerId: string, calendarId: string): Promise<string> {
+  const cal = await findCalendar(ctx, ownerId, calendarId);
+  if (!cal || cal.deleted) {
+    throw new AppError(
+      'NOT_FOUND',
+      calendarId === 'primary'
+        ? `owner ${externalOwnerId} has no primary calendar in the mirror yet (the first calendar-list sync may still be running)`
+        : `owner ${externalOwnerId} has no calendar ${calendarId}`,
+    );
+  }
+  if (!cal.selected) {
+    throw new AppError('CONFLICT', `calendar ${cal.calendarId} is not selected: select it (calendars.setSelected) so that answers made in Google flow back`);
+  }
+  if (cal.accessRole && cal.accessRole !== 'owner' && cal.accessRole !== 'writer') {
+    throw new AppError('FORBIDDEN', `calendar ${cal.calendarId} is read-only for owner ${externalOwnerId} (${cal.accessRole})`);
+  }
+  return cal.calendarId;
 }
 
 /**

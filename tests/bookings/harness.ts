@@ -57,6 +57,8 @@ export interface BookingsHarness {
   lastRequestId(): Promise<number>;
   request(input: Record<string, unknown>): Promise<{ status: number; booking?: Booking; error?: { message: string; code: string } }>;
   get(id: string): Promise<Booking>;
+  /** Every sync job done, deferred ones included (none queued, retrying or running). */
+  syncsSettled(): Promise<void>;
   /** The booking once `check` holds (the service reacts asynchronously). */
   waitForBooking(id: string, check: (b: Booking) => boolean, what: string, timeoutMs?: number): Promise<Booking>;
   stop(): Promise<void>;
@@ -140,6 +142,17 @@ export async function startBookingsHarness(name: string, env: Record<string, str
       };
     },
     get,
+    async syncsSettled() {
+      await waitFor(
+        async () => {
+          // (a deferred sync counts; the requests' 30-second safety-net reconciles do not)
+          const [r] = await sql`select count(*)::int as n from pgboss.job where state in ('created', 'retry', 'active')
+                                  and (name in ('sync.events', 'sync.calendarList') or (name = 'bookings.reconcile' and start_after <= now()))`;
+          return r!.n === 0;
+        },
+        { what: 'syncs settled', timeoutMs: 20_000 },
+      );
+    },
     async waitForBooking(id, check, what, timeoutMs = 15_000) {
       return waitFor(async () => {
         const b = await get(id);

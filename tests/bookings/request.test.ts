@@ -10,6 +10,8 @@ let h: BookingsHarness;
 let owner: { ownerId: string; calendarId: string };
 const OWNER = 'owner-req';
 const EMAIL = 'owner-req@example.com';
+/** The owner's primary calendar in Google's paths. */
+const CAL_PATH = `/calendar/v3/calendars/${encodeURIComponent(EMAIL)}/events`;
 
 beforeAll(async () => {
   h = await startBookingsHarness('bookings-request');
@@ -53,7 +55,7 @@ describe('bookings.request', () => {
 
     const inserts = await insertsSince(since);
     expect(inserts).toHaveLength(1);
-    expect(inserts[0]!.path).toBe('/calendar/v3/calendars/primary/events');
+    expect(inserts[0]!.path).toBe(CAL_PATH);
     expect(inserts[0]!.query.sendUpdates).toBe('all');
     expect(inserts[0]!.status).toBe(200);
   });
@@ -64,12 +66,39 @@ describe('bookings.request', () => {
     expect(got).toEqual(r.booking!);
   });
 
-  test('an explicit calendarId is used as given', async () => {
+  test('an explicit, selected calendarId is used', async () => {
     const cal = (await h.emuJson('calendars', { owner: EMAIL, summary: 'Bookings', timeZone: 'Europe/Paris' })) as { id: string };
+    await waitFor(async () => (await h.sql`select 1 from calendars where google_calendar_id = ${cal.id}`).length === 1, { what: 'calendar listed' });
+    const unselected = await h.request({ externalOwnerId: OWNER, calendarId: cal.id, ...slot(), title: 'Unselected', bookee });
+    expect(unselected.status).toBe(409);
+    expect(unselected.error!.message).toContain('is not selected');
+    const sel = await h.t.trpc('calendars.setSelected', { externalOwnerId: OWNER, calendarId: cal.id, selected: true });
+    expect(sel.status).toBe(200);
     const r = await h.request({ externalOwnerId: OWNER, calendarId: cal.id, ...slot(), title: 'Secondary', bookee });
     expect(r.status).toBe(200);
     expect(r.booking!.calendarId).toBe(cal.id);
     expect((await h.liveEvents(cal.id)).map((e) => e.id)).toEqual([r.booking!.googleEventId]);
+  });
+
+  test('a slot that is busy in the owner\'s calendar (the mirror, through availability) -> CONFLICT, nothing at Google', async () => {
+    const s = slot({ minutes: 60 });
+    await h.emuJson(`calendars/${EMAIL}/events/busy${Date.now()}`, {
+      summary: 'Dentist',
+      start: { dateTime: s.start },
+      end: { dateTime: s.end },
+    }, 'PUT');
+    const inner = { start: new Date(Date.parse(s.start) + 15 * 60_000).toISOString(), end: new Date(Date.parse(s.start) + 45 * 60_000).toISOString() };
+    await waitFor(async () => {
+      const busy = await h.t.trpc<{ intervals: unknown[] }>('availability.busy', { externalOwnerId: OWNER, ...inner, from: inner.start, to: inner.end });
+      return busy.body.result?.data.intervals.length === 1;
+    }, { what: 'the busy event in availability' });
+    const since = await h.lastRequestId();
+    const rows = await bookingRows();
+    const r = await h.request({ externalOwnerId: OWNER, ...inner, title: 'Over the dentist', bookee });
+    expect(r.status).toBe(409);
+    expect(r.error!.message).toContain('is not free: the owner is busy');
+    expect(await insertsSince(since)).toHaveLength(0);
+    expect(await bookingRows()).toBe(rows);
   });
 });
 
@@ -167,7 +196,9 @@ describe('Google failing', () => {
   test('a 500 on the insert, then ok: one booking, one event (the in-call retry reuses the id)', async () => {
     const s = slot();
     const since = await h.lastRequestId();
-    await h.emuJson('faults', { status: 500, count: 1, paths: '/calendars/primary/events' });
+    // nothing else calls Google for this calendar now: the fault meets our insert
+    await h.syncsSettled();
+    await h.emuJson('faults', { status: 500, count: 1, paths: CAL_PATH });
     const r = await h.request({ externalOwnerId: OWNER, ...s, title: 'Flaky', bookee });
     expect(r.status).toBe(200);
     const inserts = await insertsSince(since);
@@ -180,7 +211,7 @@ describe('Google failing', () => {
     const r = await h.request({ externalOwnerId: OWNER, ...slot(), title: 'Lost answer', bookee });
     const id = r.booking!.id;
     // As if the process had died after Google stored the event but before recording it.
-    await h.sql`update bookings set event_inserted = false, calendar_id = 'primary', google_version = google_version + 1 where id = ${id}`;
+    await h.sql`update bookings set event_inserted = false, google_version = google_version + 1 where id = ${id}`;
     const since = await h.lastRequestId();
     await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: id });
     h.t.service.ctx.jobs.wake('bookings.reconcile');
@@ -188,7 +219,9 @@ describe('Google failing', () => {
       const [row] = await h.sql`select event_inserted, google_version, google_applied_version from bookings where id = ${id}`;
       return row!.event_inserted && row!.google_applied_version >= row!.google_version;
     }, { what: 'reconcile after a lost answer' });
-    const calls = await h.requests({ sinceId: since, path: '/calendar/v3/calendars/primary/events' });
+    const calls = (await h.requests({ sinceId: since, path: CAL_PATH })).filter(
+      (c) => (c.method === 'POST' && c.path === CAL_PATH) || c.path === `${CAL_PATH}/${r.booking!.googleEventId}`,
+    );
     expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(['POST 409', `GET 200`]);
     expect((await h.allEvents(EMAIL)).filter((e) => e.id === r.booking!.googleEventId)).toHaveLength(1);
     const after = await h.get(id);
@@ -197,7 +230,8 @@ describe('Google failing', () => {
 
   test('Google refusing every attempt: BAD_GATEWAY, the booking failed and its slot free; a retry books it, one event', async () => {
     const s = slot();
-    await h.emuJson('faults', { status: 500, count: 3, paths: '/calendars/primary/events' });
+    await h.syncsSettled();
+    await h.emuJson('faults', { status: 500, count: 3, paths: CAL_PATH });
     const r = await h.request({ externalOwnerId: OWNER, ...s, title: 'Refused', bookee });
     expect(r.status).toBe(502);
     expect(r.error!.message).toContain('Google did not take the event');
@@ -212,13 +246,18 @@ describe('Google failing', () => {
     expect((await h.get(failed!.id)).status).toBe('failed');
   });
 
-  test('a calendar Google does not know: NOT_FOUND, booking failed, no cleanup needed', async () => {
-    const r = await h.request({ externalOwnerId: OWNER, calendarId: 'nope@group.calendar.google.com', ...slot(), title: 'Nowhere', bookee });
-    expect(r.status).toBe(404);
+  test('a grant revoked at Google: BAD_GATEWAY, the booking failed, the owner revoked; no cleanup (nothing was stored)', async () => {
+    await h.linkOwner('owner-grant-gone', 'grant-gone@example.com');
+    await h.emuJson('users/grant-gone@example.com/revoke', {});
+    // the cached access token is revoked with the grant: Google answers 401, the refresh invalid_grant
+    const r = await h.request({ externalOwnerId: 'owner-grant-gone', ...slot(), title: 'Grant gone', bookee });
+    expect(r.status).toBe(502);
     expect(r.error!.message).toContain('Google did not take the event');
-    const [row] = await h.sql`select status, google_version, google_applied_version from bookings where title = 'Nowhere'`;
-    expect(row).toMatchObject({ status: 'failed' });
+    const [row] = await h.sql`select status, google_version, google_applied_version from bookings where title = 'Grant gone'`;
+    expect(row!.status).toBe('failed');
     expect(row!.google_applied_version).toBe(row!.google_version);
+    expect((await h.sql`select status from owners where external_owner_id = 'owner-grant-gone'`)[0]!.status).toBe('revoked');
+    expect(await h.liveEvents('grant-gone@example.com')).toHaveLength(0);
   });
 });
 
@@ -293,11 +332,16 @@ describe('authentication', () => {
     });
   }
 
-  test('an attacker-chosen calendar id cannot escape the owner\'s Google account', async () => {
-    // Another user's calendar: the owner's token has no access there, Google says 404.
+  test('an attacker-chosen calendar id cannot escape the owner\'s own calendars', async () => {
+    // Another user's calendar, not among the owner's: refused before Google is asked.
     await h.emuJson('users', { email: 'victim@example.com' });
-    const r = await h.request({ externalOwnerId: OWNER, calendarId: 'victim@example.com', ...slot(), title: 'Intrusion', bookee });
-    expect(r.status).toBe(404);
+    const since = await h.lastRequestId();
+    for (const calendarId of ['victim@example.com', '../../users/me/calendarList', 'primary/../victim@example.com']) {
+      const r = await h.request({ externalOwnerId: OWNER, calendarId, ...slot(), title: 'Intrusion', bookee });
+      expect(r.status).toBe(404);
+      expect(r.error!.message).toContain('has no calendar');
+    }
+    expect(await insertsSince(since)).toHaveLength(0);
     expect(await h.liveEvents('victim@example.com')).toHaveLength(0);
   });
 });
