@@ -300,7 +300,7 @@ describe('Slack', () => {
     const [row] = await h.sql`select id, state, attempts, slack_ts from oncall_messages where group_id = ${g.id}`;
     expect(row).toMatchObject({ state: 'posted', attempts: 2, slack_ts: msgs[0]!.ts });
     // The retry waited what Retry-After said (1 s), not the queue's own backoff.
-    const posts = (await h.requests(0, '/slack/api/chat.postMessage')) as Array<{ at: string; status: number }>;
+    const posts = await h.requests(0, '/slack/api/chat.postMessage');
     const [limited, ok] = posts.slice(-2);
     expect(limited!.status).toBe(429);
     expect(new Date(ok!.at).getTime() - new Date(limited!.at).getTime()).toBeGreaterThanOrEqual(900);

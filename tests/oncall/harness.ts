@@ -43,7 +43,7 @@ export interface OncallHarness {
   attendeesOf(eventId: string): Promise<string[]>;
   slackMessages(channel: string): Promise<Array<{ channel: string; ts: string; text: string }>>;
   requestMark(): Promise<number>;
-  requests(sinceId: number, path?: string): Promise<Array<{ id: number; method: string; path: string; query: Record<string, string>; status: number }>>;
+  requests(sinceId: number, path?: string): Promise<Array<{ id: number; at: string; method: string; path: string; query: Record<string, string>; status: number }>>;
   /** No oncall or event-sync job queued, running or waiting for a retry. */
   quiet(opts?: { timeoutMs?: number }): Promise<void>;
   /** Waits until the mirror shows this attendee's response on the event (the change set went by). */
