@@ -8,7 +8,7 @@ import { getOwner } from '../links/index.ts';
 import { publishDomainEvent } from '../fanout/index.ts';
 import type { ChangeSet, MirrorEvent } from '../sync/index.ts';
 import { shifts } from '../../schema/oncall.ts';
-import { groupById, groupsForCalendar, shiftById, shiftsForEvents } from './queries.ts';
+import { groupById, groupsForCalendar, incomingAssignee, shiftById, shiftsForEvents, unfinishedSwapsOf } from './queries.ts';
 import { enqueueGroupSwaps, shiftData, SWAP_JOB } from './swap.ts';
 import { dateIn } from './time.ts';
 
@@ -31,31 +31,35 @@ export async function detectDeclines(tx: Executor, ctx: Ctx, cs: ChangeSet): Pro
     changes.map((c) => c.event.googleEventId),
   );
   if (rows.length === 0) return;
+  const inFlight = await unfinishedSwapsOf(tx, [...new Set(rows.map((r) => r.groupId))]);
   const now = ctx.clock.now();
   for (const change of changes) {
     for (const shift of rows.filter((s) => s.googleEventId === change.event.googleEventId)) {
-      if (responseOf(change.event, shift.assigneeEmail) !== 'declined') continue;
-      if (change.kind === 'updated' && responseOf(change.previous, shift.assigneeEmail) === 'declined') continue;
-      const log = ctx.log.child({ module: 'oncall', shiftId: shift.id, groupId: shift.groupId, assignee: shift.assigneeEmail });
-      if (shift.status === 'declined' || (shift.status === 'uncovered' && shift.declinedBy === shift.assigneeEmail)) {
-        log.debug('decline already recorded');
-        continue;
+      // The assignee, or the person a swap in flight already put on the event in Google.
+      const incoming = inFlight.map((w) => incomingAssignee(w, shift.id)).find(Boolean);
+      for (const who of incoming ? [shift.assigneeEmail, incoming] : [shift.assigneeEmail]) {
+        if (responseOf(change.event, who) !== 'declined') continue;
+        if (change.kind === 'updated' && responseOf(change.previous, who) === 'declined') continue;
+        const log = ctx.log.child({ module: 'oncall', shiftId: shift.id, groupId: shift.groupId, assignee: who });
+        if (who === shift.assigneeEmail && (shift.status === 'declined' || (shift.status === 'uncovered' && shift.declinedBy === who))) {
+          log.debug('decline already recorded');
+          continue;
+        }
+        if (shift.startAt.getTime() <= now.getTime()) {
+          log.info({ start: shift.startAt, end: shift.endAt }, 'decline of a shift that has already started or ended: ignored');
+          continue;
+        }
+        await ctx.jobs.send(DECLINED_JOB, { shiftId: shift.id, assigneeEmail: who }, { tx, singletonKey: `${shift.id}:${who}` });
+        log.info('shift declined in Google Calendar: swap requested');
       }
-      if (shift.startAt.getTime() <= now.getTime()) {
-        log.info({ start: shift.startAt, end: shift.endAt }, 'decline of a shift that has already started or ended: ignored');
-        continue;
-      }
-      await ctx.jobs.send(
-        DECLINED_JOB,
-        { shiftId: shift.id, assigneeEmail: shift.assigneeEmail },
-        { tx, singletonKey: `${shift.id}:${shift.assigneeEmail}` },
-      );
-      log.info('shift declined in Google Calendar: swap requested');
     }
   }
 }
 
-export type DeclineResult = 'declined' | 'alreadyDeclined' | 'assigneeChanged' | 'started' | 'gone';
+export type DeclineResult = 'declined' | 'alreadyDeclined' | 'assigneeChanged' | 'waitingForSwap' | 'started' | 'gone';
+
+/** A swap in flight hands the shift to this person: their decline waits until it completes. */
+const WAIT_FOR_SWAP_SECONDS = 2;
 
 /**
  * Records the decline once: `declined_on` = today in the group's time zone. A shift already
@@ -71,7 +75,10 @@ export async function markShiftDeclined(ctx: Ctx, input: { shiftId: string; assi
   const result = await ctx.db.transaction(async (tx): Promise<DeclineResult> => {
     const shift = await shiftById(tx, input.shiftId, { forUpdate: true });
     if (!shift) return 'gone';
-    if (shift.assigneeEmail !== input.assigneeEmail) return 'assigneeChanged';
+    if (shift.assigneeEmail !== input.assigneeEmail) {
+      const inFlight = await unfinishedSwapsOf(tx, [shift.groupId]);
+      return inFlight.some((w) => incomingAssignee(w, shift.id) === input.assigneeEmail) ? 'waitingForSwap' : 'assigneeChanged';
+    }
     if (shift.status === 'declined' || (shift.status === 'uncovered' && shift.declinedBy === shift.assigneeEmail)) return 'alreadyDeclined';
     const now = ctx.clock.now();
     if (shift.startAt.getTime() <= now.getTime()) return 'started';
@@ -94,6 +101,11 @@ export async function markShiftDeclined(ctx: Ctx, input: { shiftId: string; assi
     return 'declined';
   });
   if (result === 'declined') ctx.jobs.wake(SWAP_JOB);
+  if (result === 'waitingForSwap') {
+    // Declined as soon as the swap put them on the event: handled once the swap has completed
+    // (or dropped, if the swap is undone and the shift goes back to its previous holder).
+    await ctx.jobs.send(DECLINED_JOB, input, { singletonKey: `${input.shiftId}:${input.assigneeEmail}`, startAfter: WAIT_FOR_SWAP_SECONDS });
+  }
   log.info({ shiftId: input.shiftId, assignee: input.assigneeEmail, result }, result === 'started' ? 'decline of a started shift ignored' : 'decline handled');
   return result;
 }

@@ -99,6 +99,18 @@ export async function unfinishedSwap(db: Executor, groupId: string, opts: { forU
   return rows[0];
 }
 
+export async function unfinishedSwapsOf(db: Executor, groupIds: string[]): Promise<Swap[]> {
+  if (groupIds.length === 0) return [];
+  return db
+    .select()
+    .from(swaps)
+    .where(and(inArray(swaps.groupId, groupIds), inArray(swaps.state, ['pending', 'compensating'])));
+}
+
+/** Who a swap in flight is about to make the assignee of this shift (its patches may already be in Google). */
+export const incomingAssignee = (swap: Swap, shiftId: string): string | undefined =>
+  swap.state !== 'pending' ? undefined : swap.declinedShiftId === shiftId ? swap.toEmail : swap.swapShiftId === shiftId ? swap.fromEmail : undefined;
+
 export async function swapsOfGroup(db: Executor, groupId: string, limit = 100): Promise<Swap[]> {
   return db.select().from(swaps).where(eq(swaps.groupId, groupId)).orderBy(desc(swaps.createdAt), desc(swaps.id)).limit(limit);
 }

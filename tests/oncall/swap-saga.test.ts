@@ -165,6 +165,32 @@ describe('a failure between the two patches', () => {
   });
 });
 
+describe('a decline racing its own swap', () => {
+  test('the colleague declining the moment the swap puts them on the event is handled after the swap completes', async () => {
+    const g = await h.createGroup('Quick', team, { channel: 'C0QUICK' });
+    const shifts = await h.schedule(g.id, hoursFromNow(40), 8, 3); // ada bob cy
+    const [a, b, c] = [shifts[0]!, shifts[1]!, shifts[2]!];
+    // The second patch keeps failing for a while, so the swap stays pending with bob already on "a".
+    await h.emuJson('faults', { status: 500, count: 4, paths: b.googleEventId });
+    await h.respond(a.googleEventId, ADA, 'declined');
+    await waitFor(async () => (await h.attendeesOf(a.googleEventId))[0] === BOB, { what: 'bob put on the event', intervalMs: 5 });
+    expect((await h.swapRows(g.id))[0].state).toBe('pending');
+    await h.respond(a.googleEventId, BOB, 'declined');
+    await waitFor(async () => (await h.swapRows(g.id)).filter((r) => r.state === 'completed').length === 2, { what: 'two swaps', timeoutMs: 30_000 });
+    await h.quiet({ timeoutMs: 30_000 });
+    const rows = await h.swapRows(g.id);
+    expect(rows.map((r) => [r.from_email, r.to_email, r.swap_shift_id])).toEqual([
+      [ADA, BOB, b.id],
+      [BOB, CY, c.id], // not back to ada (no ping-pong, and she declined it)
+    ]);
+    const now = await h.shifts(g.id);
+    expect(now.map((s) => s.assigneeEmail)).toEqual([CY, ADA, BOB]);
+    expect(await h.attendeesOf(a.googleEventId)).toEqual([CY]);
+    expect(await h.attendeesOf(c.googleEventId)).toEqual([BOB]);
+    expect((await h.slackMessages('C0QUICK')).length).toBe(2);
+  });
+});
+
 describe('a restart in the middle of a swap', () => {
   test('the swap pending in the database is resumed by the next process and completed', async () => {
     const g = await h.createGroup('Crash', team, { channel: 'C0CRASH' });
