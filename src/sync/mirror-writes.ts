@@ -1,18 +1,17 @@
 // Writing one page of Google events into the mirror: previous rows read in one query, changed rows
 // upserted in multi-row statements, deletions in one statement, and the change set built from the
 // rows before and after. Runs inside the caller's transaction.
-import { and, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import type { calendar_v3 } from '../google/index.ts';
 import { calendarEvents, type Calendar, type CalendarEvent, type CalendarEventInsert } from '../../schema/sync.ts';
 import type { EventChange } from './changes.ts';
 import { cancelledFrom, isDeletion, sameVersion, toMirrorEvent, toRow } from './map-event.ts';
 
-/** Rows per INSERT: 24 columns x 1000 stays well under Postgres' 65,535 bind parameters. */
-const UPSERT_CHUNK = 1000;
-
-const UPDATABLE = [
+const COLUMNS = [
+  'calendarId',
   'ownerId',
+  'googleEventId',
   'status',
   'summary',
   'startAt',
@@ -34,17 +33,34 @@ const UPDATABLE = [
   'syncGeneration',
 ] as const;
 
-const excludedSet: Record<string, SQL> = Object.fromEntries(
-  UPDATABLE.map((key) => [key, sql.raw(`excluded."${calendarEvents[key].name}"`)]),
+const columnName = (key: (typeof COLUMNS)[number]) => calendarEvents[key].name;
+const insertColumns = sql.raw(COLUMNS.map((k) => `"${columnName(k)}"`).join(', '));
+const updateSet = sql.raw(
+  COLUMNS.filter((k) => k !== 'calendarId' && k !== 'googleEventId')
+    .map((k) => `"${columnName(k)}" = excluded."${columnName(k)}"`)
+    .join(', '),
 );
 
-export async function upsertRows(tx: Executor, rows: CalendarEventInsert[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
-    await tx
-      .insert(calendarEvents)
-      .values(rows.slice(i, i + UPSERT_CHUNK))
-      .onConflictDoUpdate({ target: [calendarEvents.calendarId, calendarEvents.googleEventId], set: excludedSet });
+function toRecord(row: CalendarEventInsert): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of COLUMNS) {
+    const v = row[k];
+    out[columnName(k)] = v instanceof Date ? v.toISOString() : (v ?? null);
   }
+  return out;
+}
+
+/**
+ * One statement per page: the rows travel as a single JSON parameter that Postgres unpacks
+ * (jsonb_populate_recordset), instead of 22 bind parameters per row built one by one.
+ */
+export async function upsertRows(tx: Executor, rows: CalendarEventInsert[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(rows.map(toRecord));
+  await tx.execute(sql`
+    insert into ${calendarEvents} (${insertColumns})
+    select ${insertColumns} from jsonb_populate_recordset(null::${calendarEvents}, ${json}::jsonb)
+    on conflict (calendar_id, google_event_id) do update set ${updateSet}`);
 }
 
 export interface PageResult {
@@ -74,10 +90,32 @@ export async function applyEventPage(
   if (byId.size === 0) return { changes: [], written: 0, deleted: 0 };
 
   const ids = [...byId.keys()];
-  const previousRows = await tx
-    .select()
+  // Versions first (small columns); whole previous rows only for the events that changed.
+  const versions = await tx
+    .select({
+      googleEventId: calendarEvents.googleEventId,
+      etag: calendarEvents.etag,
+      updated: calendarEvents.updated,
+      status: calendarEvents.status,
+      syncGeneration: calendarEvents.syncGeneration,
+    })
     .from(calendarEvents)
     .where(and(eq(calendarEvents.calendarId, cal.id), inArray(calendarEvents.googleEventId, ids)));
+  const versionOf = new Map(versions.map((r) => [r.googleEventId, r]));
+  const rows = new Map<string, CalendarEventInsert>();
+  const changedIds: string[] = [];
+  for (const [id, e] of byId) {
+    const row = toRow(e, cal, opts.zone, opts.generation);
+    rows.set(id, row);
+    const v = versionOf.get(id);
+    if (v && (isDeletion(e) || !sameVersion(v, row))) changedIds.push(id);
+  }
+  const previousRows = changedIds.length
+    ? await tx
+        .select()
+        .from(calendarEvents)
+        .where(and(eq(calendarEvents.calendarId, cal.id), inArray(calendarEvents.googleEventId, changedIds)))
+    : [];
   const previous = new Map(previousRows.map((r) => [r.googleEventId, r]));
 
   const changes: EventChange[] = [];
@@ -86,14 +124,16 @@ export async function applyEventPage(
   const deletions: Array<{ tombstone: CalendarEventInsert; previous: CalendarEvent | null }> = [];
 
   for (const [id, e] of byId) {
-    const row = toRow(e, cal, opts.zone, opts.generation);
+    const row = rows.get(id)!;
     const prev = previous.get(id) ?? null;
     if (isDeletion(e)) {
       deletions.push({ tombstone: row, previous: prev });
       continue;
     }
-    if (prev && sameVersion(prev, row)) {
-      if (opts.fullSync && prev.syncGeneration !== opts.generation) restamp.push(id);
+    const version = versionOf.get(id);
+    if (version && !prev) {
+      // Same version as stored: nothing to write, only the full sync's mark.
+      if (opts.fullSync && version.syncGeneration !== opts.generation) restamp.push(id);
       continue;
     }
     upserts.push(row);

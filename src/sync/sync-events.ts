@@ -33,6 +33,10 @@ export interface EventSyncResult {
   recoveredFromGone?: boolean;
   pages: number;
   changes: number;
+  /** Time spent waiting for Google, writing pages (reactors included), and in the reactors alone, in ms. */
+  googleMs?: number;
+  writeMs?: number;
+  reactorsMs?: number;
 }
 
 export interface SyncEventsOptions {
@@ -100,9 +104,11 @@ async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: Syn
   let pageToken: string | undefined;
   let pages = 0;
   let changes = 0;
+  const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
   for (;;) {
     // Same query as the full sync, plus the token (Google: "All other query parameters should be
     // the same as for the initial synchronization"); deleted entries always come back.
+    const g0 = performance.now();
     const page = await listPage(ctx, cal, {
       calendarId: cal.googleCalendarId,
       syncToken: token,
@@ -111,6 +117,8 @@ async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: Syn
       ...(pageToken ? { pageToken } : {}),
     });
     pages++;
+    const w0 = performance.now();
+    timing.googleMs += w0 - g0;
     const last = !page.nextPageToken;
     const now = ctx.clock.now();
     changes += await ctx.db.transaction(async (tx) => {
@@ -133,14 +141,17 @@ async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: Syn
           })
           .where(eq(calendars.id, cal.id));
       }
+      const d0 = performance.now();
       await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: false, syncedAt: now, changes: result.changes });
+      timing.reactorsMs += performance.now() - d0;
       return result.changes.length;
     });
+    timing.writeMs += performance.now() - w0;
     if (last) break;
     if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
     pageToken = page.nextPageToken!;
   }
-  return { calendarRowId: cal.id, mode: 'incremental', pages, changes };
+  return { calendarRowId: cal.id, mode: 'incremental', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
 }
 
 async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promise<EventSyncResult> {
@@ -157,9 +168,11 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
   let pageToken: string | undefined;
   let pages = 0;
   let changes = 0;
+  const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
   for (;;) {
     // showDeleted=false: a full sync needs only what exists (cancelled instances of live series
     // still come back, "if showDeleted and singleEvents are both False").
+    const g0 = performance.now();
     const page = await listPage(ctx, started, {
       calendarId: cal.googleCalendarId,
       maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
@@ -167,6 +180,8 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
       ...(pageToken ? { pageToken } : {}),
     });
     pages++;
+    const w0 = performance.now();
+    timing.googleMs += w0 - g0;
     const last = !page.nextPageToken;
     const now = ctx.clock.now();
     changes += await ctx.db.transaction(async (tx) => {
@@ -192,15 +207,18 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
           })
           .where(eq(calendars.id, cal.id));
       }
+      const d0 = performance.now();
       await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: true, syncedAt: now, changes: pageChanges });
+      timing.reactorsMs += performance.now() - d0;
       if (last) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
       return pageChanges.length;
     });
+    timing.writeMs += performance.now() - w0;
     if (last) break;
     if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
     pageToken = page.nextPageToken!;
   }
-  return { calendarRowId: cal.id, mode: 'full', pages, changes };
+  return { calendarRowId: cal.id, mode: 'full', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
 }
 
 export function changeSetHead(row: Calendar) {

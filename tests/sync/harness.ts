@@ -37,7 +37,7 @@ export async function startSyncHarness(
 ): Promise<SyncHarness> {
   const emu = opts.emu ?? (await startEmulator({ port: 0 }));
   const t = await startTestService({ name, emulatorUrl: emu.url, env: { PUBLIC_URL: '', ...opts.env }, ...(opts.database ? { database: opts.database } : {}) });
-  const sql = postgres(t.database.url!, { max: 3, onnotice: () => {} });
+  const sql = postgres(t.database.url!, { max: 2, onnotice: () => {} });
   const emuJson = async (path: string, body?: unknown, method?: string) => {
     const res = await fetch(`${emu.url}_emulator/${path}`, {
       method: method ?? (body === undefined ? 'GET' : 'POST'),
