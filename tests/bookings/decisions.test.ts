@@ -226,6 +226,16 @@ describe('GraphQL admin: bookings', () => {
     expect(p2.body.data!.bookings.pageInfo.hasNextPage).toBe(false);
     const ids = [...p1.body.data!.bookings.edges, ...p2.body.data!.bookings.edges].map((e) => e.node.id);
     expect(ids).toEqual(nodes.map((n) => n.id));
+
+    // backwards: the last two (the oldest), then the two before them
+    const LQ = `query($last: Int, $before: String) { bookings(externalOwnerId: "owner-list", last: $last, before: $before) {
+      edges { node { id } } pageInfo { hasPreviousPage startCursor } } }`;
+    type Back = { bookings: { edges: Array<{ node: { id: string } }>; pageInfo: { hasPreviousPage: boolean; startCursor: string } } };
+    const b1 = await h.t.graphql<Back>(LQ, { last: 2 });
+    expect(b1.body.data!.bookings.edges.map((e) => e.node.id)).toEqual(nodes.slice(3).map((n) => n.id));
+    expect(b1.body.data!.bookings.pageInfo.hasPreviousPage).toBe(true);
+    const b2 = await h.t.graphql<Back>(LQ, { last: 2, before: b1.body.data!.bookings.pageInfo.startCursor });
+    expect(b2.body.data!.bookings.edges.map((e) => e.node.id)).toEqual(nodes.slice(1, 3).map((n) => n.id));
   });
 
   test('no title in the admin API', async () => {

@@ -228,6 +228,24 @@ describe('Google failing', () => {
     expect(after).toMatchObject({ status: 'requested', calendarId: EMAIL, googlePending: false });
   });
 
+  test('the process died between the commit and the call to Google: the safety-net job inserts the event', async () => {
+    const s = slot();
+    const id = crypto.randomUUID();
+    const eventId = `bk${id.replaceAll('-', '')}`;
+    // The row exactly as the request's transaction leaves it, and the job enqueued with it.
+    await h.sql`insert into bookings (id, owner_id, external_owner_id, calendar_id, google_event_id, status, status_reason, title,
+                  bookee_email, start_at, end_at, google_version)
+                values (${id}, ${owner.ownerId}, ${OWNER}, ${EMAIL}, ${eventId}, 'requested', 'requested by the bookee', 'Crashed',
+                  'bookee@example.org', ${s.start}, ${s.end}, 1)`;
+    await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: id });
+    h.t.service.ctx.jobs.wake('bookings.reconcile');
+    const b = await h.waitForBooking(id, (x) => !x.googlePending, 'the job inserted the event');
+    expect(b.status).toBe('requested');
+    const ev = (await h.liveEvents(EMAIL)).find((e) => e.id === eventId)!;
+    expect(ev.status).toBe('tentative');
+    expect(ev.attendees!.map((a) => a.email)).toEqual(['bookee@example.org']);
+  });
+
   test('Google refusing every attempt: BAD_GATEWAY, the booking failed and its slot free; a retry books it, one event', async () => {
     const s = slot();
     await h.syncsSettled();
