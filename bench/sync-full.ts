@@ -1,0 +1,227 @@
+// Benchmark (not a test): `bun bench/sync-full.ts [sizes...]` (default 5000 50000).
+//
+// For each size: seeds a calendar of N events in the emulator (its own process, so its memory is
+// not counted), then
+//   - calwatch's full sync (the real `sync.events` job: pages of 2,500, multi-row upserts, change
+//     sets), from `calendars.setSelected` to the last page committed;
+//   - a naive baseline over the same pages: one INSERT ... ON CONFLICT per event, autocommit;
+// in events/second and peak RSS above the baseline of this process (which runs the service).
+// Then a burst of 100 notifications for one calendar within one second, counting the incremental
+// events.list calls it costs (GET /_emulator/requests).
+// Prints a table and writes JSON to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { and, eq } from 'drizzle-orm';
+import { calendarEvents } from '../schema/sync.ts';
+import { withCalendar } from '../src/links/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
+import { toRow } from '../src/sync/map-event.ts';
+import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const SIZES = sizes.length ? sizes : [5_000, 50_000];
+const EMAIL = 'bench@example.com';
+
+const port = await freePort();
+const emuProc = Bun.spawn(['bun', 'run', join(import.meta.dir, '..', 'src', 'emulator', 'main.ts')], {
+  env: { ...process.env, EMULATOR_PORT: String(port) },
+  stdout: 'ignore',
+  stderr: 'inherit',
+});
+const emuUrl = `http://127.0.0.1:${port}/`;
+await waitFor(async () => (await fetch(`${emuUrl}_emulator/calendars`)).ok, { what: 'emulator', timeoutMs: 20_000 });
+
+const emu = async (path: string, body?: unknown, method?: string) => {
+  const res = await fetch(`${emuUrl}_emulator/${path}`, {
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? undefined : res.json();
+};
+
+const svc = await startTestService({ name: 'bench-sync-full', emulatorUrl: emuUrl, env: { PUBLIC_URL: '', LOG_LEVEL: 'info' } });
+const ctx = svc.service.ctx;
+
+/** Peak RSS while `fn` runs, sampled every 10 ms, above the RSS just before it (after a GC). */
+async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; baseRssMb: number; peakRssMb: number }> {
+  Bun.gc(true);
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  const t0 = performance.now();
+  try {
+    const result = await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, seconds, baseRssMb: base / 2 ** 20, peakRssMb: (peak - base) / 2 ** 20 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function seed(calendarId: string, n: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= n) return;
+      const day = new Date(Date.UTC(2031, 0, 1) + (i % 730) * 86_400_000).toISOString().slice(0, 10);
+      const hour = String(8 + (i % 10)).padStart(2, '0');
+      await emu(`calendars/${encodeURIComponent(calendarId)}/events/bench${i.toString(32).padStart(5, '0')}`, {
+        summary: `bench event ${i}`,
+        start: { dateTime: `${day}T${hour}:00:00Z` },
+        end: { dateTime: `${day}T${hour}:30:00Z` },
+        attendees: [{ email: EMAIL, responseStatus: 'accepted' }, { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' }],
+        description: 'x'.repeat(200),
+      }, 'PUT');
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+}
+
+/** The baseline: same pages from Google, one autocommitted upsert per event. */
+async function naiveFullSync(calendarRowId: string): Promise<number> {
+  const cal = (await getCalendar(ctx, calendarRowId))!;
+  let pageToken: string | undefined;
+  let n = 0;
+  for (;;) {
+    const { data } = await withCalendar(ctx, cal.ownerId, (client) =>
+      client.events.list({ calendarId: cal.calendarId, maxResults: 2500, singleEvents: false, ...(pageToken ? { pageToken } : {}) }),
+    );
+    for (const e of data.items ?? []) {
+      const row = toRow(e as never, { id: cal.id, ownerId: cal.ownerId }, cal.timeZone ?? 'UTC', 1);
+      await ctx.db
+        .insert(calendarEvents)
+        .values(row)
+        .onConflictDoUpdate({ target: [calendarEvents.calendarId, calendarEvents.googleEventId], set: { ...row } });
+      n++;
+    }
+    if (!data.nextPageToken) return n;
+    pageToken = data.nextPageToken;
+  }
+}
+
+const rows: Array<Record<string, unknown>> = [];
+const user = await emu('users', { email: EMAIL });
+const linked = await svc.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'bench-owner', refreshToken: user.refreshToken });
+const ownerId = linked.body.result!.data.ownerId;
+await waitFor(async () => (await findCalendar(ctx, ownerId, 'primary'))?.lastFullSyncAt, { what: 'primary synced' });
+let burstCalendar: string | undefined;
+
+// Warm-up (not measured): the JIT and the connection pools see a first full sync before the timed ones.
+{
+  const warm = 'bench-warmup@group.calendar.google.com';
+  await emu('calendars', { owner: EMAIL, id: warm, summary: 'warm-up', timeZone: 'UTC' });
+  await seed(warm, 2500);
+  await enqueueCalendarListSync(ctx, ownerId);
+  const cal = await waitFor(async () => findCalendar(ctx, ownerId, warm), { what: 'warm-up calendar listed' });
+  await setCalendarSelected(ctx, { ownerId, calendarId: warm, selected: true });
+  await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'warm-up sync', timeoutMs: 120_000 });
+}
+
+/** The job's own account of its last full sync: time waiting for Google, writing, in reactors. */
+async function lastJobTimings(calendarRowId: string): Promise<{ googleMs?: number; writeMs?: number; reactorsMs?: number; pages?: number }> {
+  const r = await svc.service.db.sql`
+    select output from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId} and state = 'completed'
+    order by completed_on desc limit 1`;
+  return (r[0]?.output ?? {}) as never;
+}
+
+for (const n of SIZES) {
+  const calendarId = `bench-${n}@group.calendar.google.com`;
+  await emu('calendars', { owner: EMAIL, id: calendarId, summary: `bench ${n}`, timeZone: 'UTC' });
+  const seedStart = performance.now();
+  await seed(calendarId, n);
+  console.error(`seeded ${n} events in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+  await enqueueCalendarListSync(ctx, ownerId);
+  const cal = await waitFor(async () => findCalendar(ctx, ownerId, calendarId), { what: 'calendar listed' });
+
+  // calwatch: the sync job started by selecting the calendar, until its last page commits.
+  const fast = await measured(async () => {
+    await setCalendarSelected(ctx, { ownerId, calendarId, selected: true });
+    await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'full sync', timeoutMs: 600_000, intervalMs: 10 });
+  });
+  const count = Number((await ctx.db.$count(calendarEvents, eq(calendarEvents.calendarId, cal.id))));
+  if (count !== n) throw new Error(`mirror holds ${count} events, expected ${n}`);
+  const t = await lastJobTimings(cal.id);
+  rows.push({
+    events: n,
+    method: 'calwatch (batched pages, change sets)',
+    seconds: +fast.seconds.toFixed(2),
+    eventsPerSecond: Math.round(n / fast.seconds),
+    peakRssAboveBaseMb: +fast.peakRssMb.toFixed(1),
+    baseRssMb: +fast.baseRssMb.toFixed(1),
+    pages: t.pages,
+    googleS: t.googleMs !== undefined ? +(t.googleMs / 1000).toFixed(2) : undefined,
+    mirrorWriteS: t.writeMs !== undefined && t.reactorsMs !== undefined ? +((t.writeMs - t.reactorsMs) / 1000).toFixed(2) : undefined,
+    reactorsS: t.reactorsMs !== undefined ? +(t.reactorsMs / 1000).toFixed(2) : undefined,
+  });
+
+  // The naive baseline, into the same (now deselected, emptied) calendar row.
+  await setCalendarSelected(ctx, { ownerId, calendarId, selected: false });
+  const slow = await measured(() => naiveFullSync(cal.id));
+  const naiveCount = Number(await ctx.db.$count(calendarEvents, and(eq(calendarEvents.calendarId, cal.id))));
+  if (naiveCount !== n) throw new Error(`naive mirror holds ${naiveCount} events, expected ${n}`);
+  rows.push({ events: n, method: 'naive (one upsert per event)', seconds: +slow.seconds.toFixed(2), eventsPerSecond: Math.round(n / slow.seconds), peakRssAboveBaseMb: +slow.peakRssMb.toFixed(1), baseRssMb: +slow.baseRssMb.toFixed(1) });
+  await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
+  if (!burstCalendar) {
+    await setCalendarSelected(ctx, { ownerId, calendarId, selected: true });
+    await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'resync for the burst', timeoutMs: 600_000 });
+    burstCalendar = calendarId;
+  }
+}
+
+// A burst: 100 notifications for one calendar within one second, after one change at Google.
+const burstCal = (await findCalendar(ctx, ownerId, burstCalendar!))!;
+const waitIdle = () =>
+  waitFor(async () => {
+    const r = await svc.service.db.sql`select count(*)::int as n from pgboss.job where name = 'sync.events' and singleton_key = ${burstCal.id} and state in ('created','retry','active')`;
+    return r[0]!.n === 0;
+  }, { what: 'sync queue idle', timeoutMs: 60_000 });
+await waitIdle();
+await Bun.sleep(1100);
+await emu(`calendars/${encodeURIComponent(burstCalendar!)}/events/burst00001`, { summary: 'burst', start: { dateTime: '2031-06-01T10:00:00Z' }, end: { dateTime: '2031-06-01T11:00:00Z' } }, 'PUT');
+const mark = ((await emu('requests')).items as Array<{ id: number }>).at(-1)?.id ?? 0;
+const burstStart = performance.now();
+for (let i = 0; i < 100; i++) {
+  await enqueueEventSync(ctx, burstCal.id, { reason: 'notification', notifiedAt: new Date() });
+  await Bun.sleep(Math.max(0, burstStart + (i + 1) * 9.5 - performance.now()));
+}
+const burstSeconds = (performance.now() - burstStart) / 1000;
+await waitIdle();
+const listCalls = ((await emu(`requests?since=${mark}`)).items as Array<{ method: string; path: string; query: Record<string, string> }>).filter(
+  (r) => r.method === 'GET' && r.path.includes(`/calendars/${encodeURIComponent(burstCalendar!)}/events`),
+);
+const mirrored = await ctx.db.$count(calendarEvents, and(eq(calendarEvents.calendarId, burstCal.id), eq(calendarEvents.googleEventId, 'burst00001')));
+const burst = { notifications: 100, withinSeconds: +burstSeconds.toFixed(2), incrementalListCalls: listCalls.filter((r) => r.query.syncToken).length, totalListCalls: listCalls.length, changeMirrored: mirrored === 1 };
+
+console.log('\nFull sync from the emulator (pages of 2,500; Postgres 15 on localhost)');
+console.table(rows);
+console.log('Burst of notifications for one calendar');
+console.table([burst]);
+
+const out = {
+  benchmark: 'sync-full',
+  command: `bun bench/sync-full.ts ${SIZES.join(' ')}`,
+  cpus: navigator.hardwareConcurrency,
+  loadAverageAtEnd: (await Bun.file('/proc/loadavg').text().catch(() => '')).trim(),
+  at: new Date().toISOString(),
+  runtime: `bun ${Bun.version}`,
+  platform: `${process.platform} ${process.arch}`,
+  database: 'postgres (TEST_DATABASE_URL or 127.0.0.1:5432)',
+  fullSync: rows,
+  burst,
+};
+mkdirSync(join(import.meta.dir, 'results'), { recursive: true });
+const file = join(import.meta.dir, 'results', 'sync-full.json');
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+console.log(`written ${file}`);
+
+await svc.stop();
+emuProc.kill();
+await emuProc.exited;
+process.exit(burst.incrementalListCalls <= 2 && burst.changeMirrored ? 0 : 1);
