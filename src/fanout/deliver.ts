@@ -90,13 +90,15 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
   const maxAttempts = Math.min(ctx.config.fanout.maxAttempts, DELIVER_RETRY_LIMIT);
 
   if (verdict.kind === 'delivered') {
-    await ctx.db.transaction(async (tx) => {
-      await tx
-        .update(deliveries)
-        .set({ status: 'delivered', attempts, lastStatus: verdict.status, lastError: null, lastAttemptAt: now, nextAttemptAt: null, deliveredAt: now })
-        .where(eq(deliveries.id, delivery.id));
-      await tx.update(subscriptions).set({ lastSuccessAt: now, failingSince: null, updatedAt: now }).where(eq(subscriptions.id, sub.id));
-    });
+    await ctx.db
+      .update(deliveries)
+      .set({ status: 'delivered', attempts, lastStatus: verdict.status, lastError: null, lastAttemptAt: now, nextAttemptAt: null, deliveredAt: now })
+      .where(eq(deliveries.id, delivery.id));
+    // The subscription row is shared by all its deliveries: write it only when its health changes
+    // (or its last success is a minute old), not on every success.
+    if (sub.failingSince || !sub.lastSuccessAt || now.getTime() - sub.lastSuccessAt.getTime() > 60_000) {
+      await ctx.db.update(subscriptions).set({ lastSuccessAt: now, failingSince: null, updatedAt: now }).where(eq(subscriptions.id, sub.id));
+    }
     return { deliveryId, outcome: 'delivered', attempts };
   }
 

@@ -75,10 +75,15 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[
     }
   }
   if (rows.length === 0) return 0;
-  for (let i = 0; i < rows.length; i += 500) await tx.insert(deliveries).values(rows.slice(i, i + 500));
-  // In order: the job ids are monotonic, which is what orders a key's jobs created in one transaction.
-  for (const row of rows) {
-    await ctx.jobs.send(DELIVER_JOB, { deliveryId: row.id }, { tx, singletonKey: row.streamKey, id: row.id });
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    await tx.insert(deliveries).values(chunk);
+    // The jobs of one transaction share created_on: their monotonic ids keep each key in order.
+    await ctx.jobs.sendMany(
+      DELIVER_JOB,
+      chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id })),
+      { tx },
+    );
   }
   return rows.length;
 }

@@ -215,6 +215,24 @@ export class Jobs {
     });
   }
 
+  /** Many jobs of one queue in one INSERT (inside `opts.tx` when given): for fan-outs of hundreds. */
+  async sendMany(name: string, jobs: Array<{ data: object } & Omit<SendOptions, 'tx'>>, opts: { tx?: Executor } = {}): Promise<void> {
+    const def = this.definitions.get(name);
+    if (!def) throw new Error(`unknown job ${name}`);
+    if (jobs.length === 0) return;
+    await this.boss.insert(
+      name,
+      jobs.map((j) => ({
+        data: def.schema.parse(j.data) as object,
+        ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}),
+        ...(j.startAfter !== undefined ? { startAfter: j.startAfter } : {}),
+        ...(j.id ? { id: j.id } : {}),
+        ...(j.priority !== undefined ? { priority: j.priority } : {}),
+      })),
+      opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {},
+    );
+  }
+
   /**
    * Called by a handler about to fail its (active) job: the retry starts `seconds` after the failure,
    * replacing pg-boss's own backoff for that retry (a Retry-After header, a handler's own schedule).

@@ -37,7 +37,8 @@ describe('a day of failures', () => {
         { kind: 'created', event: mirrorEvent(dana, 'cal-fail') },
       ]),
     );
-    await waitFor(() => h.rx.all('/failing').length === 1, { what: 'the first attempt' });
+    // Recorded (not only received): the failure's time must be before the clock moves.
+    await waitFor(async () => (await h.deliveries(sub.id))[0]?.attempts === 1, { what: 'the first attempt recorded' });
     h.t.clock.advance(25 * 3600_000);
     const rows = await waitFor(async () => {
       const r = await h.deliveries(sub.id);
