@@ -7,6 +7,7 @@ import { AppError } from '../errors/index.ts';
 import { decrypt, encrypt, randomToken } from '../crypto/index.ts';
 import { classifyGoogleError, createOAuthClient } from '../google/index.ts';
 import { owners, type Owner as OwnerRow } from '../../schema/links.ts';
+import { linksTransaction } from './transaction.ts';
 import { dispatchOwnerEvent } from './hooks.ts';
 import { ownerRowById } from './owners.ts';
 
@@ -22,6 +23,9 @@ const WAIT_MS = 40_000;
  */
 const COOLDOWN_MS = 5_000;
 const COOLDOWN = 'cooldown';
+/** Set by UNLINKED just before it revokes the grant: no refresh (and no 'revoked') from then on. */
+export const UNLINKING = 'unlinking';
+export const UNLINKING_MS = 5 * 60_000;
 
 /** Google's error without the raw HTTP exchange (its request carried the refresh token). */
 const bare = (e: AppError) =>
@@ -34,7 +38,14 @@ const bare = (e: AppError) =>
 function cachedToken(ctx: Ctx, row: OwnerRow, rejected?: string): string | undefined {
   if (!row.accessTokenEnc || !row.accessTokenExpiresAt) return undefined;
   if (row.accessTokenExpiresAt.getTime() - ctx.clock.now().getTime() <= REFRESH_MARGIN_MS) return undefined;
-  const token = decrypt(ctx.keyring, row.accessTokenEnc);
+  let token: string;
+  try {
+    token = decrypt(ctx.keyring, row.accessTokenEnc);
+  } catch (err) {
+    // e.g. sealed under a key no longer configured: a refresh replaces it
+    ctx.log.warn({ ownerId: row.id, err: (err as Error).message }, 'cached access token unreadable; refreshing');
+    return undefined;
+  }
   return token === rejected ? undefined : token;
 }
 
@@ -55,6 +66,9 @@ export async function accessTokenFor(ctx: Ctx, ownerId: string, opts: { rejected
   const deadline = Date.now() + WAIT_MS;
   for (let attempt = 0; ; attempt++) {
     const row = usable(ctx, await ownerRowById(ctx.db, ownerId), ownerId);
+    if (row.refreshLeaseId === UNLINKING && row.refreshLeaseUntil && row.refreshLeaseUntil > ctx.clock.now()) {
+      throw new AppError('NOT_FOUND', `owner ${row.externalOwnerId} is being unlinked`);
+    }
     const cached = cachedToken(ctx, row, opts.rejected);
     if (cached) return cached;
 
@@ -103,11 +117,19 @@ async function startCooldown(ctx: Ctx, ownerId: string, leaseId: string): Promis
 }
 
 async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Promise<string> {
+  let refreshToken: string;
+  try {
+    refreshToken = decrypt(ctx.keyring, row.refreshTokenEnc!);
+  } catch (err) {
+    // Our configuration, not Google: no cooldown, no revocation.
+    await releaseLease(ctx, row.id, leaseId);
+    throw new AppError('INTERNAL', `refresh token of owner ${row.externalOwnerId} cannot be opened: ${(err as Error).message}`);
+  }
   let token: string;
   let expiresAt: Date;
   try {
     const client = createOAuthClient(ctx.config);
-    client.setCredentials({ refresh_token: decrypt(ctx.keyring, row.refreshTokenEnc!) });
+    client.setCredentials({ refresh_token: refreshToken });
     const { token: t, res } = await client.getAccessToken();
     if (!t) throw new AppError('UPSTREAM_ERROR', 'Google returned no access token');
     token = t;
@@ -146,7 +168,7 @@ export function expiryFrom(ctx: Ctx, expiresIn: number | undefined, expiryDate: 
 async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknown): Promise<boolean> {
   const description = (raw as { response?: { data?: { error_description?: string } } })?.response?.data?.error_description;
   const message = `invalid_grant${description ? `: ${description}` : ''}`.slice(0, 500);
-  const revoked = await ctx.db.transaction(async (tx) => {
+  const revoked = await linksTransaction(ctx, async (tx) => {
     const [updated] = await tx
       .update(owners)
       .set({

@@ -6,7 +6,9 @@ import { AppError } from '../errors/index.ts';
 import { encrypt, decrypt } from '../crypto/index.ts';
 import { createOAuthClient, classifyGoogleError } from '../google/index.ts';
 import { owners, oauthStates, ownerTombstones, type Owner as OwnerRow } from '../../schema/links.ts';
+import { linksTransaction } from './transaction.ts';
 import { dispatchOwnerEvent, runBeforeUnlink } from './hooks.ts';
+import { UNLINKING, UNLINKING_MS } from './access-token.ts';
 import { latestTombstone, ownerRowByExternalId, type OwnerStatus } from './owners.ts';
 
 export interface LinkResult {
@@ -38,7 +40,7 @@ function sameSecret(ctx: Ctx, sealed: string | null, clear: string): boolean {
  * (sync enqueues the calendar-list sync on it). The same LINKED again changes nothing.
  */
 export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkResult> {
-  return ctx.db.transaction(async (tx) => {
+  return linksTransaction(ctx, async (tx) => {
     const now = ctx.clock.now();
     await tx
       .insert(owners)
@@ -75,7 +77,7 @@ export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkRe
 
 /** REFRESHED: replaces the refresh token (reviving a revoked owner); unknown owner -> NOT_FOUND. */
 export async function refreshOwnerToken(ctx: Ctx, input: { externalOwnerId: string; refreshToken: string }): Promise<LinkResult> {
-  return ctx.db.transaction(async (tx) => {
+  return linksTransaction(ctx, async (tx) => {
     const row = await liveOwnerOrThrow(tx, ctx, input.externalOwnerId);
     if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken)) {
       return { ownerId: row.id, status: 'active' as const };
@@ -102,7 +104,7 @@ export async function refreshOwnerToken(ctx: Ctx, input: { externalOwnerId: stri
 
 /** RESYNC: dispatches 'resync' (sync forgets its sync tokens and enqueues the full resync). */
 export async function resyncOwner(ctx: Ctx, input: { externalOwnerId: string }): Promise<LinkResult> {
-  return ctx.db.transaction(async (tx) => {
+  return linksTransaction(ctx, async (tx) => {
     const row = await liveOwnerOrThrow(tx, ctx, input.externalOwnerId);
     if (row.status === 'revoked') {
       throw new AppError('CONFLICT', `owner ${input.externalOwnerId} has a revoked grant: send LINKED or REFRESHED first`);
@@ -122,9 +124,15 @@ export async function unlinkOwner(ctx: Ctx, input: { externalOwnerId: string; ke
   if (!row) return alreadyUnlinked(ctx, input.externalOwnerId);
 
   await runBeforeUnlink(ctx, { ownerId: row.id, externalOwnerId: row.externalOwnerId });
+  // From here on no caller refreshes the token: a job meeting the revocation we are about to make
+  // must not mark the owner revoked (nor dispatch 'revoked') on its way out.
+  await ctx.db
+    .update(owners)
+    .set({ refreshLeaseId: UNLINKING, refreshLeaseUntil: new Date(ctx.clock.now().getTime() + UNLINKING_MS) })
+    .where(eq(owners.id, row.id));
   await revokeGrant(ctx, row);
 
-  return ctx.db.transaction(async (tx) => {
+  return linksTransaction(ctx, async (tx) => {
     const locked = await ownerRowByExternalId(tx, input.externalOwnerId, { forUpdate: true });
     if (!locked || locked.id !== row.id) return alreadyUnlinked(ctx, input.externalOwnerId);
     await dispatchOwnerEvent(tx, ctx, {

@@ -53,15 +53,16 @@ export function tombstoneView(t: OwnerTombstone): Owner {
   };
 }
 
+/** forUpdate takes FOR NO KEY UPDATE: other modules' rows referencing the owner can still be inserted. */
 export async function ownerRowById(db: Executor, ownerId: string, opts: { forUpdate?: boolean } = {}): Promise<OwnerRow | undefined> {
   const q = db.select().from(owners).where(eq(owners.id, ownerId));
-  const rows = opts.forUpdate ? await q.for('update') : await q;
+  const rows = opts.forUpdate ? await q.for('no key update') : await q;
   return rows[0];
 }
 
 export async function ownerRowByExternalId(db: Executor, externalOwnerId: string, opts: { forUpdate?: boolean } = {}): Promise<OwnerRow | undefined> {
   const q = db.select().from(owners).where(eq(owners.externalOwnerId, externalOwnerId));
-  const rows = opts.forUpdate ? await q.for('update') : await q;
+  const rows = opts.forUpdate ? await q.for('no key update') : await q;
   return rows[0];
 }
 

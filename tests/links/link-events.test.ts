@@ -37,7 +37,7 @@ beforeAll(async () => {
     },
   ]));
   h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET });
-});
+}, 30_000);
 afterAll(async () => {
   for (const undo of cleanups) undo();
   await h?.stop();
@@ -230,7 +230,7 @@ describe('UNLINKED', () => {
     expect(dave.grants.every((x: { revoked: boolean }) => x.revoked)).toBe(true);
     const revokes = await h.emuJson('requests?path=/revoke');
     expect(revokes.items.some((x: { status: number }) => x.status === 200)).toBe(true);
-  });
+  }, 20_000);
 
   test('repeating UNLINKED (and its alias UNLINK) is safe: same answer, no second revocation, hooks not rerun', async () => {
     const tomb = (await h.sql`select former_owner_id from owner_tombstones where external_owner_id = 'u-dave'`)[0]!;

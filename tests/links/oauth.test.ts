@@ -15,7 +15,7 @@ beforeAll(async () => {
     events.push(ev);
   });
   h = await startLinksHarness('links-oauth');
-});
+}, 30_000);
 afterAll(async () => {
   unregister?.();
   await h?.stop();
@@ -115,7 +115,7 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     const replay = await manual(back.toString(), s.cookie);
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { detail: string }).detail).toContain('already used');
-  });
+  }, 20_000);
 
   test('without returnTo the callback answers JSON', async () => {
     const s = await start({ externalOwnerId: 'u-heidi' });
@@ -291,7 +291,7 @@ describe('production settings', () => {
       env: { NODE_ENV: 'production', PUBLIC_URL: 'https://calwatch.example', GOOGLE_ACCESS: 'read' },
       skipStartHooks: true,
     });
-  });
+  }, 30_000);
   afterAll(() => prod?.stop(), 30_000);
 
   test('the state cookie is Secure, and read access asks for read-only scopes', async () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
   });
   h = await startLinksHarness('links-tokens');
   ctx = h.t.service.ctx;
-});
+}, 30_000);
 afterAll(async () => {
   unregister?.();
   await h?.stop();
@@ -214,6 +214,21 @@ describe('invalid_grant: owner revoked, no hammering', () => {
     await Promise.allSettled(Array.from({ length: 5 }, () => listCalendars(ctx, ownerId)));
     for (let i = 0; i < 3; i++) expect((await rejection(listCalendars(ctx, ownerId))).code).toBe('UPSTREAM_AUTH');
     expect((await tokenCount()) - t0).toBe(1);
+  });
+
+  test('while UNLINKED revokes the grant, callers meeting the revocation neither refresh nor mark the owner revoked', async () => {
+    const ownerId = await linked('ruth@example.com', 'u-ruth');
+    await listCalendars(ctx, ownerId);
+    // the state UNLINKED puts the owner in just before revoking at Google
+    await h.sql`update owners set refresh_lease_id = 'unlinking', refresh_lease_until = now() + interval '5 minutes' where id = ${ownerId}`;
+    await h.emuJson('users/ruth@example.com/revoke', {});
+    const t0 = await tokenCount();
+    const err = await rejection(listCalendars(ctx, ownerId));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.retryable).toBe(false);
+    expect(await tokenCount()).toBe(t0);
+    expect((await h.sql`select status from owners where id = ${ownerId}`)[0]!.status).toBe('active');
+    expect(events.filter((e) => e.ownerId === ownerId).map((e) => e.type)).toEqual(['linked']);
   });
 
   test('a later LINKED revives the owner', async () => {
