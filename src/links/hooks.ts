@@ -36,19 +36,23 @@ let calendarStatusProvider: CalendarStatusProvider | undefined;
 
 /**
  * Registers by name: registering the same name again replaces the handler. Returns a function that
- * removes it (tests that register their own handlers clean up with it).
+ * undoes this registration (the previous handler of that name, if any, comes back): for tests.
  */
 export function onOwnerEvent(name: string, handler: OwnerEventHandler): () => void {
-  ownerEventHandlers.set(name, handler);
-  return () => {
-    if (ownerEventHandlers.get(name) === handler) ownerEventHandlers.delete(name);
-  };
+  return register(ownerEventHandlers, name, handler);
 }
 
 export function beforeUnlink(name: string, handler: BeforeUnlinkHandler): () => void {
-  beforeUnlinkHandlers.set(name, handler);
+  return register(beforeUnlinkHandlers, name, handler);
+}
+
+function register<H>(map: Map<string, H>, name: string, handler: H): () => void {
+  const previous = map.get(name);
+  map.set(name, handler);
   return () => {
-    if (beforeUnlinkHandlers.get(name) === handler) beforeUnlinkHandlers.delete(name);
+    if (map.get(name) !== handler) return;
+    if (previous) map.set(name, previous);
+    else map.delete(name);
   };
 }
 
