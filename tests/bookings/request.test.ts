@@ -3,7 +3,7 @@
 // concurrent requests for a slot (the database's exclusion constraint); Google failing then
 // succeeding (one event, never two); bad input refused before anything reaches Google; the token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { startBookingsHarness, slot, type BookingsHarness, type Booking } from './harness.ts';
+import { startBookingsHarness, slot, type BookingsHarness } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 
 let h: BookingsHarness;
@@ -364,4 +364,3 @@ describe('authentication', () => {
   });
 });
 
-export type { Booking };
