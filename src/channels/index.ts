@@ -4,7 +4,7 @@ import type { CalwatchModule } from '../context/index.ts';
 import { router } from '../api/index.ts';
 import { channelsJobs } from './jobs.ts';
 import { registerChannelReactions } from './reactions.ts';
-import { webhookAddress } from './runtime.ts';
+import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
 
 export const channelsRouter = router({});
@@ -15,9 +15,11 @@ export const channelsModule: CalwatchModule = {
   name: 'channels',
   jobs: channelsJobs,
   routes: (ctx) => webhookRoutes(ctx),
-  // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).
   start: async (ctx) => {
+    // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).
     webhookAddress(ctx);
+    // Sync requests noted before a crash, not yet handed to the sync.
+    runtimeFor(ctx).requestDrain();
   },
 };
 
@@ -28,4 +30,5 @@ export { backfillChannels, type BackfillProgress, type BackfillResult } from './
 export { getChannel, listChannels, channelExpiryByCalendar, type ChannelView } from './channel-view.ts';
 export { receiveNotification, type NotificationAnswer, type NotificationOutcome } from './receive-notification.ts';
 export { WEBHOOK_PATH } from './webhook.ts';
+export { drainSyncRequests } from './drain-sync-requests.ts';
 export type { ChannelStatus, ChannelKind } from './queries.ts';

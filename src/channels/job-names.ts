@@ -4,3 +4,4 @@ export const RENEW_JOB = 'channels.renew';
 export const STOP_JOB = 'channels.stop';
 export const SWEEP_JOB = 'channels.sweep';
 export const ENSURE_OWNER_JOB = 'channels.ensureOwner';
+export const DRAIN_JOB = 'channels.drain';

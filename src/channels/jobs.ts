@@ -6,7 +6,8 @@ import { createChannel } from './create.ts';
 import { renewChannel, sweepChannels } from './renew.ts';
 import { runStopJob } from './stop.ts';
 import { backfillChannels } from './backfill.ts';
-import { CREATE_JOB, ENSURE_OWNER_JOB, RENEW_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RENEW_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { drainAllSyncRequests } from './drain-sync-requests.ts';
 
 export const channelsJobs = [
   defineJob({
@@ -62,5 +63,16 @@ export const channelsJobs = [
     cron: '* * * * *',
     cronData: {},
     handler: async (ctx) => sweepChannels(ctx),
+  }),
+  defineJob({
+    // The webhook drains its outbox itself right after each note; this catches what a process that
+    // died in between left behind.
+    name: DRAIN_JOB,
+    schema: z.object({}).passthrough(),
+    policy: 'stately',
+    retryLimit: 1,
+    cron: '* * * * *',
+    cronData: {},
+    handler: async (ctx) => ({ drained: await drainAllSyncRequests(ctx) }),
   }),
 ];

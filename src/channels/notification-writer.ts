@@ -1,10 +1,10 @@
 // The webhook's durable note, written in batches. Every notification that arrives while a write is
-// in flight joins the next one, so under load one transaction carries hundreds of notifications
-// (one UPDATE ... RETURNING over all their channels, then one coalesced sync enqueue per calendar),
-// and at rest a lone notification is written at once. A caller's promise settles only after the
-// transaction that carries its notification committed: never a 2xx without a durable note.
+// in flight joins the next one, so under load one statement carries hundreds of notifications (the
+// message numbers advanced and the sync requests noted in the outbox, atomically), and at rest a
+// lone notification is written at once. A caller's promise settles only after the statement that
+// carries its notification committed: never a 2xx without a durable note. The outbox is drained into
+// sync's coalesced jobs right after (drain-sync-requests.ts).
 import type { Ctx } from '../context/index.ts';
-import { enqueueCalendarListSync, enqueueEventSync } from '../sync/index.ts';
 import type { ChannelCache, CachedChannel } from './channel-cache.ts';
 import { confirmChannels, noteNotifications, channelsForWebhook } from './queries.ts';
 
@@ -116,16 +116,16 @@ export function createChannelLoader(ctx: Ctx, cache: ChannelCache, opts: WriterO
   return (id: string) => batcher.submit(id);
 }
 
-export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, opts: WriterOptions = {}) {
-  const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, items), {
+export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, requestDrain: () => void, opts: WriterOptions = {}) {
+  const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, requestDrain, items), {
     maxBatch: opts.maxBatch ?? 1000,
-    maxInFlight: opts.maxInFlight ?? 3,
+    maxInFlight: opts.maxInFlight ?? 4,
     timeoutMs: opts.timeoutMs ?? WEBHOOK_DB_TIMEOUT_MS,
   });
   return (req: NoteRequest) => batcher.submit(req);
 }
 
-async function writeBatch(ctx: Ctx, cache: ChannelCache, items: NoteRequest[]): Promise<NoteResult[]> {
+async function writeBatch(ctx: Ctx, cache: ChannelCache, requestDrain: () => void, items: NoteRequest[]): Promise<NoteResult[]> {
   // Per channel: the highest number of the batch (a message without number is always taken).
   const perChannel = new Map<string, { id: string; n: number | null; force: boolean; count: number; at: Date }>();
   const confirms: Array<{ id: string; resourceId: string; at: Date }> = [];
@@ -149,25 +149,13 @@ async function writeBatch(ctx: Ctx, cache: ChannelCache, items: NoteRequest[]): 
   }
 
   const accepted = new Map<string, number>();
-  await ctx.db.transaction(async (tx) => {
-    const noted = perChannel.size > 0 ? await noteNotifications(tx, [...perChannel.values()]) : [];
-    const calendars = new Map<string, Date>();
-    const owners = new Set<string>();
-    for (const row of noted) {
-      accepted.set(row.id, row.lastMessageNumber);
-      const at = perChannel.get(row.id)!.at;
-      if (row.kind === 'events' && row.calendarId) {
-        const prev = calendars.get(row.calendarId);
-        if (!prev || at < prev) calendars.set(row.calendarId, at);
-      } else owners.add(row.ownerId);
-    }
-    // Issued together: postgres.js pipelines them on the transaction's connection.
-    await Promise.all([
-      ...(confirms.length > 0 ? [confirmChannels(tx, confirms)] : []),
-      ...[...calendars].map(([id, at]) => enqueueEventSync(ctx, id, { tx, reason: 'notification', notifiedAt: at })),
-      ...[...owners].map((id) => enqueueCalendarListSync(ctx, id, { tx, reason: 'notification' })),
-    ]);
-  });
+  // One statement each (atomic on its own): the note with its outbox rows, and the confirmations.
+  const [noted] = await Promise.all([
+    perChannel.size > 0 ? noteNotifications(ctx.db, [...perChannel.values()]) : Promise.resolve([]),
+    confirms.length > 0 ? confirmChannels(ctx.db, confirms) : Promise.resolve(),
+  ]);
+  for (const row of noted) accepted.set(row.id, row.lastMessageNumber);
+  if (noted.length > 0) requestDrain();
 
   for (const [id, n] of accepted) cache.noteMessage(id, n);
   const seen = new Set<string>();

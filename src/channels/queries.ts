@@ -1,7 +1,7 @@
 // Queries over the channels table (only this module reads or writes it).
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
-import { channels, type Channel, type ChannelInsert, type ChannelKind, type ChannelStatus } from '../../schema/channels.ts';
+import { channels, channelSyncRequests, type Channel, type ChannelInsert, type ChannelKind, type ChannelStatus } from '../../schema/channels.ts';
 
 export type { Channel, ChannelKind, ChannelStatus };
 
@@ -212,10 +212,12 @@ export interface NotedChannel {
 }
 
 /**
- * The webhook's durable note, for a batch of notifications: per channel, advance the last message
- * number only if the new one is higher (`WHERE last_message_number < n`, so two processes can never
- * both accept the same message), count them and stamp the time. Returns the channels that accepted
- * a new message; a channel absent from the result saw a duplicate (or is no longer live).
+ * The webhook's durable note, for a batch of notifications, in ONE statement (atomic, one round
+ * trip): per channel, advance the last message number only if the new one is higher
+ * (`WHERE last_message_number < n`, so two processes can never both accept the same message),
+ * count them and stamp the time; and for each channel that accepted, note a sync request for its
+ * resource in the outbox (coalesced: one row per resource). Returns the channels that accepted a new
+ * message; a channel absent from the result saw a duplicate (or is no longer live).
  * `force` (a message without number in the batch) accepts it whatever the number.
  */
 export async function noteNotifications(
@@ -230,15 +232,29 @@ export async function noteNotifications(
     kind: ChannelKind;
     last_message_number: string | number;
   }>(sql`
-    update channels as c set
-      last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
-      last_notified_at = i.at,
-      notifications_count = c.notifications_count + i.cnt
-    from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
-    where c.id = i.id
-      and c.status in ('pending', 'active')
-      and (i.f or c.last_message_number < i.n)
-    returning c.id, c.owner_id, c.calendar_id, c.kind, c.last_message_number`);
+    with input as materialized (
+      select * from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
+    ),
+    noted as (
+      update channels as c set
+        last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
+        last_notified_at = i.at,
+        notifications_count = c.notifications_count + i.cnt
+      from input as i
+      where c.id = i.id
+        -- by primary key, however many channels exist (the planner cannot size the JSON input)
+        and c.id = any(array(select id from input))
+        and c.status in ('pending', 'active')
+        and (i.f or c.last_message_number < i.n)
+      returning c.id, c.owner_id, c.calendar_id, c.kind, c.resource_key, c.last_message_number, i.at
+    ),
+    requested as (
+      insert into channel_sync_requests as r (resource_key, owner_id, calendar_id, kind, notified_at)
+      select distinct on (resource_key) resource_key, owner_id, calendar_id, kind, at from noted order by resource_key, at
+      on conflict (resource_key) do update
+        set seq = excluded.seq, notified_at = least(r.notified_at, excluded.notified_at)
+    )
+    select id, owner_id, calendar_id, kind, last_message_number from noted`);
   return [...rows].map((r) => ({
     id: r.id,
     ownerId: r.owner_id,
@@ -246,6 +262,30 @@ export async function noteNotifications(
     kind: r.kind,
     lastMessageNumber: Number(r.last_message_number),
   }));
+}
+
+export interface SyncRequest {
+  resourceKey: string;
+  ownerId: string;
+  calendarId: string | null;
+  kind: ChannelKind;
+  notifiedAt: Date;
+  seq: number;
+}
+
+/** The oldest sync requests of the outbox (read without locking: the drain deletes by seq). */
+export async function pendingSyncRequests(db: Executor, limit: number): Promise<SyncRequest[]> {
+  return db.select().from(channelSyncRequests).orderBy(asc(channelSyncRequests.notifiedAt)).limit(limit);
+}
+
+/** Deletes drained requests, each only if no new notification bumped it since it was read. */
+export async function deleteSyncRequests(db: Executor, drained: Array<{ resourceKey: string; seq: number }>): Promise<void> {
+  if (drained.length === 0) return;
+  const input = JSON.stringify(drained.map((d) => ({ k: d.resourceKey, s: d.seq })));
+  await db.execute(sql`
+    delete from channel_sync_requests as r
+    using jsonb_to_recordset(${input}::jsonb) as d(k text, s bigint)
+    where r.resource_key = d.k and r.seq = d.s`);
 }
 
 /** Google's `sync` message: the channel works. It also tells the resource id, should the watch answer be lost. */

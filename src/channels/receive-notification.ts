@@ -1,7 +1,8 @@
 // What a push notification does, once its headers are parsed. Nothing slow: a cached (or batched)
 // channel lookup, a constant-time token check, and for a new `exists` message the durable note
-// (message number advanced atomically + the calendar's coalesced sync enqueued, one transaction,
-// shared with the other notifications of that moment). The answer never waits for Google or the sync.
+// (message number advanced atomically + the sync request noted in the outbox, one statement shared
+// with the other notifications of that moment). The answer never waits for Google or the sync; the
+// outbox is handed to sync's coalesced jobs right after (drain-sync-requests.ts).
 import type { Ctx } from '../context/index.ts';
 import { matchesHash } from '../crypto/index.ts';
 import type { NotificationHeaders } from './notification-headers.ts';

@@ -5,11 +5,14 @@ import type { Ctx } from '../context/index.ts';
 import { ChannelCache } from './channel-cache.ts';
 import { createChannelLoader, createNotificationWriter, type NoteRequest, type NoteResult } from './notification-writer.ts';
 import type { CachedChannel } from './channel-cache.ts';
+import { createDrainer } from './drain-sync-requests.ts';
 
 export interface ChannelsRuntime {
   cache: ChannelCache;
   loadChannel: (id: string) => Promise<CachedChannel | null>;
   note: (req: NoteRequest) => Promise<NoteResult>;
+  /** Asks for a drain of the outbox (single flight; runs again if asked while running). */
+  requestDrain: () => void;
   warnedNoPublicUrl: boolean;
 }
 
@@ -19,10 +22,12 @@ export function runtimeFor(ctx: Ctx): ChannelsRuntime {
   let rt = runtimes.get(ctx.db);
   if (!rt) {
     const cache = new ChannelCache();
+    const requestDrain = createDrainer(ctx);
     rt = {
       cache,
       loadChannel: createChannelLoader(ctx, cache),
-      note: createNotificationWriter(ctx, cache),
+      note: createNotificationWriter(ctx, cache, requestDrain),
+      requestDrain,
       warnedNoPublicUrl: false,
     };
     runtimes.set(ctx.db, rt);
