@@ -78,7 +78,13 @@ export async function accessTokenFor(ctx: Ctx, ownerId: string, opts: { rejected
     const lease = await takeLease(ctx, ownerId);
     if (lease) {
       // Re-read under the lease: another process may have refreshed between our read and the lease.
-      const again = cachedToken(ctx, usable(ctx, lease.row, ownerId), opts.rejected);
+      let again: string | undefined;
+      try {
+        again = cachedToken(ctx, usable(ctx, lease.row, ownerId), opts.rejected);
+      } catch (err) {
+        await releaseLease(ctx, ownerId, lease.id);
+        throw err;
+      }
       if (again) {
         await releaseLease(ctx, ownerId, lease.id);
         return again;
