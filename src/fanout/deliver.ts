@@ -86,6 +86,8 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
 
   const verdict = await sendOnce(ctx, sub, delivery);
   const now = ctx.clock.now();
+  ctx.metrics.fanoutAttempts.inc({ outcome: verdict.kind });
+  if (verdict.kind === 'delivered') ctx.metrics.fanoutDeliveryLag.observe(Math.max(0, now.getTime() - delivery.occurredAt.getTime()) / 1000);
   const attempts = delivery.attempts + 1;
   const maxAttempts = Math.min(ctx.config.fanout.maxAttempts, DELIVER_RETRY_LIMIT);
 

@@ -44,6 +44,18 @@ export function createMetrics() {
       labelNames: ['method', 'outcome'] as const,
       registers: [registry],
     }),
+    fanoutAttempts: new Counter({
+      name: 'calwatch_fanout_attempts_total',
+      help: 'Outgoing delivery attempts by outcome (delivered, retry, dead)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    fanoutDeliveryLag: new Histogram({
+      name: 'calwatch_fanout_delivery_lag_seconds',
+      help: 'From a change (its occurredAt) to its delivery being acknowledged by the subscriber',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'calwatch_queue_depth',
       help: 'Queued jobs per pg-boss queue',

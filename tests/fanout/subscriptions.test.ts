@@ -150,3 +150,25 @@ describe('subscriptions.delete', () => {
     expect((await h.t.trpc('subscriptions.delete', { id: 'nope' })).status).toBe(400);
   });
 });
+
+describe('retention', () => {
+  test('the daily prune drops delivered deliveries after a week and dead ones after a month', async () => {
+    const { pruneDeliveries } = await import('../../src/fanout/prune.ts');
+    const ctx = h.t.service.ctx;
+    const sub = await h.subscribe('/prune');
+    await h.t.trpc('subscriptions.test', { id: sub.id }); // delivered
+    h.rx.respond('/prune', () => new Response(null, { status: 404 }));
+    await h.t.trpc('subscriptions.test', { id: sub.id }); // dead
+    expect((await h.deliveries(sub.id)).map((d) => d.status)).toEqual(['delivered', 'dead']);
+    try {
+      h.t.clock.advance(8 * 86400_000);
+      await pruneDeliveries(ctx);
+      expect((await h.deliveries(sub.id)).map((d) => d.status)).toEqual(['dead']);
+      h.t.clock.advance(23 * 86400_000);
+      await pruneDeliveries(ctx);
+      expect(await h.deliveries(sub.id)).toEqual([]);
+    } finally {
+      h.t.clock.offsetMs = 0;
+    }
+  });
+});
