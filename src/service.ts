@@ -64,11 +64,17 @@ export async function openContext(
   config: Config,
   opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[] },
 ): Promise<OpenedContext> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, max: config.databasePoolMax });
   try {
     await runMigrations(database.url);
     const metrics = createMetrics();
-    const jobs = await Jobs.start({ url: database.url, log: opts.log, metrics, embedded: database.kind === 'embedded' });
+    const jobs = await Jobs.start({
+      url: database.url,
+      log: opts.log,
+      metrics,
+      embedded: database.kind === 'embedded',
+      poolMax: config.databasePoolMax,
+    });
     try {
       await jobs.declare([...modules, ...(opts.extraModules ?? [])].flatMap((m) => m.jobs ?? []));
     } catch (err) {

@@ -61,6 +61,8 @@ const EnvSchema = z.object({
   /** A subscription whose every delivery failed for this long is disabled. */
   FANOUT_DISABLE_AFTER_SECONDS: z.coerce.number().int().positive().default(86400),
   AVAILABILITY_HORIZON_DAYS: z.coerce.number().int().positive().default(180),
+  /** Connections per pool (the app's and pg-boss's each); the embedded database uses fewer. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   /** Poll interval of pg-boss workers; local work is woken at once anyway. */
   JOBS_POLL_SECONDS: z.coerce.number().positive().default(2),
@@ -75,6 +77,7 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  databasePoolMax: number;
   publicUrl: string | undefined;
   /** Development with no Google client configured: run the built-in emulator in-process. */
   useEmulator: boolean;
@@ -157,6 +160,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: env.HOST,
     dataDir: env.DATA_DIR,
     databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
     // With the emulator, Google's pushes come back to this very process.
     publicUrl: env.PUBLIC_URL ?? (useEmulator ? selfUrl : undefined),
     useEmulator,

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { keepProtocolBatchesTogether } from './pglite-batches.ts';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -22,6 +23,7 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
     db = await PGlite.create({ extensions: { btree_gist } }); // in memory (tests)
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 64 });
+  keepProtocolBatchesTogether(server);
   await server.start();
   const [, port] = server.getServerConn().split(':');
   return {

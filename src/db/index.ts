@@ -36,7 +36,7 @@ export async function openDatabase(opts: {
     url = embedded.url;
   }
   const sql = postgres(url, {
-    max: opts.max ?? (embedded ? 4 : 10),
+    max: embedded ? Math.min(opts.max ?? 4, 4) : (opts.max ?? 10),
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 60,

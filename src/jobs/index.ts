@@ -87,11 +87,11 @@ export class Jobs {
     private readonly metrics: Metrics,
   ) {}
 
-  static async start(opts: { url: string; log: Logger; metrics: Metrics; embedded: boolean }): Promise<Jobs> {
+  static async start(opts: { url: string; log: Logger; metrics: Metrics; embedded: boolean; poolMax?: number }): Promise<Jobs> {
     const boss = new PgBoss({
       connectionString: opts.url,
       schema: 'pgboss',
-      max: opts.embedded ? 4 : 10,
+      max: opts.embedded ? Math.min(opts.poolMax ?? 4, 4) : (opts.poolMax ?? 10),
       // LISTEN/NOTIFY wakes workers in every process the moment a job is created.
       useListenNotify: !opts.embedded,
       superviseIntervalSeconds: 30,

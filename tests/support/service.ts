@@ -75,6 +75,7 @@ export async function startTestService(opts: {
         }
       : {}),
     JOBS_POLL_SECONDS: '0.5',
+    DATABASE_POOL_MAX: '5',
     LOG_LEVEL: 'debug',
     ...opts.env,
   });
@@ -93,28 +94,37 @@ export async function startTestService(opts: {
     url,
     clock,
     database,
-    async trpc(path, input, o = {}) {
-      const token = o.token === undefined ? TEST_SERVICE_TOKEN : o.token;
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const isQuery = o.method === 'query' || (o.method === undefined && /\.(get|list|info|busy|free)$/.test(path));
-      const res = isQuery
-        ? await fetch(`${url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`, { headers })
-        : await fetch(`${url}/trpc/${path}`, { method: 'POST', headers, body: JSON.stringify(input ?? {}) });
-      return { status: res.status, body: (await res.json()) as never };
-    },
-    async graphql(query, variables, o = {}) {
-      const token = o.token === undefined ? TEST_ADMIN_TOKEN : o.token;
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-      return { status: res.status, body: (await res.json()) as never };
-    },
+    trpc: (path, input, o) => callTrpc(url, path, input, o),
+    graphql: (query, variables, o) => callGraphql(url, query, variables, o),
     async stop() {
       await service.stop();
       if (!opts.database) await database.drop();
     },
   };
+}
+
+export type TrpcResult<T> = { status: number; body: { result?: { data: T }; error?: { message: string; code: number; data: { code: string; appCode?: string; httpStatus: number } } } };
+export type GraphqlResult<T> = { status: number; body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+
+/** Calls a tRPC procedure of the service at `url` (service token unless `token` says otherwise). */
+export async function callTrpc<T = unknown>(url: string, path: string, input?: unknown, o: { token?: string | null; method?: 'query' | 'mutation' } = {}): Promise<TrpcResult<T>> {
+  const token = o.token === undefined ? TEST_SERVICE_TOKEN : o.token;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const isQuery = o.method === 'query' || (o.method === undefined && /\.(get|list|info|busy|free)$/.test(path));
+  const res = isQuery
+    ? await fetch(`${url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`, { headers })
+    : await fetch(`${url}/trpc/${path}`, { method: 'POST', headers, body: JSON.stringify(input ?? {}) });
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+/** Runs a GraphQL operation against the service at `url` (admin token unless `token` says otherwise). */
+export async function callGraphql<T = unknown>(url: string, query: string, variables?: Record<string, unknown>, o: { token?: string | null } = {}): Promise<GraphqlResult<T>> {
+  const token = o.token === undefined ? TEST_ADMIN_TOKEN : o.token;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  return { status: res.status, body: (await res.json()) as never };
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (never a guessed sleep). */
