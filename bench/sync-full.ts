@@ -5,7 +5,9 @@
 //   - calwatch's full sync (the real `sync.events` job: pages of 2,500, multi-row upserts, change
 //     sets), from `calendars.setSelected` to the last page committed;
 //   - a naive baseline over the same pages: one INSERT ... ON CONFLICT per event, autocommit;
-// in events/second and peak RSS above the baseline of this process (which runs the service).
+// in events/second and peak RSS above the baseline of this process (which runs the service); then
+// an untimed pass of the same full sync that collects garbage after each page and records the live
+// heap (flat memory: it does not grow with the number of events).
 // Then a burst of 100 notifications for one calendar within one second, counting the incremental
 // events.list calls it costs (GET /_emulator/requests).
 // Prints a table and writes JSON to bench/results/.
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
-import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
 
@@ -106,6 +108,9 @@ async function naiveFullSync(calendarRowId: string): Promise<number> {
 }
 
 const rows: Array<Record<string, unknown>> = [];
+const memory: Array<Record<string, unknown>> = [];
+let probe: ((calendarRowId: string) => void) | undefined;
+onEventChanges('bench-memory-probe', async (_tx, _ctx, cs) => probe?.(cs.calendarRowId));
 const user = await emu('users', { email: EMAIL });
 const linked = await svc.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'bench-owner', refreshToken: user.refreshToken });
 const ownerId = linked.body.result!.data.ownerId;
@@ -168,11 +173,21 @@ for (const n of SIZES) {
   if (naiveCount !== n) throw new Error(`naive mirror holds ${naiveCount} events, expected ${n}`);
   rows.push({ events: n, method: 'naive (one upsert per event)', seconds: +slow.seconds.toFixed(2), eventsPerSecond: Math.round(n / slow.seconds), peakRssAboveBaseMb: +slow.peakRssMb.toFixed(1), baseRssMb: +slow.baseRssMb.toFixed(1) });
   await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
-  if (!burstCalendar) {
-    await setCalendarSelected(ctx, { ownerId, calendarId, selected: true });
-    await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'resync for the burst', timeoutMs: 600_000 });
-    burstCalendar = calendarId;
-  }
+
+  // Memory pass (untimed): the same full sync again, with a probe that collects garbage after each
+  // page and records what stays live. Flat memory means this does not grow with the calendar.
+  const live: number[] = [];
+  probe = (id) => {
+    if (id !== cal.id) return;
+    Bun.gc(true);
+    live.push(process.memoryUsage().heapUsed / 2 ** 20);
+  };
+  await setCalendarSelected(ctx, { ownerId, calendarId, selected: true });
+  await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'memory pass', timeoutMs: 600_000 });
+  probe = undefined;
+  memory.push({ events: n, pages: live.length, liveHeapAfterFirstPageMb: +live[0]!.toFixed(1), liveHeapAfterLastPageMb: +live.at(-1)!.toFixed(1), maxLiveHeapMb: +Math.max(...live).toFixed(1) });
+  if (!burstCalendar) burstCalendar = calendarId;
+  else await setCalendarSelected(ctx, { ownerId, calendarId, selected: false });
 }
 
 // A burst: 100 notifications for one calendar within one second, after one change at Google.
@@ -201,6 +216,8 @@ const burst = { notifications: 100, withinSeconds: +burstSeconds.toFixed(2), inc
 
 console.log('\nFull sync from the emulator (pages of 2,500; Postgres 15 on localhost)');
 console.table(rows);
+console.log('Live heap after each page of a full sync (garbage collected after each page)');
+console.table(memory);
 console.log('Burst of notifications for one calendar');
 console.table([burst]);
 
@@ -214,6 +231,7 @@ const out = {
   platform: `${process.platform} ${process.arch}`,
   database: 'postgres (TEST_DATABASE_URL or 127.0.0.1:5432)',
   fullSync: rows,
+  memory,
   burst,
 };
 mkdirSync(join(import.meta.dir, 'results'), { recursive: true });
