@@ -1,15 +1,18 @@
-// Benchmark (not a test): `bun bench/fanout.ts [changes]` (default 2000).
+// Benchmark (not a test): `bun bench/fanout.ts [changes] [burst|trickle]` (default 2000, both).
 //
 // Deliveries per second to a local receiver (its own process, verifying every signature), and the
 // delay from a mirror change (the commit of its change set) to its delivery, p50 / p99:
 //   - calwatch: change sets handed to fan-out in their transaction (as sync does), one delivery row
-//     and one `fanout.deliver` job each, key_strict_fifo per (subscription, owner, calendar);
-//   - baseline "unordered queue": the same rows and the same handler on a plain `standard` pg-boss
-//     queue (no order), to show what ordering costs;
+//     and one `fanout.deliver` job each, key_strict_fifo per (subscription, owner, calendar), a job
+//     going on with the next deliveries of its stream while they succeed (drain);
+//   - baseline "unordered queue": the same rows and the same handler (without the drain, which needs
+//     the key's exclusivity) on a plain `standard` pg-boss queue: one job cycle per delivery, no order;
 //   - baseline "sequential": no queue, no rows: sign and POST one after another in a loop (what
 //     calling subscribers inline would do; nothing survives a crash, nothing is retried).
-// Two shapes: the changes spread over 20 calendars, and all of them in ONE calendar (one ordered
-// stream: its deliveries cannot overlap). Prints a table and writes JSON to bench/results/.
+// Three shapes: a burst spread over 20 calendars; a burst in ONE calendar (one ordered stream: its
+// deliveries cannot overlap); and a steady trickle of single changes, where the latency is the one a
+// change sees on an idle queue (in bursts it is mostly the wait behind the burst). Prints a table
+// and writes JSON to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -55,7 +58,7 @@ const unorderedJob = defineJob({
   concurrency: 16,
   drain: true,
   pollDelayed: true,
-  handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
+  handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job, { drain: false }),
 });
 
 const emu = await startEmulator({ port: 0 });
@@ -77,14 +80,14 @@ async function subscribe(path: string): Promise<{ id: string; secret: string }> 
   return sub;
 }
 
-function messages(n: number, calendars: number, syncedAt: () => Date): Array<{ calendarId: string; build: () => Message[] }> {
+function messages(n: number, calendars: number, syncedAt: () => Date, batch = BATCH): Array<{ calendarId: string; build: () => Message[] }> {
   const sets: Array<{ calendarId: string; build: () => Message[] }> = [];
   const perCalendar = Math.ceil(n / calendars);
   let seq = 0;
-  for (let start = 0; start < perCalendar; start += BATCH) {
+  for (let start = 0; start < perCalendar; start += batch) {
     for (let c = 0; c < calendars; c++) {
       const calendarId = `bench-${c}@example.com`;
-      const count = Math.min(BATCH, perCalendar - start);
+      const count = Math.min(batch, perCalendar - start);
       const first = seq;
       seq += count;
       sets.push({
@@ -134,12 +137,13 @@ function summarize(scenario: string, method: string, recs: Rec[], t0: number) {
   };
 }
 
-async function runQueued(scenario: string, n: number, calendars: number, ordered: boolean) {
-  const path = `/${ordered ? 'ordered' : 'unordered'}-${calendars}`;
+async function runQueued(scenario: string, n: number, calendars: number, ordered: boolean, gapMs = 0, batch = BATCH) {
+  const path = `/${ordered ? 'ordered' : 'unordered'}-${calendars}-${gapMs}`;
   const sub = await subscribe(path);
-  const sets = messages(n, calendars, () => new Date());
+  const sets = messages(n, calendars, () => new Date(), batch);
   const t0 = Date.now();
   for (const set of sets) {
+    if (gapMs) await Bun.sleep(gapMs);
     await ctx.db.transaction(async (tx) => {
       const msgs = set.build();
       if (ordered) {
@@ -152,7 +156,7 @@ async function runQueued(scenario: string, n: number, calendars: number, ordered
         return { id, subscriptionId: sub.id, ownerId, type: m.type, calendarId: m.calendarId, streamKey: streamKey(sub.id, ownerId, m.calendarId), body: JSON.stringify(bodyOf(m)), jobId: id, occurredAt: m.occurredAt };
       });
       await tx.insert(deliveries).values(rows);
-      for (const row of rows) await ctx.jobs.send(UNORDERED, { deliveryId: row.id }, { tx, id: row.id });
+      await ctx.jobs.sendMany(UNORDERED, rows.map((row) => ({ data: { deliveryId: row.id }, id: row.id })), { tx });
     });
   }
   const enqueueSeconds = (Date.now() - t0) / 1000;
@@ -174,14 +178,21 @@ async function runSequential(scenario: string, n: number, calendars: number) {
   return { ...summarize(scenario, 'baseline: sequential POSTs, no queue', await stats(path), t0), enqueueSeconds: null };
 }
 
+const only = process.argv[3]; // optional: 'burst' or 'trickle'
 const results = [];
-for (const [scenario, n, calendars] of [
+for (const [scenario, n, calendars] of only === 'trickle' ? [] : [
   [`${N} changes over 20 calendars`, N, 20],
   [`${N / 2} changes in 1 calendar`, N / 2, 1],
 ] as const) {
   results.push(await runQueued(scenario, n, calendars, true));
   results.push(await runQueued(scenario, n, calendars, false));
   results.push(await runSequential(scenario, n, calendars));
+}
+// Steady trickle: one change every 20 ms (the queue idle between them): the latency a change sees.
+const trickle = 'trickle: 200 single changes, 20 ms apart, 5 calendars';
+if (only !== 'burst') {
+  results.push(await runQueued(trickle, 200, 5, false, 20, 1));
+  results.push(await runQueued(trickle, 200, 5, true, 20, 1));
 }
 
 console.table(results);

@@ -209,6 +209,22 @@ describe('dead at once', () => {
     expect(h.rx.all(path).length).toBe(2);
   });
 
+  test('refused while a predecessor drains the stream: its own job tries again, then it is dead', async () => {
+    const sub = await h.subscribe('/drain-410', { externalOwnerId: 'dl-bob' });
+    h.rx.respond('/drain-410', (r) => (r.body.data.summary === 'refused' ? new Response('no', { status: 410 }) : new Response(null, { status: 204 })));
+    await h.applyChanges(
+      changeSet(bob, 'cal-d410', [
+        { kind: 'created', event: mirrorEvent(bob, 'cal-d410', { summary: 'accepted' }) },
+        { kind: 'created', event: mirrorEvent(bob, 'cal-d410', { summary: 'refused' }) },
+        { kind: 'created', event: mirrorEvent(bob, 'cal-d410', { summary: 'accepted too' }) },
+      ]),
+    );
+    const rows = await settled(sub.id, 3);
+    expect(rows.map((r) => r.status)).toEqual(['delivered', 'dead', 'delivered']);
+    expect(rows[1]).toMatchObject({ attempts: 1, last_status: 410 });
+    expect(h.rx.all('/drain-410').map((r) => r.body.data.summary)).toEqual(['accepted', 'refused', 'refused', 'accepted too']);
+  });
+
   test('a redirect is not followed: dead, and its target never called', async () => {
     const sub = await h.subscribe('/redirect', { externalOwnerId: 'dl-bob' });
     h.rx.respond('/redirect', () => new Response(null, { status: 307, headers: { location: h.rx.url('/redirect-target') } }));
