@@ -1,6 +1,7 @@
 // Tables of the `fanout` module: subscriptions of applications to mirror changes and domain
 // events, and the signed deliveries made to them (kept after the fact: delivered, or dead and
 // replayable).
+import { sql } from 'drizzle-orm';
 import { pgTable, uuid, text, timestamp, integer, index } from 'drizzle-orm/pg-core';
 import { owners } from './links.ts';
 
@@ -68,6 +69,8 @@ export const deliveries = pgTable(
     index('deliveries_subscription_idx').on(t.subscriptionId, t.createdAt),
     index('deliveries_status_idx').on(t.status, t.createdAt),
     index('deliveries_owner_idx').on(t.ownerId),
+    // The drain reads a stream's next pending deliveries in the queue's order.
+    index('deliveries_stream_pending_idx').on(t.streamKey, t.createdAt, t.jobId).where(sql`status = 'pending'`),
   ],
 );
 

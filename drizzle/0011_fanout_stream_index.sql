@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_stream_pending_idx" ON "deliveries" USING btree ("stream_key","created_at","job_id") WHERE status = 'pending';
