@@ -225,37 +225,13 @@ export async function noteNotifications(
   items: Array<{ id: string; n: number | null; force: boolean; count: number; at: Date }>,
 ): Promise<NotedChannel[]> {
   const input = JSON.stringify(items.map((i) => ({ id: i.id, n: i.n, f: i.force, cnt: i.count, at: i.at.toISOString() })));
-  const rows = await db.execute<{
-    id: string;
-    owner_id: string;
-    calendar_id: string | null;
-    kind: ChannelKind;
-    last_message_number: string | number;
-  }>(sql`
-    with input as materialized (
-      select * from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
-    ),
-    noted as (
-      update channels as c set
-        last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
-        last_notified_at = i.at,
-        notifications_count = c.notifications_count + i.cnt
-      from input as i
-      where c.id = i.id
-        -- by primary key, however many channels exist (the planner cannot size the JSON input)
-        and c.id = any(array(select id from input))
-        and c.status in ('pending', 'active')
-        and (i.f or c.last_message_number < i.n)
-      returning c.id, c.owner_id, c.calendar_id, c.kind, c.resource_key, c.last_message_number, i.at
-    ),
-    requested as (
-      insert into channel_sync_requests as r (resource_key, owner_id, calendar_id, kind, notified_at)
-      select distinct on (resource_key) resource_key, owner_id, calendar_id, kind, at from noted order by resource_key, at
-      on conflict (resource_key) do update
-        set seq = excluded.seq, notified_at = least(r.notified_at, excluded.notified_at)
-    )
-    select id, owner_id, calendar_id, kind, last_message_number from noted`);
-  return [...rows].map((r) => ({
+  // The hot path: a named prepared statement on the pool's client (drizzle sends raw SQL unprepared,
+  // parsed and planned anew each time); inside a transaction, through drizzle.
+  const client = (db as unknown as { $client?: RawClient }).$client;
+  const rows = client
+    ? await client.unsafe(NOTE_SQL, [input], { prepare: true })
+    : [...(await db.execute(sql.join([sql.raw(NOTE_SQL_HEAD), sql`${input}`, sql.raw(NOTE_SQL_TAIL)])))];
+  return (rows as NotedRow[]).map((r) => ({
     id: r.id,
     ownerId: r.owner_id,
     calendarId: r.calendar_id,
@@ -263,6 +239,44 @@ export async function noteNotifications(
     lastMessageNumber: Number(r.last_message_number),
   }));
 }
+
+interface RawClient {
+  unsafe(query: string, params: unknown[], opts: { prepare: boolean }): Promise<unknown[]>;
+}
+
+interface NotedRow {
+  id: string;
+  owner_id: string;
+  calendar_id: string | null;
+  kind: ChannelKind;
+  last_message_number: string | number;
+}
+
+const NOTE_SQL = `
+  with input as materialized (
+    select * from jsonb_to_recordset(($1::text)::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
+  ),
+  noted as (
+    update channels as c set
+      last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
+      last_notified_at = i.at,
+      notifications_count = c.notifications_count + i.cnt
+    from input as i
+    where c.id = i.id
+      -- by primary key, however many channels exist (the planner cannot size the JSON input)
+      and c.id = any(array(select id from input))
+      and c.status in ('pending', 'active')
+      and (i.f or c.last_message_number < i.n)
+    returning c.id, c.owner_id, c.calendar_id, c.kind, c.resource_key, c.last_message_number, i.at
+  ),
+  requested as (
+    insert into channel_sync_requests as r (resource_key, owner_id, calendar_id, kind, notified_at)
+    select distinct on (resource_key) resource_key, owner_id, calendar_id, kind, at from noted order by resource_key, at
+    on conflict (resource_key) do update
+      set seq = excluded.seq, notified_at = least(r.notified_at, excluded.notified_at)
+  )
+  select id, owner_id, calendar_id, kind, last_message_number from noted`;
+const [NOTE_SQL_HEAD, NOTE_SQL_TAIL] = NOTE_SQL.split('$1') as [string, string];
 
 export interface SyncRequest {
   resourceKey: string;

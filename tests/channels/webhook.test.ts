@@ -272,6 +272,18 @@ describe('attacks', () => {
     expect(job!.data).toMatchObject({ reason: 'notification', notifiedAt: at.toISOString() });
   });
 
+  test('the note is the same statement inside a transaction (drizzle) as on the pool (prepared)', async () => {
+    const { noteNotifications } = await import('../../src/channels/queries.ts');
+    const n = Number(await nextNumber());
+    const at = new Date();
+    const noted = await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }]));
+    expect(noted).toEqual([{ id: channel.id, ownerId: owner.ownerId, calendarId: owner.primary.id, kind: 'events', lastMessageNumber: n }]);
+    // Not above the last number any more: nothing noted, on either path.
+    expect(await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }]))).toEqual([]);
+    expect(await noteNotifications(h.t.service.ctx.db, [{ id: channel.id, n, force: false, count: 1, at }])).toEqual([]);
+    await outboxDrained();
+  });
+
   test('metrics count notifications by state and outcome', async () => {
     const text = await (await fetch(`${h.t.url}/metrics`)).text();
     expect(text).toMatch(/calwatch_notifications_total\{state="exists",outcome="accepted"\} [1-9]/);
