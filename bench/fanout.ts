@@ -206,7 +206,7 @@ const out = {
   // The machine is shared: its load during the run says how far to trust the absolute figures.
   loadAverage1mAtEnd: Number(loadavg()[0]!.toFixed(2)),
   command: `bun bench/fanout.ts ${N}`,
-  notes: 'latency = receipt at the receiver - commit of the change set; 16 worker slots; receiver verifies every signature',
+  notes: 'latency = receipt at the receiver - occurredAt (stamped just before the change set transaction); 16 worker slots; receiver verifies every signature',
   results,
 };
 mkdirSync(join(import.meta.dir, 'results'), { recursive: true });
