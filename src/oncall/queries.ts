@@ -125,11 +125,13 @@ export async function previousDecliners(db: Executor, shiftId: string): Promise<
 }
 
 /** Groups with an unfinished swap whose executor's lease ran out (crashed or gave up). */
+// A Date inside a raw sql`` template reaches postgres.js unserialized (drizzle only maps column
+// comparisons) and the query throws: pass it as an ISO string.
 export async function groupsWithStaleSwaps(db: Executor, now: Date): Promise<string[]> {
   const rows = await db
     .selectDistinct({ groupId: swaps.groupId })
     .from(swaps)
-    .where(and(inArray(swaps.state, ['pending', 'compensating']), sql`(${swaps.leaseUntil} is null or ${swaps.leaseUntil} < ${now})`));
+    .where(and(inArray(swaps.state, ['pending', 'compensating']), sql`(${swaps.leaseUntil} is null or ${swaps.leaseUntil} < ${now.toISOString()}::timestamptz)`));
   return rows.map((r) => r.groupId);
 }
 
