@@ -9,7 +9,7 @@
 //   baseline of recomputing all of the owner's blocked times on any change.
 // Prints a table and writes bench/results/availability.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
@@ -291,7 +291,8 @@ async function main() {
     console.log(`\navailability benchmark: ${EVENTS} events, ${CALENDARS} calendars, 1 owner (${TZ}), ${blockedRows} blocked-time rows`);
     console.log(`ingest through the change-set handler: ${pages} pages of up to ${PAGE} in ${ms(ingestMs)} ms`);
     console.log(`busy over 1 year: ${yearly.length} merged intervals; naive baseline gives the same answer: ${same}`);
-    console.log(`changed series: ${seriesRows} blocked-time rows replaced per change\n`);
+    console.log(`changed series: ${seriesRows} blocked-time rows replaced per change`);
+    console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} (other work on the machine inflates every figure)\n`);
     console.log(`${'case'.padEnd(50)} ${'p50 ms'.padStart(10)} ${'p99 ms'.padStart(10)} ${'mean ms'.padStart(10)} ${'runs'.padStart(6)}`);
     for (const [name, r] of table) {
       console.log(`${name.padEnd(50)} ${String(ms(r.p50)).padStart(10)} ${String(ms(r.p99)).padStart(10)} ${String(ms(r.mean)).padStart(10)} ${String(r.n).padStart(6)}`);
@@ -301,7 +302,7 @@ async function main() {
       benchmark: 'availability',
       command: 'bun bench/availability.ts',
       at: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), bun: Bun.version, postgres: pgVersion, database: database.kind },
+      machine: { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), bun: Bun.version, postgres: pgVersion, database: database.kind },
       data: { events: EVENTS, calendars: CALENDARS, timeZone: TZ, blockedTimeRows: blockedRows, mergedIntervalsOneYear: yearly.length, seriesRowsPerChange: seriesRows },
       ingest: { pages, ms: ms(ingestMs) },
       naiveMatchesTable: same,
