@@ -4,6 +4,7 @@
 // two service instances racing on one message. GOOGLE_WEBHOOK_TOKEN is set here, so the suite can
 // speak as Google does (the per-channel random token is covered in lifecycle.test.ts).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { drainSyncRequests } from '../../src/channels/index.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startChannelsHarness, timed, type ChannelsHarness } from './harness.ts';
 
@@ -281,6 +282,9 @@ describe('attacks', () => {
     // Not above the last number any more: nothing noted, on either path.
     expect(await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }]))).toEqual([]);
     expect(await noteNotifications(h.t.service.ctx.db, [{ id: channel.id, n, force: false, count: 1, at }])).toEqual([]);
+    // Called directly, the note's outbox row waits for a drain (the webhook asks for one itself).
+    expect((await h.sql`select count(*)::int as n from channel_sync_requests`)[0]!.n).toBe(1);
+    expect(await drainSyncRequests(h.t.service.ctx)).toBe(1);
     await outboxDrained();
   });
 
