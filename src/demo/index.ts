@@ -75,8 +75,15 @@ async function main(): Promise<void> {
   const api = new DemoClient(target);
   const waitMs = Number(process.env.DEMO_TIMEOUT_SECONDS || 60) * 1000;
 
+  const notRunning = `calwatch is not running at ${target.serviceUrl}: run \`bun run start\` in another terminal first, then \`bun run demo\` again`;
   if (!(await api.serviceReady())) {
-    throw new DemoError(`calwatch is not running at ${target.serviceUrl}: run \`bun run start\` in another terminal first, then \`bun run demo\` again`);
+    // `bun run start` opens the emulator first and the service's port only once the database is
+    // migrated: an emulator answering alone means the service is most likely still starting.
+    if (!(await api.emulatorReachable())) throw new DemoError(notRunning);
+    out(`Waiting for calwatch to finish starting at ${target.serviceUrl} ...`);
+    await until(() => api.serviceReady(), { what: 'calwatch to start', timeoutMs: waitMs, intervalMs: 500 }).catch(() => {
+      throw new DemoError(notRunning);
+    });
   }
   if (!(await api.emulatorReachable())) {
     throw new DemoError(

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { TEST_ADMIN_TOKEN, TEST_SERVICE_TOKEN, freePort, startTestService, type TestService } from '../support/service.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { at, dayIn } from '../../src/demo/format.ts';
 
 setDefaultTimeout(60_000);
@@ -114,22 +115,52 @@ describe('bun run demo against a running service', () => {
   });
 });
 
+describe('started right after `bun run start` (the service still starting)', () => {
+  test('waits for the service, then runs to the end', async () => {
+    // The service's port refuses until the proxy opens: as while `bun run start` migrates.
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(t.url).port));
+    proxy.down();
+    const running = runDemo({ ...target(), CALWATCH_URL: `http://127.0.0.1:${proxy.port}` });
+    await Bun.sleep(1500);
+    proxy.up();
+    const r = await running;
+    await proxy.stop();
+    if (r.code !== 0) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`Waiting for calwatch to finish starting at http://127.0.0.1:${proxy.port} ...`);
+    expect(r.stdout).toMatch(/Done in [\d.]+ s\./);
+  });
+});
+
 describe('refusals', () => {
-  test('no service: one line telling to run `bun run start` first, exit 1, nothing done', async () => {
+  test('nothing running: one line telling to run `bun run start` first, exit 1', async () => {
     const port = await freePort();
-    const before = ((await (await fetch(`${emu.url}_emulator/users`)).json()) as { items: unknown[] }).items.length;
-    const r = await runDemo({ ...target(), CALWATCH_URL: `http://127.0.0.1:${port}` });
+    const emuPort = await freePort();
+    const r = await runDemo({ ...target(), CALWATCH_URL: `http://127.0.0.1:${port}`, EMULATOR_URL: `http://127.0.0.1:${emuPort}/` });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([`demo: calwatch is not running at http://127.0.0.1:${port}: run \`bun run start\` in another terminal first, then \`bun run demo\` again`]);
+  });
+
+  test('the emulator answers but the service never comes up: waits, then the same line, nothing done', async () => {
+    const port = await freePort();
+    const before = ((await (await fetch(`${emu.url}_emulator/users`)).json()) as { items: unknown[] }).items.length;
+    const r = await runDemo({ ...target(), CALWATCH_URL: `http://127.0.0.1:${port}`, DEMO_TIMEOUT_SECONDS: '2' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`Waiting for calwatch to finish starting at http://127.0.0.1:${port} ...\n`);
+    expect(r.stderr).toContain(`demo: calwatch is not running at http://127.0.0.1:${port}: run \`bun run start\``);
     expect(((await (await fetch(`${emu.url}_emulator/users`)).json()) as { items: unknown[] }).items.length).toBe(before);
   });
 
   test('defaults: PORT and EMULATOR_PORT on 127.0.0.1 when no URL is given', async () => {
     const port = await freePort();
-    const r = await runDemo({ PORT: String(port), SERVICE_TOKEN: TEST_SERVICE_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    const r = await runDemo({ PORT: String(port), EMULATOR_PORT: String(await freePort()), SERVICE_TOKEN: TEST_SERVICE_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`calwatch is not running at http://127.0.0.1:${port}:`);
+    // and with the emulator's default port given as EMULATOR_PORT, the service's URL is still PORT's
+    const r2 = await runDemo({ PORT: String(new URL(t.url).port), EMULATOR_PORT: String(await freePort()), SERVICE_TOKEN: TEST_SERVICE_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain('demo: no Google/Slack emulator at http://127.0.0.1:');
   });
 
   test('a wrong token is refused before anything is created', async () => {
