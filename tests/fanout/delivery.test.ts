@@ -68,7 +68,7 @@ describe('a delivery', () => {
     expect(Date.parse(created!.body.occurredAt)).toBeGreaterThan(0);
     expect(updated!.body.changed).toEqual(['summary', 'start', 'end']);
     expect(updated!.body.data.summary).toBe('Standup (moved)');
-    const rows = await h.deliveries(sub.id);
+    const rows = await settled(sub.id, 3);
     expect(rows.map((r) => r.id)).toEqual(got.map((r) => r.webhookId));
     expect(rows.every((r) => r.status === 'delivered' && r.attempts === 1)).toBe(true);
     expect(Math.abs(Number(created!.timestamp) * 1000 - created!.at)).toBeLessThan(5000);
