@@ -71,25 +71,33 @@ const runId = () => [...randomBytes(6)].map((b) => '0123456789abcdefghijklmnopqr
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const target = resolveTarget();
-  const api = new DemoClient(target);
   const waitMs = Number(process.env.DEMO_TIMEOUT_SECONDS || 60) * 1000;
+  const probe = new DemoClient(resolveTarget());
+  const { serviceUrl, emulatorUrl } = probe.target;
 
-  const notRunning = `calwatch is not running at ${target.serviceUrl}: run \`bun run start\` in another terminal first, then \`bun run demo\` again`;
-  if (!(await api.serviceReady())) {
-    // `bun run start` opens the emulator first and the service's port only once the database is
-    // migrated: an emulator answering alone means the service is most likely still starting.
-    if (!(await api.emulatorReachable())) throw new DemoError(notRunning);
-    out(`Waiting for calwatch to finish starting at ${target.serviceUrl} ...`);
-    await until(() => api.serviceReady(), { what: 'calwatch to start', timeoutMs: waitMs, intervalMs: 500 }).catch(() => {
+  const notRunning = `calwatch is not running at ${serviceUrl}: run \`bun run start\` in another terminal first, then \`bun run demo\` again`;
+  if (!(await probe.serviceReady())) {
+    // `bun run start` opens the emulator first (within a second or two of its launch) and the
+    // service's port once the database is migrated: an emulator answering alone means the service
+    // is most likely still starting, so `(bun run start &) && bun run demo` works too.
+    const starting = await until(() => probe.emulatorReachable(), { what: 'the emulator', timeoutMs: 5_000, intervalMs: 250 }).then(
+      () => true,
+      () => false,
+    );
+    if (!starting) throw new DemoError(notRunning);
+    out(`Waiting for calwatch to finish starting at ${serviceUrl} ...`);
+    await until(() => probe.serviceReady(), { what: 'calwatch to start', timeoutMs: waitMs, intervalMs: 500 }).catch(() => {
       throw new DemoError(notRunning);
     });
   }
-  if (!(await api.emulatorReachable())) {
+  if (!(await probe.emulatorReachable())) {
     throw new DemoError(
-      `no Google/Slack emulator at ${target.emulatorUrl}: the demo needs the one \`bun run start\` runs in development (no GOOGLE_CLIENT_ID set), or EMULATOR_URL pointing at one`,
+      `no Google/Slack emulator at ${emulatorUrl}: the demo needs the one \`bun run start\` runs in development (no GOOGLE_CLIENT_ID set), or EMULATOR_URL pointing at one`,
     );
   }
+  // Read only now: a first start writes secrets.json while the demo may have been waiting for it.
+  const target = resolveTarget();
+  const api = new DemoClient(target);
   if (!target.serviceToken || !target.adminToken) {
     throw new DemoError('no tokens: set SERVICE_TOKEN and ADMIN_TOKEN, or run the demo in the directory where `bun run start` runs (it keeps them in ./.calwatch/secrets.json)');
   }
