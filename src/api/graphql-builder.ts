@@ -4,6 +4,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
+import type DataLoader from 'dataloader';
 import type { Ctx } from '../context/index.ts';
 import type { Logger } from '../log/index.ts';
 
@@ -12,6 +13,8 @@ export interface AdminContext {
   log: Logger;
   requestId: string;
   admin: boolean;
+  /** Per-request DataLoaders (see loaders.ts). */
+  loaders: Map<string, DataLoader<unknown, unknown>>;
 }
 
 export const builder = new SchemaBuilder<{

@@ -42,6 +42,11 @@ export function createGraphqlHandler(opts: {
           return new GraphQLError(original.message, { extensions: { code: original.code } });
         }
         if (error instanceof GraphQLError && error.extensions?.code) return error;
+        // Errors of the request itself (syntax, validation, depth and cost limits) carry no
+        // original error: their message is for the client.
+        if (error instanceof GraphQLError && !error.originalError) {
+          return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'VALIDATION' } });
+        }
         return new GraphQLError(message, { extensions: { code: 'INTERNAL' } });
       },
     },

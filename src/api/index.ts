@@ -14,6 +14,7 @@ import type { Logger } from '../log/index.ts';
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
 export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
+export { loaderFor, groupBy } from './loaders.ts';
 
 type Vars = { Variables: { requestId: string; log: Logger } };
 
@@ -113,7 +114,7 @@ export function createHttpApp(opts: {
       );
     }
     return yoga.fetch(c.req.raw, {
-      adminContext: { app: ctx, log: c.get('log'), requestId: c.get('requestId'), admin },
+      adminContext: { app: ctx, log: c.get('log'), requestId: c.get('requestId'), admin, loaders: new Map() },
     });
   });
 

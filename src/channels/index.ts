@@ -6,6 +6,7 @@ import { channelsJobs } from './jobs.ts';
 import { registerChannelReactions } from './reactions.ts';
 import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
+import './admin.ts';
 
 export const channelsRouter = router({});
 

@@ -19,6 +19,8 @@ export interface DatabaseHandle {
   sql: postgres.Sql;
   url: string;
   kind: 'postgres' | 'embedded';
+  /** SQL statements sent by the app's pool so far (the admin API's batching is tested with it). */
+  queryCount(): number;
   /** Whether the database answers right now (used by /readyz). */
   ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -35,7 +37,11 @@ export async function openDatabase(opts: {
     embedded = await startEmbeddedPostgres(opts.dataDir);
     url = embedded.url;
   }
+  let queries = 0;
   const sql = postgres(url, {
+    debug: () => {
+      queries += 1;
+    },
     max: embedded ? Math.min(opts.max ?? 4, 4) : (opts.max ?? 10),
     onnotice: () => {},
     connect_timeout: 5,
@@ -47,6 +53,7 @@ export async function openDatabase(opts: {
     sql,
     url,
     kind: embedded ? 'embedded' : 'postgres',
+    queryCount: () => queries,
     async ping(timeoutMs = 1000) {
       try {
         await Promise.race([

@@ -3,6 +3,8 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { builder } from '../api/index.ts';
 import { findOwnerByExternalId, listOwners, type Owner, type OwnerStatus } from './owners.ts';
+import { resyncOwner } from './link-owner.ts';
+import { AppError } from '../errors/index.ts';
 
 export const OwnerStatusEnum = builder.enumType('OwnerStatus', {
   values: { ACTIVE: { value: 'active' }, REVOKED: { value: 'revoked' }, UNLINKED: { value: 'unlinked' } } as const,
@@ -33,7 +35,7 @@ builder.queryField('owners', (t) =>
       resolveOffsetConnection({ args, defaultSize: 50, maxSize: 200 }, ({ limit, offset }) =>
         listOwners(ctx.app, { ...(args.status ? { status: args.status as OwnerStatus } : {}), limit, offset }),
       ),
-  }),
+  }, { name: 'OwnerConnection' }, { name: 'OwnerEdge' }),
 );
 
 builder.queryField('owner', (t) =>
@@ -42,5 +44,19 @@ builder.queryField('owner', (t) =>
     nullable: true,
     args: { externalOwnerId: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => findOwnerByExternalId(ctx.app, args.externalOwnerId).then((o) => o ?? null),
+  }),
+);
+
+builder.mutationField('resyncOwner', (t) =>
+  t.field({
+    type: OwnerRef,
+    description: "Forget the owner's sync tokens and fully resync its calendar list and selected calendars",
+    args: { externalOwnerId: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await resyncOwner(ctx.app, { externalOwnerId: args.externalOwnerId });
+      const owner = await findOwnerByExternalId(ctx.app, args.externalOwnerId);
+      if (!owner) throw new AppError('NOT_FOUND', `no owner ${args.externalOwnerId}`);
+      return owner;
+    },
   }),
 );

@@ -4,6 +4,7 @@ import { onOwnerEvent, provideCalendarStatus } from '../links/index.ts';
 import { syncJobs } from './jobs.ts';
 import { calendarStatusOf, onOwnerEventForSync } from './owner-events.ts';
 import { scheduleCatchUp } from './safety-net.ts';
+import './admin.ts';
 
 export { syncRouter } from './router.ts';
 
@@ -39,3 +40,4 @@ export { setCalendarSelected } from './set-selected.ts';
 export { resyncCalendars } from './resync.ts';
 export { listEvents, type ListedEvent } from './list-events.ts';
 export { runSafetyNet, scheduleCatchUp } from './safety-net.ts';
+export { CalendarRef, loadCalendar } from './admin.ts';

@@ -33,8 +33,10 @@ test('GraphiQL loads without a token, then runs a query with the admin header pa
     if (!r.url().startsWith(t.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) external.push(r.url());
   });
   await page.goto(`${t.url}/graphql`);
-  // The first tab holds our example query about queues.
-  await page.getByText('query Queues', { exact: false }).first().waitFor({ timeout: 20_000 });
+  // GraphiQL opens with the example tabs; the last one asks about the queues.
+  await page.getByText('ChannelsExpiringSoon', { exact: false }).first().waitFor({ timeout: 20_000 });
+  await page.getByRole('tab', { name: 'Queues' }).click();
+  await page.getByText('query Queues', { exact: false }).first().waitFor({ timeout: 10_000 });
 
   // Paste the admin header into the headers editor.
   await page.getByText('Headers', { exact: true }).first().click();
