@@ -15,6 +15,12 @@ import { DELIVER_JOB } from './publish.ts';
 
 /** pg-boss retries a deliver job at most this often; the handler gives up first (maxAttempts). */
 export const DELIVER_RETRY_LIMIT = 100;
+/**
+ * pg-boss expires (and retries) a job active longer than this: the key would then have two jobs at
+ * work. Every attempt is bounded well below it (MAX_TIMEOUT_MS), and the drain stops in time.
+ */
+export const DELIVER_EXPIRE_SECONDS = 300;
+export const MAX_TIMEOUT_MS = 120_000;
 
 export type AttemptVerdict =
   | { kind: 'delivered'; status: number }
@@ -55,7 +61,7 @@ export async function sendOnce(ctx: Ctx, sub: Pick<Subscription, 'url' | 'secret
     url: sub.url,
     headers,
     body: delivery.body,
-    timeoutMs: ctx.config.fanout.timeoutMs,
+    timeoutMs: Math.min(ctx.config.fanout.timeoutMs, MAX_TIMEOUT_MS),
     allowPrivate: ctx.config.fanout.allowPrivate,
   });
   return judge(outcome, ctx.clock.now());
@@ -83,11 +89,14 @@ export const DRAIN_BUDGET_MS = 2000;
  * drain and leaves that delivery to its own job, which tries at once (a crash in between too: that
  * job finds its delivery delivered and skips it).
  */
-async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery): Promise<number> {
+async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStarted: number): Promise<number> {
   const started = Date.now();
   const completedJobs: string[] = [];
+  // One more attempt must always end before half the job's expiry.
+  const worstAttemptMs = Math.min(ctx.config.fanout.timeoutMs, MAX_TIMEOUT_MS) + 5000;
+  const inTime = () => Date.now() - started < DRAIN_BUDGET_MS && Date.now() - jobStarted + worstAttemptMs < (DELIVER_EXPIRE_SECONDS * 1000) / 2;
   let stop = false;
-  while (!stop && completedJobs.length < DRAIN_MAX && Date.now() - started < DRAIN_BUDGET_MS) {
+  while (!stop && completedJobs.length < DRAIN_MAX && inTime()) {
     // pg-boss orders a key by (created_on, id): created_on is the enqueuing transaction's now(),
     // which is also the delivery's created_at, and the job id is the delivery id (until a replay).
     const next = await ctx.db
@@ -104,7 +113,7 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery): Promise
       .limit(20);
     if (next.length === 0) break;
     for (const d of next) {
-      if (d.replays > 0 || d.attempts > 0 || d.jobId !== d.id || completedJobs.length >= DRAIN_MAX) {
+      if (d.replays > 0 || d.attempts > 0 || d.jobId !== d.id || completedJobs.length >= DRAIN_MAX || !inTime()) {
         stop = true;
         break;
       }
@@ -134,6 +143,7 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery): Promise
  * active meanwhile. Off for a handler on any other queue.
  */
 export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: string }, opts: { drain?: boolean } = {}): Promise<DeliverResult> {
+  const jobStarted = Date.now();
   const [row] = await ctx.db
     .select({ delivery: deliveries, sub: subscriptions })
     .from(deliveries)
@@ -166,7 +176,7 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
     if (sub.failingSince || !sub.lastSuccessAt || now.getTime() - sub.lastSuccessAt.getTime() > 60_000) {
       await ctx.db.update(subscriptions).set({ lastSuccessAt: now, failingSince: null, updatedAt: now }).where(eq(subscriptions.id, sub.id));
     }
-    const drained = opts.drain !== false && delivery.replays === 0 ? await drainStream(ctx, sub, delivery) : 0;
+    const drained = opts.drain !== false && delivery.replays === 0 ? await drainStream(ctx, sub, delivery, jobStarted) : 0;
     return { deliveryId, outcome: 'delivered', attempts, ...(drained ? { drained } : {}) };
   }
 

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
 import { DELIVER_JOB } from './publish.ts';
-import { DELIVER_RETRY_LIMIT, deliverOnce } from './deliver.ts';
+import { DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT, deliverOnce } from './deliver.ts';
 import { pruneDeliveries } from './prune.ts';
 import { unblockStreams } from './unblock.ts';
 
@@ -18,8 +18,9 @@ export const deliverJob = defineJob({
   // sets its retry's delay itself (Jobs.setRetryDelay).
   retryDelay: 15,
   retryBackoff: true,
-  // DNS (5 s) + the request timeout, with room: an expired job is retried, holding its key till then.
-  expireInSeconds: 120,
+  // Far above one attempt (DNS 5 s + at most 120 s) and the drain's bound; a job of a process that
+  // died is retried after it, its key held till then.
+  expireInSeconds: DELIVER_EXPIRE_SECONDS,
   concurrency: 16,
   // A successor becomes fetchable only when its predecessor completes, and retries come due without
   // any NOTIFY: workers fetch again right after each job and poll at JOBS_POLL_SECONDS meanwhile.
