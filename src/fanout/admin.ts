@@ -89,7 +89,7 @@ builder.queryField('subscriptions', (t) =>
         });
         return all.slice(offset, offset + limit);
       }),
-  }),
+  }, { name: 'WebhookSubscriptionConnection' }, { name: 'WebhookSubscriptionEdge' }),
 );
 
 builder.queryField('deliveries', (t) =>
@@ -109,7 +109,7 @@ builder.queryField('deliveries', (t) =>
           offset,
         }),
       ),
-  }),
+  }, { name: 'WebhookDeliveryConnection' }, { name: 'WebhookDeliveryEdge' }),
 );
 
 builder.mutationField('replayDelivery', (t) =>
