@@ -351,13 +351,17 @@ async function main(): Promise<void> {
   step(5, 'Look at it yourself in GraphiQL');
   const queries = [
     {
-      title: 'Linked owners (their calendars: tRPC links.get)',
+      title: 'Owners and their calendars',
       query: `query Owners {
   owners(first: 20) {
-    edges { node { externalOwnerId googleEmail status linkedAt lastSyncAt lastError } }
+    edges { node {
+      externalOwnerId googleEmail status lastSyncAt lastError
+      calendars { calendarId summary primary selected lastSyncedAt eventCount channel { status expiresAt } }
+    } }
   }
 }`,
-      count: (d: any) => `${d.owners.edges.length} owner(s)`,
+      count: (d: any) =>
+        `${d.owners.edges.length} owner(s) with ${d.owners.edges.reduce((n: number, e: any) => n + e.node.calendars.length, 0)} calendar(s)`,
     },
     {
       title: `The on-call group "${group.name}": shifts and swaps`,

@@ -83,7 +83,7 @@ describe('bun run demo against a running service', () => {
     expect(o).toMatch(/event bk[0-9a-f]{32} deleted/);
     // 5. the three queries, each run once
     expect(o).toContain(`open ${t.url}/graphql`);
-    expect(o).toMatch(/# Linked owners.*: 1 owner\(s\)\n\s+query Owners \{/);
+    expect(o).toMatch(/# Owners and their calendars: 1 owner\(s\) with 2 calendar\(s\)\n\s+query Owners \{/);
     expect(o).toMatch(/: 6 shifts, 1 swap\(s\)\n\s+query OncallGroup \{/);
     expect(o).toMatch(/: 1 booking\(s\)\n\s+query Bookings \{/);
     expect(o).toMatch(/Done in [\d.]+ s\./);
@@ -109,7 +109,7 @@ describe('bun run demo against a running service', () => {
     if (r.code !== 0) console.error(r.stdout, r.stderr);
     expect(r.code).toBe(0);
     expect(runIdOf(r.stdout)).not.toBe(runIdOf(runs[0]!.stdout));
-    expect(r.stdout).toMatch(/: 2 owner\(s\)\n/);
+    expect(r.stdout).toMatch(/: 2 owner\(s\) with 4 calendar\(s\)\n/);
     expect(r.stdout).toMatch(/: 6 shifts, 1 swap\(s\)\n/);
     expect(r.stdout).toMatch(/: 1 booking\(s\)\n/);
   });
