@@ -182,8 +182,12 @@ for (const n of SIZES) {
     Bun.gc(true);
     live.push(process.memoryUsage().heapUsed / 2 ** 20);
   };
+  const previousFull = (await getCalendar(ctx, cal.id))!.lastFullSyncAt!;
   await setCalendarSelected(ctx, { ownerId, calendarId, selected: true });
-  await waitFor(async () => (await getCalendar(ctx, cal.id))?.lastFullSyncAt, { what: 'memory pass', timeoutMs: 600_000 });
+  await waitFor(async () => {
+    const at = (await getCalendar(ctx, cal.id))?.lastFullSyncAt;
+    return at && at > previousFull;
+  }, { what: 'memory pass', timeoutMs: 600_000 });
   probe = undefined;
   memory.push({ events: n, pages: live.length, liveHeapAfterFirstPageMb: +live[0]!.toFixed(1), liveHeapAfterLastPageMb: +live.at(-1)!.toFixed(1), maxLiveHeapMb: +Math.max(...live).toFixed(1) });
   if (!burstCalendar) burstCalendar = calendarId;
