@@ -13,7 +13,7 @@
 //    load runs, so each row measures the webhook alone.
 // Prints a table and writes bench/results/webhook.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { sql as dsql } from 'drizzle-orm';
@@ -256,6 +256,12 @@ try {
   await bare.stop(true);
   console.log(`bare Bun.serve 204: ${Math.round(bareResult.requestsPerSecond)} req/s`);
 
+  // The service's own HTTP stack (Hono, request id, child logger, metrics) on a route that does nothing:
+  // the ceiling of any route of this app, database aside.
+  await runWrk(`${t.url}/healthz`, undefined, 2);
+  const appResult = await runWrk(`${t.url}/healthz`, undefined, WRK.seconds);
+  console.log(`service GET /healthz: ${Math.round(appResult.requestsPerSecond)} req/s`);
+
   // Warm-up (fills the channel cache, JITs the path), then the measured run with higher numbers.
   await runWrk(`${t.url}/webhooks/google/calendar`, realScript, 2, ['1000000']);
   const before = await notificationCounts(t.url);
@@ -272,6 +278,7 @@ try {
 
   const rows = [
     { design: 'bare Bun.serve answering 204 (ceiling)', ...bareResult },
+    { design: 'the service app, GET /healthz (framework ceiling, no database)', ...appResult },
     { design: 'calwatch webhook (batched durable note, coalesced sync)', ...realResult },
     { design: 'naive: lookup + one pg-boss job per notification', ...naiveResult },
   ];
@@ -280,14 +287,15 @@ try {
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.design} | ${Math.round(r.requestsPerSecond)} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.non2xx} |`);
   console.log('');
-  console.log(`webhook / bare: ${round(realResult.requestsPerSecond / bareResult.requestsPerSecond, 2)} (aim >= 0.33); webhook / naive: ${round(realResult.requestsPerSecond / naiveResult.requestsPerSecond, 1)}x`);
+  console.log(`webhook / bare: ${round(realResult.requestsPerSecond / bareResult.requestsPerSecond, 2)} (aim >= 0.33); webhook / healthz: ${round(realResult.requestsPerSecond / appResult.requestsPerSecond, 2)}; webhook / naive: ${round(realResult.requestsPerSecond / naiveResult.requestsPerSecond, 1)}x`);
   console.log(`notification to mirror over ${CHANGES} changes: p50 ${toMirror.p50Ms} ms, p99 ${toMirror.p99Ms} ms (aim p99 < 500 ms)`);
+  console.log(`load average at the end: ${loadavg().map((x) => round(x, 2)).join(' ')} on ${cpus().length} CPUs (other processes share this machine)`);
   console.log(`sync jobs queued after the webhook run: ${queued!.n} (one per calendar at most); naive jobs: ${naiveJobs!.n}`);
 
   const result = {
     benchmark: 'webhook',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), bun: Bun.version, database: t.database.kind },
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), bun: Bun.version, database: t.database.kind, loadAverage: loadavg().map((x) => round(x, 2)) },
     command: 'bun bench/webhook.ts',
     wrk: { ...WRK, channels: channels.length },
     setup: { owners: OWNERS, calendars: total, channels: channels.length, seconds: round(setupSeconds) },
@@ -298,6 +306,7 @@ try {
     naiveJobsEnqueued: naiveJobs!.n,
     ratios: {
       webhookOverBare: round(realResult.requestsPerSecond / bareResult.requestsPerSecond, 3),
+      webhookOverApp: round(realResult.requestsPerSecond / appResult.requestsPerSecond, 3),
       webhookOverNaive: round(realResult.requestsPerSecond / naiveResult.requestsPerSecond, 2),
     },
   };

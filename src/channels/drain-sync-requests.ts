@@ -38,7 +38,16 @@ export async function drainAllSyncRequests(ctx: Ctx): Promise<number> {
   return total;
 }
 
-/** The in-process drainer: one pass at a time, another right after if more came in meanwhile. */
+/**
+ * After a pass of n requests, the next one waits n x PAUSE_PER_REQUEST_MS (at most MAX_PAUSE_MS):
+ * a lone notification is handed over at once, while under a sustained flood over many calendars the
+ * requests pile up (one row per calendar) between passes instead of each pass re-enqueuing them all.
+ * Syncs of one calendar start at least a second apart anyway.
+ */
+const PAUSE_PER_REQUEST_MS = 0.2;
+const MAX_PAUSE_MS = 100;
+
+/** The in-process drainer: one pass at a time, another soon after if more came in meanwhile. */
 export function createDrainer(ctx: Ctx) {
   let running = false;
   let again = false;
@@ -48,7 +57,9 @@ export function createDrainer(ctx: Ctx) {
     try {
       do {
         again = false;
-        if ((await drainSyncRequests(ctx)) === DRAIN_BATCH) again = true;
+        const n = await drainSyncRequests(ctx);
+        if (n === DRAIN_BATCH) again = true;
+        if (again || n > 1) await Bun.sleep(Math.min(MAX_PAUSE_MS, n * PAUSE_PER_REQUEST_MS));
       } while (again);
     } catch (err) {
       ctx.log.warn({ module: 'channels', err: (err as Error)?.message }, 'draining sync requests failed; retrying shortly');

@@ -131,12 +131,15 @@ export async function stopAll(
     .returning();
 }
 
-/** Channels the sweep must renew: active, not replaced, expiring before `before`. */
+/**
+ * Channels the sweep must renew: not replaced, expiring before `before`; active ones, and expired
+ * ones whose replacement failed (their renewal job gave up).
+ */
 export async function expiringChannels(db: Executor, before: Date, limit: number): Promise<Channel[]> {
   return db
     .select()
     .from(channels)
-    .where(and(eq(channels.status, 'active'), isNull(channels.replacedById), lt(channels.expiresAt, before)))
+    .where(and(inArray(channels.status, ['active', 'expired']), isNull(channels.replacedById), lt(channels.expiresAt, before)))
     .orderBy(asc(channels.expiresAt))
     .limit(limit);
 }
