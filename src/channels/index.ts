@@ -6,11 +6,15 @@ import { channelsJobs } from './jobs.ts';
 import { registerChannelReactions } from './reactions.ts';
 import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
+import { channelExpiryByCalendar } from './channel-view.ts';
+import { provideChannelExpiry } from '../sync/index.ts';
 import './admin.ts';
 
 export const channelsRouter = router({});
 
 registerChannelReactions();
+// links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
+provideChannelExpiry(channelExpiryByCalendar);
 
 export const channelsModule: CalwatchModule = {
   name: 'channels',

@@ -3,6 +3,7 @@ import type { CalwatchModule } from '../context/index.ts';
 import { onOwnerEvent, provideCalendarStatus } from '../links/index.ts';
 import { syncJobs } from './jobs.ts';
 import { calendarStatusOf, onOwnerEventForSync } from './owner-events.ts';
+export { provideChannelExpiry } from './owner-events.ts';
 import { scheduleCatchUp } from './safety-net.ts';
 import './admin.ts';
 

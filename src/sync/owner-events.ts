@@ -37,8 +37,16 @@ export async function onOwnerEventForSync(tx: Executor, ctx: Ctx, ev: OwnerEvent
   }
 }
 
+type ChannelExpiryProvider = (ctx: Ctx, ownerId: string) => Promise<Map<string, Date | null>>;
+let channelExpiry: ChannelExpiryProvider | undefined;
+
+/** channels tells when each calendar's watch channel expires (sync cannot import channels). */
+export function provideChannelExpiry(fn: ChannelExpiryProvider): void {
+  channelExpiry = fn;
+}
+
 export async function calendarStatusOf(ctx: Ctx, ownerId: string): Promise<CalendarStatus[]> {
-  const cals = await listOwnerCalendars(ctx, ownerId);
+  const [cals, expiries] = await Promise.all([listOwnerCalendars(ctx, ownerId), channelExpiry?.(ctx, ownerId)]);
   return cals
     .filter((c) => !c.deleted)
     .map((c) => ({
@@ -48,6 +56,6 @@ export async function calendarStatusOf(ctx: Ctx, ownerId: string): Promise<Calen
       selected: c.selected,
       lastSyncedAt: c.lastSyncedAt,
       syncError: c.syncError,
-      channelExpiresAt: null,
+      channelExpiresAt: expiries?.get(c.id) ?? null,
     }));
 }

@@ -152,6 +152,12 @@ describe('steering a linked owner', () => {
     expect(new Date(cal.channel.expiresAt).getTime()).toBeGreaterThan(Date.now());
   });
 
+  test('links.get shows the channel expiry of the watched calendar', async () => {
+    const r = await t.trpc<{ calendars: Array<{ calendarId: string; channelExpiresAt: string | null }> }>('links.get', { externalOwnerId: ownerExternalId });
+    const primary = r.body.result!.data.calendars.find((c) => c.calendarId === calendarId)!;
+    expect(new Date(primary.channelExpiresAt!).getTime()).toBeGreaterThan(Date.now());
+  });
+
   test('channels(status, expiringBefore) lists the channel; renewChannel replaces it and stopChannel stops the replacement', async () => {
     const soon = new Date(Date.now() + 30 * 86400_000).toISOString();
     const list = await t.graphql<{ channels: { edges: Array<{ node: { id: string; kind: string; owner: { externalOwnerId: string } } }> } }>(
