@@ -10,7 +10,7 @@ import {
   parseDateTime,
   pickTimeZone,
   wallToInstant,
-} from './time-zones.ts';
+} from '../time-zones/index.ts';
 
 export interface AvailabilityPreferences {
   /** Whether tentative events (the event's status, or the owner's own answer) block time. Default false. */

@@ -9,7 +9,7 @@ import { findCalendar } from '../sync/index.ts';
 import { blockedTimes, frozenBlockedTimes } from '../../schema/availability.ts';
 import { freeSlots, parseClock, type Interval, type WorkingHours } from './intervals.ts';
 import { readPreferences } from './store.ts';
-import { DAY_MS, isValidTimeZone } from './time-zones.ts';
+import { DAY_MS, isValidTimeZone } from '../time-zones/index.ts';
 
 /** The longest range one query may ask: a year (a leap one included). */
 export const MAX_RANGE_MS = 366 * DAY_MS;

@@ -2,7 +2,7 @@
 // [today - PAST_DAYS, today + horizonDays) (UTC days). One-off events are kept whatever their date,
 // until they end before the horizon's start.
 import type { Horizon } from './blocked-times.ts';
-import { DAY_MS, startOfUtcDay } from './time-zones.ts';
+import { DAY_MS, startOfUtcDay } from '../time-zones/index.ts';
 
 /** How far back busy answers stay complete: a month, for "what was booked this week" queries. */
 export const PAST_DAYS = 31;

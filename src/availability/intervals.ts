@@ -1,5 +1,5 @@
 // Interval arithmetic on instants (ms, end exclusive): merging busy times and finding free slots.
-import { DAY_MS, instantToWall, MINUTE_MS, wallToInstant } from './time-zones.ts';
+import { DAY_MS, instantToWall, MINUTE_MS, wallToInstant } from '../time-zones/index.ts';
 
 export interface Interval {
   start: number;

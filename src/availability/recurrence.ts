@@ -5,7 +5,7 @@
 // rrule is therefore run on "floating" times (wall clock encoded as UTC, the library's documented way
 // around its tzid quirks) and the caller maps each wall time back to an instant in the series' zone.
 import { RRule, type Options } from 'rrule';
-import { DAY_MS, instantToWall, wallToInstant, formatDateOnly } from './time-zones.ts';
+import { DAY_MS, instantToWall, wallToInstant, formatDateOnly } from '../time-zones/index.ts';
 
 /** Safety cap on the occurrences of one series in one window (an hourly series over 180 days is ~4,300). */
 export const MAX_OCCURRENCES = 10_000;

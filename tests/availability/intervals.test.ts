@@ -1,6 +1,6 @@
 // Wall-clock conversions at DST edges, interval merging and free slots: pure, expected values by hand.
 import { describe, expect, test } from 'bun:test';
-import { wallToInstant, instantToWall, offsetAt } from '../../src/availability/time-zones.ts';
+import { wallToInstant, instantToWall, offsetAt } from '../../src/time-zones/index.ts';
 import { freeSlots, mergeIntervals, workingWindows } from '../../src/availability/intervals.ts';
 
 const ms = (iso: string) => Date.parse(iso);

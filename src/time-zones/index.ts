@@ -1,4 +1,5 @@
-// Wall clock <-> instant in an IANA zone, with Intl only (no tz database of our own).
+// Wall clock <-> instant in an IANA zone, with Intl only (no tz database of our own): shared by the
+// sync (all-day events, series in events.list) and availability (blocked times).
 //
 // A "wall" time is a local date and time encoded as milliseconds as if it were UTC (what rrule calls
 // "floating" time): arithmetic on days and weekdays is then plain arithmetic, and a wall time becomes
