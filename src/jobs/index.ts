@@ -31,6 +31,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   retryBackoff?: boolean;
   retryDelayMax?: number;
   expireInSeconds?: number;
+  /** Seconds without a heartbeat after which a running job counts as dead (default JOB_HEARTBEAT_SECONDS, at least 10). */
+  heartbeatSeconds?: number;
   /** Parallel handlers in this process. */
   concurrency?: number;
   /**
@@ -50,6 +52,18 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   cronData?: z.infer<S>;
   handler: (ctx: Ctx, data: z.infer<S>, job: JobInfo) => Promise<unknown>;
 }
+
+/**
+ * Every running job sends a heartbeat (pg-boss refreshes it every half period). A process killed
+ * mid-job (SIGKILL, OOM, a lost machine) leaves its jobs `active`, and under the `stately`,
+ * `singleton` and `key_strict_fifo` policies an active job holds its key (a calendar's syncs, a
+ * group's swaps, a subscriber's stream) until it expires, up to an hour: found by the reliability
+ * suite (tests/reliability/crash.test.ts). With a heartbeat, pg-boss's monitor fails such a job over
+ * to its retry once the heartbeat is this stale. 10 s is pg-boss's minimum.
+ */
+export const JOB_HEARTBEAT_SECONDS = 10;
+/** How often pg-boss looks for missed heartbeats and expired jobs (its default pass is every 60 s). */
+export const JOB_MONITOR_SECONDS = 10;
 
 export const defineJob = <S extends z.ZodType>(def: JobDefinition<S>): JobDefinition => def as unknown as JobDefinition;
 
@@ -94,7 +108,8 @@ export class Jobs {
       max: opts.embedded ? Math.min(opts.poolMax ?? 4, 4) : (opts.poolMax ?? 10),
       // LISTEN/NOTIFY wakes workers in every process the moment a job is created.
       useListenNotify: !opts.embedded,
-      superviseIntervalSeconds: 30,
+      superviseIntervalSeconds: JOB_MONITOR_SECONDS,
+      monitorIntervalSeconds: JOB_MONITOR_SECONDS,
       openTelemetry: { enabled: false },
     } as ConstructorParameters<typeof PgBoss>[0]);
     boss.on('error', (err) => opts.log.error({ err }, 'pg-boss error'));
@@ -108,7 +123,8 @@ export class Jobs {
 
   /** Creates the queues of these definitions (idempotent). */
   async declare(defs: JobDefinition[]): Promise<void> {
-    const existing = new Set((await this.boss.getQueues()).map((q) => q.name));
+    const queues = await this.boss.getQueues();
+    const existing = new Set(queues.map((q) => q.name));
     for (const def of defs) {
       if (this.definitions.has(def.name)) throw new Error(`job ${def.name} declared twice`);
       this.definitions.set(def.name, def);
@@ -119,8 +135,14 @@ export class Jobs {
         retryBackoff: def.retryBackoff ?? true,
         retryDelayMax: def.retryDelayMax ?? 3600,
         expireInSeconds: def.expireInSeconds ?? 300,
+        heartbeatSeconds: def.heartbeatSeconds ?? JOB_HEARTBEAT_SECONDS,
         notify: true,
       };
+      const current = queues.find((q) => q.name === def.name);
+      if (current && current.heartbeatSeconds !== options.heartbeatSeconds) {
+        // A queue created before heartbeats existed (or with another period): new jobs get this one.
+        await this.boss.updateQueue(def.name, { heartbeatSeconds: options.heartbeatSeconds });
+      }
       if (!existing.has(def.name)) {
         try {
           await this.boss.createQueue(def.name, options);
