@@ -12,7 +12,7 @@
 //            both events are put back (idempotent too), then the swap is `aborted`.
 // A transient failure releases the lease and fails the job, whose retry resumes where the row
 // says; a crash leaves the lease to run out, and the retried job (or the repair cron) resumes.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { AppError, isAppError } from '../errors/index.ts';
@@ -38,8 +38,15 @@ import {
 import { reassignShiftEvent, shiftSummary, type Person } from './shift-events.ts';
 
 export const SWAP_JOB = 'oncall.swap';
-/** How long an executor holds a swap before another may take it over (renewed at every step). */
-export const SWAP_LEASE_MS = 120_000;
+/**
+ * How long an executor holds a swap before another may take it over. It is renewed at every step
+ * and by a timer while the executor lives (SWAP_LEASE_RENEW_MS), so a slow Google call never loses
+ * it, while a killed executor's swap is taken over within this time (it was 120 s, renewed only per
+ * step: a kill -9 between the two patches left the swap half done for two minutes; see
+ * tests/reliability/crash.test.ts).
+ */
+export const SWAP_LEASE_MS = 30_000;
+const SWAP_LEASE_RENEW_MS = 10_000;
 /** After this many failed partners for one decline, the shift is reported uncovered. */
 const MAX_ABORTED_PER_DECLINE = 3;
 
@@ -160,7 +167,11 @@ const asAppError = (err: unknown): AppError =>
   isAppError(err) ? err : new AppError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 
 async function renewLease(ctx: Ctx, swapId: string): Promise<void> {
-  await ctx.db.update(swaps).set({ leaseUntil: leaseFrom(ctx) }).where(eq(swaps.id, swapId));
+  await ctx.db
+    .update(swaps)
+    .set({ leaseUntil: leaseFrom(ctx) })
+    // Never re-takes a lease released meanwhile (a late timer tick after a transient failure).
+    .where(and(eq(swaps.id, swapId), inArray(swaps.state, ['pending', 'compensating']), isNotNull(swaps.leaseUntil)));
 }
 
 async function releaseLease(ctx: Ctx, swapId: string, error: string): Promise<void> {
@@ -173,6 +184,16 @@ function peopleOf(members: Array<{ email: string; name: string }>) {
 
 /** Runs a claimed swap to its end (completed or aborted), or throws a retryable error. */
 export async function runSwap(ctx: Ctx, swapId: string, log: Logger = ctx.log): Promise<Swap> {
+  // Keeps the lease while this executor lives, however long Google takes to answer a step.
+  const keeper = setInterval(() => void renewLease(ctx, swapId).catch(() => undefined), SWAP_LEASE_RENEW_MS);
+  try {
+    return await runSwapSteps(ctx, swapId, log);
+  } finally {
+    clearInterval(keeper);
+  }
+}
+
+async function runSwapSteps(ctx: Ctx, swapId: string, log: Logger): Promise<Swap> {
   let swap = await swapById(ctx.db, swapId);
   if (!swap) throw new AppError('NOT_FOUND', `no swap ${swapId}`);
   if (swap.state === 'completed' || swap.state === 'aborted') return swap;
