@@ -68,7 +68,13 @@ export function createHttpApp(opts: {
     c.get('log')?.error({ err }, 'unhandled error');
     return c.json({ detail: 'Internal error' }, 500);
   });
-  app.notFound((c) => c.json({ detail: 'Not found' }, 404));
+  app.notFound((c) => {
+    // A known path asked with another method (GET on the webhook...): 405 naming the methods it
+    // takes (RFC 9110 §15.5.6), not a 404 that says the path does not exist.
+    const allowed = [...new Set(app.routes.filter((r) => r.path === c.req.path && r.method !== 'ALL').map((r) => r.method))];
+    if (allowed.length > 0) return c.json({ detail: 'Method not allowed' }, 405, { Allow: allowed.join(', ') });
+    return c.json({ detail: 'Not found' }, 404);
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
