@@ -1,4 +1,4 @@
-// A local webhook receiver for the fan-out suites: verifies every request with the standardwebhooks
+// A local webhook receiver (fan-out and reliability suites): verifies every request with the standardwebhooks
 // library under the secret registered for its path, records it, and answers what the test says
 // (204 by default). It can be taken down (connection refused) and brought back on the same port.
 import { Webhook } from 'standardwebhooks';
