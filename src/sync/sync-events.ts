@@ -101,57 +101,7 @@ export async function syncCalendarEvents(ctx: Ctx, calendarRowId: string, opts: 
 }
 
 async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: SyncEventsOptions): Promise<EventSyncResult> {
-  let pageToken: string | undefined;
-  let pages = 0;
-  let changes = 0;
-  const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
-  for (;;) {
-    // Same query as the full sync, plus the token (Google: "All other query parameters should be
-    // the same as for the initial synchronization"); deleted entries always come back.
-    const g0 = performance.now();
-    const page = await listPage(ctx, cal, {
-      calendarId: cal.googleCalendarId,
-      syncToken: token,
-      maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
-      singleEvents: false,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    pages++;
-    const w0 = performance.now();
-    timing.googleMs += w0 - g0;
-    const last = !page.nextPageToken;
-    const now = ctx.clock.now();
-    changes += await ctx.db.transaction(async (tx) => {
-      const row = await lockForWrite(tx, cal.id, { generation: cal.syncGeneration, token });
-      const result = await applyEventPage(tx, row, page.items ?? [], {
-        zone: placementZone(row.timeZone ?? page.timeZone),
-        generation: row.syncGeneration,
-        fullSync: false,
-      });
-      if (last) {
-        await tx
-          .update(calendars)
-          .set({
-            syncToken: page.nextSyncToken ?? null,
-            lastSyncedAt: now,
-            syncError: null,
-            syncErrorAt: null,
-            updatedAt: now,
-            ...(row.timeZone ? {} : { timeZone: page.timeZone ?? null }),
-          })
-          .where(eq(calendars.id, cal.id));
-      }
-      const d0 = performance.now();
-      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: false, syncedAt: now, changes: result.changes });
-      timing.reactorsMs += performance.now() - d0;
-      return result.changes.length;
-    });
-    timing.writeMs += performance.now() - w0;
-    if (last) break;
-    if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
-    pageToken = page.nextPageToken!;
-  }
-  return { calendarRowId: cal.id, mode: 'incremental', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
+  return syncPages(ctx, cal, opts, { generation: cal.syncGeneration, token });
 }
 
 async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promise<EventSyncResult> {
@@ -163,18 +113,29 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
     .where(and(eq(calendars.id, cal.id), eq(calendars.selected, true), eq(calendars.deleted, false), eq(calendars.syncGeneration, cal.syncGeneration)))
     .returning();
   if (!started) throw new Superseded('calendar changed before the full sync started');
-  const generation = started.syncGeneration;
+  return syncPages(ctx, started, opts, { generation: started.syncGeneration, token: null });
+}
 
+/**
+ * The page loop of both syncs: a full sync (`token` null) and an incremental one differ only in the
+ * token sent, the sweep of unseen rows on the last page, and what the last page records.
+ */
+async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync: { generation: number; token: string | null }): Promise<EventSyncResult> {
+  const { generation, token } = sync;
+  const full = token === null;
   let pageToken: string | undefined;
   let pages = 0;
   let changes = 0;
   const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
   for (;;) {
+    // The incremental query is the full one plus the token (Google: "All other query parameters
+    // should be the same as for the initial synchronization"); deleted entries always come back.
     // showDeleted=false: a full sync needs only what exists (cancelled instances of live series
     // still come back, "if showDeleted and singleEvents are both False").
     const g0 = performance.now();
-    const page = await listPage(ctx, started, {
+    const page = await listPage(ctx, cal, {
       calendarId: cal.googleCalendarId,
+      ...(full ? {} : { syncToken: token }),
       maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
       singleEvents: false,
       ...(pageToken ? { pageToken } : {}),
@@ -185,21 +146,21 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
     const last = !page.nextPageToken;
     const now = ctx.clock.now();
     changes += await ctx.db.transaction(async (tx) => {
-      const row = await lockForWrite(tx, cal.id, { generation, token: null });
+      const row = await lockForWrite(tx, cal.id, { generation, token });
       const result = await applyEventPage(tx, row, page.items ?? [], {
         zone: placementZone(row.timeZone ?? page.timeZone),
         generation,
-        fullSync: true,
+        fullSync: full,
       });
       const pageChanges = result.changes;
       if (last) {
-        pageChanges.push(...(await sweepUnseen(tx, row, generation)));
+        if (full) pageChanges.push(...(await sweepUnseen(tx, row, generation)));
         await tx
           .update(calendars)
           .set({
             syncToken: page.nextSyncToken ?? null,
             lastSyncedAt: now,
-            lastFullSyncAt: now,
+            ...(full ? { lastFullSyncAt: now } : {}),
             syncError: null,
             syncErrorAt: null,
             updatedAt: now,
@@ -208,9 +169,9 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
           .where(eq(calendars.id, cal.id));
       }
       const d0 = performance.now();
-      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: true, syncedAt: now, changes: pageChanges });
+      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges });
       timing.reactorsMs += performance.now() - d0;
-      if (last) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
+      if (last && full) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
       return pageChanges.length;
     });
     timing.writeMs += performance.now() - w0;
@@ -218,7 +179,7 @@ async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promi
     if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
     pageToken = page.nextPageToken!;
   }
-  return { calendarRowId: cal.id, mode: 'full', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
+  return { calendarRowId: cal.id, mode: full ? 'full' : 'incremental', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
 }
 
 export function changeSetHead(row: Calendar) {
