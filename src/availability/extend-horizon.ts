@@ -6,7 +6,7 @@ import type { Ctx } from '../context/index.ts';
 import { availabilitySeries, availabilitySources, blockedTimes, frozenBlockedTimes } from '../../schema/availability.ts';
 import { blockedTimesFor, DEFAULT_PREFERENCES } from './blocked-times.ts';
 import { horizonAt } from './horizon.ts';
-import { groupSeries } from './rebuild.ts';
+import { blockedTimeRow, groupSeries } from './rebuild.ts';
 import { fromSourceRow, insertBlockedTimes, loadSeriesSources, readPreferencesOf, seriesKey, type BlockedTimeInsert } from './store.ts';
 
 /** Series per transaction: short transactions, so the sync never waits long on a series row. */
@@ -48,15 +48,7 @@ export async function extendHorizon(ctx: Ctx): Promise<HorizonResult> {
           if (!g) continue;
           const window = { from: Math.max(s.expandedUntil.getTime(), horizon.from), until: horizon.until };
           for (const t of blockedTimesFor(g.members, g.calendarTimeZone, prefs.get(g.ownerId) ?? DEFAULT_PREFERENCES, window, { recurringOnly: true })) {
-            rows.push({
-              ownerId: g.ownerId,
-              calendarRowId: g.calendarRowId,
-              calendarId: g.calendarId,
-              seriesId: g.seriesId,
-              sourceEventId: t.sourceEventId,
-              startAt: new Date(t.start),
-              endAt: new Date(t.end),
-            });
+            rows.push(blockedTimeRow(g, t));
           }
         }
         await tx

@@ -2,7 +2,7 @@
 // transaction: the sync's change set, a preference change. Each series is replaced as a unit.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { blockedTimesFor, type AvailabilityPreferences, type Horizon } from './blocked-times.ts';
+import { blockedTimesFor, type AvailabilityPreferences, type BlockedTime, type Horizon } from './blocked-times.ts';
 import type { SourceEvent } from './source-event.ts';
 import {
   claimSeries,
@@ -25,6 +25,19 @@ export interface SeriesGroup {
 /** A series needs a horizon when it recurs, or when it is instances whose master lives elsewhere. */
 export function isRecurring(members: SourceEvent[]): boolean {
   return members.some((m) => (m.recurrence && m.recurrence.length > 0) || m.eventId !== m.seriesId);
+}
+
+/** A blocked time of a series as its table row. */
+export function blockedTimeRow(g: SeriesGroup, t: BlockedTime): BlockedTimeInsert {
+  return {
+    ownerId: g.ownerId,
+    calendarRowId: g.calendarRowId,
+    calendarId: g.calendarId,
+    seriesId: g.seriesId,
+    sourceEventId: t.sourceEventId,
+    startAt: new Date(t.start),
+    endAt: new Date(t.end),
+  };
 }
 
 /** Groups source rows of one or more calendars by series. */
@@ -86,15 +99,7 @@ export async function rebuildSeries(
     });
     for (const t of times) {
       if (t.end <= horizon.from) continue;
-      rows.push({
-        ownerId: g.ownerId,
-        calendarRowId: g.calendarRowId,
-        calendarId: g.calendarId,
-        seriesId: g.seriesId,
-        sourceEventId: t.sourceEventId,
-        startAt: new Date(t.start),
-        endAt: new Date(t.end),
-      });
+      rows.push(blockedTimeRow(g, t));
     }
   }
   for (const [calendarRowId, ids] of byCalendar) {
