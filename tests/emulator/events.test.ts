@@ -1,63 +1,51 @@
 // events.insert/get/patch/update/delete conformance: ids, etags and If-Match, Google's error bodies,
 // attendees, access roles and the request log.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import type { Emulator } from '../../src/emulator/index.ts';
-import { control, failure, listAll, newUser, start, type TestUser } from './helpers.ts';
+import { describe, expect, test } from 'bun:test';
+import { control, failure, listAll, newUser } from './helpers.ts';
+import { emulatorSuite } from './setup.ts';
 
-let emu: Emulator;
-let alice: TestUser;
-
-beforeAll(async () => {
-  emu = await start();
-});
-afterAll(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await control(emu, 'POST', 'reset');
-  alice = await newUser(emu, 'alice@example.com');
-});
+const suite = emulatorSuite({ user: 'alice@example.com' });
 
 const slot = { start: { dateTime: '2030-05-01T10:00:00+02:00' }, end: { dateTime: '2030-05-01T11:00:00+02:00' } };
 
 describe('insert', () => {
   test('a client-supplied id is honoured; inserting it again is 409 duplicate, even once deleted', async () => {
     const id = 'c0ffee0booking0001';
-    const created = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Booked', ...slot } });
+    const created = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Booked', ...slot } });
     expect(created.data.id).toBe(id);
     expect(created.data.htmlLink).toStartWith('https://www.google.com/calendar/event?eid=');
     expect(created.data.sequence).toBe(0);
     expect(created.data.created).toBeString();
 
-    const dup = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Again', ...slot } }));
+    const dup = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { id, summary: 'Again', ...slot } }));
     expect(dup.status).toBe(409);
     expect(dup.body).toEqual({
       error: { errors: [{ domain: 'global', reason: 'duplicate', message: 'The requested identifier already exists.' }], code: 409, message: 'The requested identifier already exists.' },
     });
-    await alice.calendar.events.delete({ calendarId: 'primary', eventId: id });
-    expect((await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }))).status).toBe(409);
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: id });
+    expect((await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }))).status).toBe(409);
   });
 
   test('ids outside base32hex (a-v, 0-9, 5-1024 chars) are rejected', async () => {
     for (const id of ['UPPER12345', 'abc', 'has-dash-123', 'wxyz12345']) {
-      const err = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }));
+      const err = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { id, ...slot } }));
       expect(err.status).toBe(400);
       expect(err.body.error.errors[0]?.reason).toBe('invalid');
     }
   });
 
   test('times are validated', async () => {
-    const noEnd = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.start } }));
+    const noEnd = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.start } }));
     expect(noEnd.status).toBe(400);
-    const backwards = await failure(() => alice.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.end, end: slot.start } }));
+    const backwards = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { start: slot.end, end: slot.start } }));
     expect(backwards.body.error.errors[0]?.reason).toBe('timeRangeEmpty');
-    const noOffset = await failure(() => alice.calendar.events.insert({
+    const noOffset = await failure(() => suite.user.calendar.events.insert({
       calendarId: 'primary', requestBody: { start: { dateTime: '2030-05-01T10:00:00' }, end: { dateTime: '2030-05-01T11:00:00' } },
     }));
     expect(noOffset.status).toBe(400);
     // ...unless a timeZone says how to read the wall time.
-    const withZone = await alice.calendar.events.insert({
+    const withZone = await suite.user.calendar.events.insert({
       calendarId: 'primary',
       requestBody: { start: { dateTime: '2030-05-01T10:00:00', timeZone: 'Europe/Paris' }, end: { dateTime: '2030-05-01T11:00:00', timeZone: 'Europe/Paris' } },
     });
@@ -65,7 +53,7 @@ describe('insert', () => {
   });
 
   test('attendees default to needsAction; a person responding is a change seen by sync', async () => {
-    const ev = await alice.calendar.events.insert({
+    const ev = await suite.user.calendar.events.insert({
       calendarId: 'primary', sendUpdates: 'all',
       requestBody: { summary: 'Meet', ...slot, attendees: [{ email: 'Bob@Example.com' }, { email: 'alice@example.com' }] },
     });
@@ -73,15 +61,15 @@ describe('insert', () => {
       { email: 'bob@example.com', responseStatus: 'needsAction' },
       { email: 'alice@example.com', organizer: true, self: true, responseStatus: 'accepted' },
     ]);
-    const full = await listAll(alice.calendar, { calendarId: 'primary' });
-    await control(emu, 'POST', `calendars/alice@example.com/events/${ev.data.id}/respond`, { email: 'bob@example.com', responseStatus: 'declined' });
-    const incr = await alice.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    await control(suite.emu, 'POST', `calendars/alice@example.com/events/${ev.data.id}/respond`, { email: 'bob@example.com', responseStatus: 'declined' });
+    const incr = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
     expect(incr.data.items?.[0]?.attendees?.[0]).toEqual({ email: 'bob@example.com', responseStatus: 'declined' });
     expect(incr.data.items?.[0]?.etag).not.toBe(ev.data.etag);
 
     // sendUpdates is recorded with the request.
     const log = await control<{ items: Array<{ method: string; path: string; query: Record<string, string>; user: string; status: number }> }>(
-      emu, 'GET', 'requests?method=POST&path=/calendar/v3/calendars/primary/events',
+      suite.emu, 'GET', 'requests?method=POST&path=/calendar/v3/calendars/primary/events',
     );
     expect(log.items.at(-1)).toMatchObject({ method: 'POST', query: { sendUpdates: 'all' }, user: 'alice@example.com', status: 200 });
   });
@@ -89,13 +77,13 @@ describe('insert', () => {
 
 describe('patch, update, delete', () => {
   test('patch merges top-level fields, update replaces, both honour If-Match (412 conditionNotMet)', async () => {
-    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'One', description: 'keep me', location: 'Room 1', ...slot } });
+    const ev = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'One', description: 'keep me', location: 'Room 1', ...slot } });
     const id = ev.data.id ?? '';
-    const patched = await alice.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Two' } });
+    const patched = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Two' } });
     expect(patched.data).toMatchObject({ summary: 'Two', description: 'keep me', location: 'Room 1' });
     expect(patched.data.etag).not.toBe(ev.data.etag);
 
-    const stale = await failure(() => alice.calendar.events.patch(
+    const stale = await failure(() => suite.user.calendar.events.patch(
       { calendarId: 'primary', eventId: id, requestBody: { summary: 'Three' } },
       { headers: { 'If-Match': ev.data.etag ?? '' } },
     ));
@@ -106,7 +94,7 @@ describe('patch, update, delete', () => {
         code: 412, message: 'Precondition Failed',
       },
     });
-    const ok = await alice.calendar.events.update(
+    const ok = await suite.user.calendar.events.update(
       { calendarId: 'primary', eventId: id, requestBody: { summary: 'Replaced', ...slot } },
       { headers: { 'If-Match': patched.data.etag ?? '' } },
     );
@@ -114,20 +102,20 @@ describe('patch, update, delete', () => {
     expect(ok.data.description).toBeUndefined();
     expect(ok.data.location).toBeUndefined();
     expect(ok.data.created).toBe(ev.data.created);
-    expect((await failure(() => alice.calendar.events.delete({ calendarId: 'primary', eventId: id }, { headers: { 'If-Match': ev.data.etag ?? '' } }))).status).toBe(412);
+    expect((await failure(() => suite.user.calendar.events.delete({ calendarId: 'primary', eventId: id }, { headers: { 'If-Match': ev.data.etag ?? '' } }))).status).toBe(412);
   });
 
   test('If-None-Match with the current etag answers 304 Not Modified', async () => {
-    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'C', ...slot } });
-    const res = await fetch(`${emu.url}calendar/v3/calendars/primary/events/${ev.data.id}`, {
-      headers: { authorization: `Bearer ${(await alice.auth.getAccessToken()).token}`, 'if-none-match': ev.data.etag ?? '' },
+    const ev = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'C', ...slot } });
+    const res = await fetch(`${suite.emu.url}calendar/v3/calendars/primary/events/${ev.data.id}`, {
+      headers: { authorization: `Bearer ${(await suite.user.auth.getAccessToken()).token}`, 'if-none-match': ev.data.etag ?? '' },
     });
     expect(res.status).toBe(304);
   });
 
   test('moving an event bumps its sequence', async () => {
-    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'S', ...slot } });
-    const moved = await alice.calendar.events.patch({
+    const ev = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'S', ...slot } });
+    const moved = await suite.user.calendar.events.patch({
       calendarId: 'primary', eventId: ev.data.id ?? '',
       requestBody: { start: { dateTime: '2030-05-02T10:00:00+02:00' }, end: { dateTime: '2030-05-02T11:00:00+02:00' } },
     });
@@ -135,30 +123,30 @@ describe('patch, update, delete', () => {
   });
 
   test('delete marks cancelled: get still returns it, deleting again is 410, unknown ids 404', async () => {
-    const ev = await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'Bye', ...slot } });
+    const ev = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'Bye', ...slot } });
     const id = ev.data.id ?? '';
-    const del = await alice.calendar.events.delete({ calendarId: 'primary', eventId: id, sendUpdates: 'none' });
+    const del = await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: id, sendUpdates: 'none' });
     expect(del.status).toBe(204);
-    expect((await alice.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('cancelled');
-    const again = await failure(() => alice.calendar.events.delete({ calendarId: 'primary', eventId: id }));
+    expect((await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('cancelled');
+    const again = await failure(() => suite.user.calendar.events.delete({ calendarId: 'primary', eventId: id }));
     expect(again.status).toBe(410);
     expect(again.body.error.errors[0]).toEqual({ domain: 'global', reason: 'deleted', message: 'Resource has been deleted' });
-    const missing = await failure(() => alice.calendar.events.get({ calendarId: 'primary', eventId: 'nosuchevent1' }));
+    const missing = await failure(() => suite.user.calendar.events.get({ calendarId: 'primary', eventId: 'nosuchevent1' }));
     expect(missing.status).toBe(404);
     expect(missing.body.error.errors[0]).toEqual({ domain: 'global', reason: 'notFound', message: 'Not Found' });
     // The live view of the control API no longer has it.
-    const live = await control<{ items: Array<{ id: string }> }>(emu, 'GET', 'calendars/alice@example.com/events');
+    const live = await control<{ items: Array<{ id: string }> }>(suite.emu, 'GET', 'calendars/alice@example.com/events');
     expect(live.items.map((e) => e.id)).not.toContain(id);
   });
 });
 
 describe('access', () => {
   test('readers of a shared calendar can list but not write (403); strangers get 404', async () => {
-    const bob = await newUser(emu, 'bob@example.com');
-    const { id } = await control<{ id: string }>(emu, 'POST', 'calendars', {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    const { id } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', {
       owner: 'alice@example.com', summary: 'Alice public', timeZone: 'UTC', members: ['bob@example.com'],
     });
-    await control(emu, 'PUT', `calendars/${encodeURIComponent(id)}/events/sharedevent1`, { summary: 'Shared', ...slot });
+    await control(suite.emu, 'PUT', `calendars/${encodeURIComponent(id)}/events/sharedevent1`, { summary: 'Shared', ...slot });
     const list = await bob.calendar.events.list({ calendarId: id });
     expect(list.data.accessRole).toBe('reader');
     const item = list.data.items?.[0];
@@ -168,7 +156,7 @@ describe('access', () => {
     expect(item?.creator).toEqual({ email: 'alice@example.com' });
     const denied = await failure(() => bob.calendar.events.insert({ calendarId: id, requestBody: { ...slot } }));
     expect(denied.status).toBe(403);
-    const carol = await newUser(emu, 'carol@example.com');
+    const carol = await newUser(suite.emu, 'carol@example.com');
     expect((await failure(() => carol.calendar.events.list({ calendarId: id }))).status).toBe(404);
   });
 });

@@ -1,23 +1,13 @@
 // Injected Calendar API faults, seen by the googleapis client as Google's errors (GaxiosError with status and
 // Google's body), and cleared by reset.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import type { Emulator } from '../../src/emulator/index.ts';
-import { control, failure, newUser, start, type TestUser } from './helpers.ts';
+import { beforeEach, describe, expect, test } from 'bun:test';
+import { control, failure, newUser } from './helpers.ts';
+import { emulatorSuite } from './setup.ts';
 
-let emu: Emulator;
-let alice: TestUser;
-
-beforeAll(async () => {
-  emu = await start();
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const suite = emulatorSuite({ user: 'alice@example.com' });
 beforeEach(async () => {
-  await control(emu, 'POST', 'reset');
-  alice = await newUser(emu, 'alice@example.com');
-  await alice.auth.getAccessToken();
+  await suite.user.auth.getAccessToken();
 });
 
 // gaxios retries 429 and 5xx on GET by itself; `retry: false` shows the raw answer to the client.
@@ -25,8 +15,8 @@ const noRetry = { retry: false } as const;
 
 describe('Calendar API faults', () => {
   test('429 rateLimitExceeded with Retry-After', async () => {
-    await control(emu, 'POST', 'faults', { status: 429, count: 1 });
-    const err = await failure(() => alice.calendar.events.list({ calendarId: 'primary' }, noRetry));
+    await control(suite.emu, 'POST', 'faults', { status: 429, count: 1 });
+    const err = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry));
     expect(err.status).toBe(429);
     expect(err.body).toEqual({
       error: { errors: [{ domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }], code: 429, message: 'Rate Limit Exceeded' },
@@ -34,48 +24,48 @@ describe('Calendar API faults', () => {
     const headers = err.headers instanceof Headers ? Object.fromEntries(err.headers) : err.headers;
     expect(headers['retry-after']).toBe('1');
     // The count is used up: the next call succeeds.
-    expect((await alice.calendar.events.list({ calendarId: 'primary' }, noRetry)).status).toBe(200);
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry)).status).toBe(200);
   });
 
   test('403 usage limits: rateLimitExceeded by default, userRateLimitExceeded on request', async () => {
-    await control(emu, 'POST', 'faults', { status: 403, count: 1 });
-    const rate = await failure(() => alice.calendar.calendarList.list({}, noRetry));
+    await control(suite.emu, 'POST', 'faults', { status: 403, count: 1 });
+    const rate = await failure(() => suite.user.calendar.calendarList.list({}, noRetry));
     expect(rate.status).toBe(403);
     expect(rate.body.error.errors[0]).toEqual({ domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' });
 
-    await control(emu, 'POST', 'faults', { status: 403, reason: 'userRateLimitExceeded', count: 1 });
-    const user = await failure(() => alice.calendar.calendarList.list({}, noRetry));
+    await control(suite.emu, 'POST', 'faults', { status: 403, reason: 'userRateLimitExceeded', count: 1 });
+    const user = await failure(() => suite.user.calendar.calendarList.list({}, noRetry));
     expect(user.body.error).toEqual({
       errors: [{ domain: 'usageLimits', reason: 'userRateLimitExceeded', message: 'User Rate Limit Exceeded' }], code: 403, message: 'User Rate Limit Exceeded',
     });
   });
 
   test('500 backendError, for a write too', async () => {
-    await control(emu, 'POST', 'faults', { status: 500, count: 1 });
-    const err = await failure(() => alice.calendar.events.insert({
+    await control(suite.emu, 'POST', 'faults', { status: 500, count: 1 });
+    const err = await failure(() => suite.user.calendar.events.insert({
       calendarId: 'primary', requestBody: { start: { date: '2030-01-01' }, end: { date: '2030-01-02' } },
     }, noRetry));
     expect(err.status).toBe(500);
     expect(err.body).toEqual({ error: { errors: [{ domain: 'global', reason: 'backendError', message: 'Backend Error' }], code: 500, message: 'Backend Error' } });
     // Nothing was written.
-    expect((await alice.calendar.events.list({ calendarId: 'primary' })).data.items).toHaveLength(0);
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary' })).data.items).toHaveLength(0);
   });
 
   test('the googleapis client retries a transient 429 on reads by itself', async () => {
-    await control(emu, 'POST', 'faults', { status: 429, count: 1 });
-    const res = await alice.calendar.events.list({ calendarId: 'primary' }, { retryConfig: { retryDelay: 1, retry: 3 } });
+    await control(suite.emu, 'POST', 'faults', { status: 429, count: 1 });
+    const res = await suite.user.calendar.events.list({ calendarId: 'primary' }, { retryConfig: { retryDelay: 1, retry: 3 } });
     expect(res.status).toBe(200);
-    const log = await control<{ items: Array<{ path: string; status: number }> }>(emu, 'GET', 'requests?path=/events');
+    const log = await control<{ items: Array<{ path: string; status: number }> }>(suite.emu, 'GET', 'requests?path=/events');
     expect(log.items.map((r) => r.status)).toEqual([429, 200]);
   });
 
   test('a path filter limits which calls fail; reset clears faults', async () => {
-    await control(emu, 'POST', 'faults', { status: 500, count: 5, paths: '/events' });
-    expect((await alice.calendar.calendarList.list({}, noRetry)).status).toBe(200);
-    expect((await failure(() => alice.calendar.events.list({ calendarId: 'primary' }, noRetry))).status).toBe(500);
-    await control(emu, 'POST', 'reset');
-    alice = await newUser(emu, 'alice@example.com');
-    expect((await alice.calendar.events.list({ calendarId: 'primary' }, noRetry)).status).toBe(200);
-    expect(await control(emu, 'GET', 'faults')).toMatchObject({ status: null, remaining: 0, dropNotifications: 0 });
+    await control(suite.emu, 'POST', 'faults', { status: 500, count: 5, paths: '/events' });
+    expect((await suite.user.calendar.calendarList.list({}, noRetry)).status).toBe(200);
+    expect((await failure(() => suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry))).status).toBe(500);
+    await control(suite.emu, 'POST', 'reset');
+    suite.user = await newUser(suite.emu, 'alice@example.com');
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry)).status).toBe(200);
+    expect(await control(suite.emu, 'GET', 'faults')).toMatchObject({ status: null, remaining: 0, dropNotifications: 0 });
   });
 });

@@ -1,25 +1,18 @@
 // Slack Web API conformance with @slack/web-api's WebClient pointed at the emulator (slackApiUrl).
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { beforeEach, describe, expect, test } from 'bun:test';
 import { ErrorCode, LogLevel, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
-import type { Emulator } from '../../src/emulator/index.ts';
-import { control, start } from './helpers.ts';
+import { control } from './helpers.ts';
+import { emulatorSuite } from './setup.ts';
 
-let emu: Emulator;
+const suite = emulatorSuite();
 let slack: WebClient;
 
 // Small retry policy (node-retry options) so that the 429 test stays fast.
 const retryConfig = { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 };
 
-beforeAll(async () => {
-  emu = await start();
-});
-afterAll(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await control(emu, 'POST', 'reset');
-  slack = new WebClient('xoxb-test', { slackApiUrl: `${emu.url}slack/api/`, retryConfig, logLevel: LogLevel.ERROR });
+beforeEach(() => {
+  slack = new WebClient('xoxb-test', { slackApiUrl: `${suite.emu.url}slack/api/`, retryConfig, logLevel: LogLevel.ERROR });
 });
 
 async function platformError(fn: () => Promise<unknown>): Promise<WebAPIPlatformError> {
@@ -44,7 +37,7 @@ describe('Slack', () => {
     const second = await slack.chat.postMessage({ channel: 'C123ABC456', text: 'again' });
     expect(Number(second.ts)).toBeGreaterThan(Number(res.ts));
 
-    const { items } = await control<{ items: Posted[] }>(emu, 'GET', 'slack/messages');
+    const { items } = await control<{ items: Posted[] }>(suite.emu, 'GET', 'slack/messages');
     expect(items.map((m) => [m.channel, m.text, m.ts])).toEqual([['C123ABC456', 'Booked: Alice', res.ts ?? ''], ['C123ABC456', 'again', second.ts ?? '']]);
     expect(items[0]?.blocks).toEqual(blocks);
   });
@@ -55,11 +48,11 @@ describe('Slack', () => {
     expect(noChannel.data.error).toBe('channel_not_found');
     const noText = await platformError(() => slack.chat.postMessage({ channel: 'C1' } as never));
     expect(noText.data.error).toBe('no_text');
-    const anonymous = new WebClient(undefined, { slackApiUrl: `${emu.url}slack/api/`, retryConfig, logLevel: LogLevel.ERROR });
+    const anonymous = new WebClient(undefined, { slackApiUrl: `${suite.emu.url}slack/api/`, retryConfig, logLevel: LogLevel.ERROR });
     expect((await platformError(() => anonymous.auth.test())).data.error).toBe('not_authed');
 
     // A raw form post with the token as a parameter, as Slack also accepts.
-    const raw = await fetch(`${emu.url}slack/api/chat.postMessage`, {
+    const raw = await fetch(`${suite.emu.url}slack/api/chat.postMessage`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: 'xoxb-test', channel: 'C1', text: 'form' }).toString(),
     });
@@ -68,7 +61,7 @@ describe('Slack', () => {
   });
 
   test('a 429 with Retry-After is retried by WebClient, then succeeds', async () => {
-    await control(emu, 'POST', 'slack/faults', { status: 429, count: 1, retryAfter: 0 });
+    await control(suite.emu, 'POST', 'slack/faults', { status: 429, count: 1, retryAfter: 0 });
     let limited = 0;
     slack.on(WebClientEvent.RATE_LIMITED, () => {
       limited++;
@@ -76,12 +69,12 @@ describe('Slack', () => {
     const res = await slack.chat.postMessage({ channel: 'C1', text: 'after rate limit' });
     expect(res.ok).toBe(true);
     expect(limited).toBe(1);
-    const log = await control<{ items: Array<{ path: string; status: number }> }>(emu, 'GET', 'requests?path=/slack/api/chat.postMessage');
+    const log = await control<{ items: Array<{ path: string; status: number }> }>(suite.emu, 'GET', 'requests?path=/slack/api/chat.postMessage');
     expect(log.items.map((r) => r.status)).toEqual([429, 200]);
   });
 
   test('users.lookupByEmail and auth.test', async () => {
-    await control(emu, 'POST', 'slack/users', { email: 'Alice@Example.com', id: 'U012ALICE', name: 'alice' });
+    await control(suite.emu, 'POST', 'slack/users', { email: 'Alice@Example.com', id: 'U012ALICE', name: 'alice' });
     const found = await slack.users.lookupByEmail({ email: 'alice@example.com' });
     expect(found.user?.id).toBe('U012ALICE');
     expect(found.user?.profile?.email).toBe('alice@example.com');

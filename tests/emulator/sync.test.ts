@@ -1,23 +1,11 @@
 // events.list / calendarList.list conformance: paging, incremental sync with sync tokens, 410 after
 // invalidation, filters, all through the real googleapis client.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import type { Emulator } from '../../src/emulator/index.ts';
-import { control, failure, listAll, newUser, start, type TestUser } from './helpers.ts';
+import { describe, expect, test } from 'bun:test';
+import { control, failure, listAll, newUser } from './helpers.ts';
+import { emulatorSuite } from './setup.ts';
 
-let emu: Emulator;
-let alice: TestUser;
-
-beforeAll(async () => {
-  emu = await start();
-});
-afterAll(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await control(emu, 'POST', 'reset');
-  alice = await newUser(emu, 'alice@example.com');
-});
+const suite = emulatorSuite({ user: 'alice@example.com' });
 
 function at(day: number, hour: number): string {
   return new Date(Date.UTC(2030, 0, day, hour)).toISOString();
@@ -26,7 +14,7 @@ function at(day: number, hour: number): string {
 async function insertMany(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await alice.calendar.events.insert({
+    const res = await suite.user.calendar.events.insert({
       calendarId: 'primary',
       requestBody: { summary: `event ${i}`, start: { dateTime: at(1 + (i % 28), 9) }, end: { dateTime: at(1 + (i % 28), 10) } },
     });
@@ -50,7 +38,7 @@ const FULL_SYNC_REQUIRED = {
 describe('events.list sync', () => {
   test('full sync over several pages, then an incremental sync with only the changes', async () => {
     const ids = await insertMany(25);
-    const full = await listAll(alice.calendar, { calendarId: 'primary', maxResults: 10 });
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary', maxResults: 10 });
     expect(full.pages).toBe(3);
     expect(full.items.map((e) => e.id).sort()).toEqual([...ids].sort());
     for (const e of full.items) {
@@ -61,16 +49,16 @@ describe('events.list sync', () => {
     }
 
     // Changes: patch one, delete one, insert one, and a person edits one in Google Calendar.
-    await alice.calendar.events.patch({ calendarId: 'primary', eventId: ids[3] ?? '', requestBody: { summary: 'moved' } });
-    await alice.calendar.events.delete({ calendarId: 'primary', eventId: ids[7] ?? '' });
-    const added = await alice.calendar.events.insert({
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: ids[3] ?? '', requestBody: { summary: 'moved' } });
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: ids[7] ?? '' });
+    const added = await suite.user.calendar.events.insert({
       calendarId: 'primary', requestBody: { summary: 'new', start: { date: '2030-02-01' }, end: { date: '2030-02-02' } },
     });
-    const personEdit = await control<{ etag: string }>(emu, 'PUT', `calendars/alice@example.com/events/${ids[11]}`, {
+    const personEdit = await control<{ etag: string }>(suite.emu, 'PUT', `calendars/alice@example.com/events/${ids[11]}`, {
       summary: 'edited in the UI', start: { dateTime: at(5, 9) }, end: { dateTime: at(5, 11) },
     });
 
-    const incr = await alice.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
+    const incr = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
     expect(incr.data.nextPageToken).toBeUndefined();
     expect(incr.data.nextSyncToken).toBeString();
     const items = incr.data.items ?? [];
@@ -84,33 +72,33 @@ describe('events.list sync', () => {
     expect(tomb?.status).toBe('cancelled');
 
     // Nothing changed since: an empty page and a token again.
-    const again = await alice.calendar.events.list({ calendarId: 'primary', syncToken: incr.data.nextSyncToken ?? '' });
+    const again = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: incr.data.nextSyncToken ?? '' });
     expect(again.data.items).toEqual([]);
     expect(again.data.nextSyncToken).toBeString();
   });
 
   test('incremental results page too, with the same syncToken and a pageToken', async () => {
     await insertMany(3);
-    const full = await listAll(alice.calendar, { calendarId: 'primary' });
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary' });
     await insertMany(7);
-    const incr = await listAll(alice.calendar, { calendarId: 'primary', syncToken: full.syncToken, maxResults: 3 });
+    const incr = await listAll(suite.user.calendar, { calendarId: 'primary', syncToken: full.syncToken, maxResults: 3 });
     expect(incr.pages).toBe(3);
     expect(incr.items).toHaveLength(7);
   });
 
   test('pages stay consistent while events change between pages', async () => {
     const ids = await insertMany(30);
-    const p1 = await alice.calendar.events.list({ calendarId: 'primary', maxResults: 10 });
+    const p1 = await suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 10 });
     const seen = new Set((p1.data.items ?? []).map((e) => e.id));
     // Between pages: change an event already returned, one not yet returned, delete one, add one.
     const notYet = ids.find((id) => !seen.has(id)) ?? '';
-    await alice.calendar.events.patch({ calendarId: 'primary', eventId: notYet, requestBody: { summary: 'changed mid-sync' } });
-    await alice.calendar.events.patch({ calendarId: 'primary', eventId: ids[0] ?? '', requestBody: { summary: 'changed after read' } });
-    const rest = await listAll(alice.calendar, { calendarId: 'primary', maxResults: 10, pageToken: p1.data.nextPageToken ?? '' });
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: notYet, requestBody: { summary: 'changed mid-sync' } });
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: ids[0] ?? '', requestBody: { summary: 'changed after read' } });
+    const rest = await listAll(suite.user.calendar, { calendarId: 'primary', maxResults: 10, pageToken: p1.data.nextPageToken ?? '' });
     const fullIds = [...seen, ...rest.items.map((e) => e.id)];
     // No duplicates; anything missed by the snapshot is delivered by the following incremental sync.
     expect(new Set(fullIds).size).toBe(fullIds.length);
-    const incr = await alice.calendar.events.list({ calendarId: 'primary', syncToken: rest.syncToken });
+    const incr = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: rest.syncToken });
     const union = new Set([...fullIds, ...(incr.data.items ?? []).map((e) => e.id)]);
     expect(union.size).toBe(30);
     expect((incr.data.items ?? []).find((e) => e.id === notYet)?.summary).toBe('changed mid-sync');
@@ -119,49 +107,49 @@ describe('events.list sync', () => {
 
   test('410 fullSyncRequired after the tokens are invalidated, 400 for a garbage token', async () => {
     await insertMany(2);
-    const full = await listAll(alice.calendar, { calendarId: 'primary' });
-    await control(emu, 'POST', 'calendars/alice@example.com/invalidate-sync-tokens');
-    const gone = await failure(() => alice.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken }));
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    await control(suite.emu, 'POST', 'calendars/alice@example.com/invalidate-sync-tokens');
+    const gone = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken }));
     expect(gone.status).toBe(410);
     expect(gone.body).toEqual(FULL_SYNC_REQUIRED);
     // A new full sync yields a working token.
-    const again = await listAll(alice.calendar, { calendarId: 'primary' });
-    expect((await alice.calendar.events.list({ calendarId: 'primary', syncToken: again.syncToken })).status).toBe(200);
+    const again = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: again.syncToken })).status).toBe(200);
 
-    const garbage = await failure(() => alice.calendar.events.list({ calendarId: 'primary', syncToken: 'x' }));
+    const garbage = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: 'x' }));
     expect(garbage.status).toBe(400);
     expect(garbage.body.error.errors[0]).toEqual({ domain: 'global', reason: 'invalid', message: 'Invalid Value' });
 
     // After a reset every earlier token is stale.
-    await control(emu, 'POST', 'reset');
-    alice = await newUser(emu, 'alice@example.com');
-    expect((await failure(() => alice.calendar.events.list({ calendarId: 'primary', syncToken: again.syncToken }))).status).toBe(410);
+    await control(suite.emu, 'POST', 'reset');
+    suite.user = await newUser(suite.emu, 'alice@example.com');
+    expect((await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: again.syncToken }))).status).toBe(410);
   });
 
   test('parameters Google forbids with syncToken are rejected', async () => {
-    const full = await listAll(alice.calendar, { calendarId: 'primary' });
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary' });
     for (const extra of [{ timeMin: at(1, 0) }, { timeMax: at(1, 0) }, { q: 'x' }, { orderBy: 'updated' }, { updatedMin: at(1, 0) }, { iCalUID: 'a@b' }, { showDeleted: false }]) {
-      const err = await failure(() => alice.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken, ...extra }));
+      const err = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken, ...extra }));
       expect(err.status).toBe(400);
     }
   });
 
   test('timeMin/timeMax bound end and start exclusively; timeRangeEmpty; showDeleted', async () => {
     const mk = async (summary: string, s: string, e: string): Promise<string> =>
-      (await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary, start: { dateTime: s }, end: { dateTime: e } } })).data.id ?? '';
+      (await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary, start: { dateTime: s }, end: { dateTime: e } } })).data.id ?? '';
     await mk('ends at min', at(10, 8), at(10, 9));
     const inside = await mk('inside', at(10, 9), at(10, 10));
     await mk('starts at max', at(10, 12), at(10, 13));
     const gone = await mk('deleted', at(10, 9), at(10, 10));
-    await alice.calendar.events.delete({ calendarId: 'primary', eventId: gone });
-    const res = await alice.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 9), timeMax: at(10, 12) });
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: gone });
+    const res = await suite.user.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 9), timeMax: at(10, 12) });
     expect((res.data.items ?? []).map((e) => e.summary)).toEqual(['inside']);
-    const withDeleted = await alice.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 9), timeMax: at(10, 12), showDeleted: true });
+    const withDeleted = await suite.user.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 9), timeMax: at(10, 12), showDeleted: true });
     expect((withDeleted.data.items ?? []).map((e) => e.id).sort()).toEqual([inside, gone].sort());
     // With showDeleted the deleted event keeps its details.
     expect((withDeleted.data.items ?? []).find((e) => e.id === gone)?.summary).toBe('deleted');
 
-    const empty = await failure(() => alice.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 12), timeMax: at(10, 9) }));
+    const empty = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', timeMin: at(10, 12), timeMax: at(10, 9) }));
     expect(empty.status).toBe(400);
     expect(empty.body.error.errors[0]?.reason).toBe('timeRangeEmpty');
   });
@@ -171,15 +159,15 @@ describe('events.list sync', () => {
     await Bun.sleep(5);
     const since = new Date().toISOString();
     await Bun.sleep(5);
-    await alice.calendar.events.patch({ calendarId: 'primary', eventId: a ?? '', requestBody: { summary: 'late' } });
-    await alice.calendar.events.delete({ calendarId: 'primary', eventId: b ?? '' });
-    const res = await alice.calendar.events.list({ calendarId: 'primary', updatedMin: since });
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: a ?? '', requestBody: { summary: 'late' } });
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: b ?? '' });
+    const res = await suite.user.calendar.events.list({ calendarId: 'primary', updatedMin: since });
     expect((res.data.items ?? []).map((e) => [e.id, e.status]).sort()).toEqual([[a, 'confirmed'], [b, 'cancelled']].sort() as never);
   });
 
   test('maxResults is capped at 2500 and the envelope carries Google fields', async () => {
     await insertMany(1);
-    const res = await alice.calendar.events.list({ calendarId: 'primary', maxResults: 100000 });
+    const res = await suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 100000 });
     expect(res.data).toMatchObject({ kind: 'calendar#events', summary: 'alice@example.com', timeZone: 'UTC', accessRole: 'owner' });
     expect(res.data.etag).toMatch(/^"p3[0-9a-v]+"$/);
     expect(res.data.items).toHaveLength(1);
@@ -188,13 +176,13 @@ describe('events.list sync', () => {
 
 describe('calendarList', () => {
   test('pages, sync tokens and shared calendars', async () => {
-    for (let i = 0; i < 4; i++) await control(emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: `Cal ${i}`, timeZone: 'Europe/Paris' });
-    const p1 = await alice.calendar.calendarList.list({ maxResults: 2 });
+    for (let i = 0; i < 4; i++) await control(suite.emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: `Cal ${i}`, timeZone: 'Europe/Paris' });
+    const p1 = await suite.user.calendar.calendarList.list({ maxResults: 2 });
     expect(p1.data.kind).toBe('calendar#calendarList');
     expect(p1.data.items).toHaveLength(2);
     expect(p1.data.nextSyncToken).toBeUndefined();
-    const p2 = await alice.calendar.calendarList.list({ maxResults: 2, pageToken: p1.data.nextPageToken ?? '' });
-    const p3 = await alice.calendar.calendarList.list({ maxResults: 2, pageToken: p2.data.nextPageToken ?? '' });
+    const p2 = await suite.user.calendar.calendarList.list({ maxResults: 2, pageToken: p1.data.nextPageToken ?? '' });
+    const p3 = await suite.user.calendar.calendarList.list({ maxResults: 2, pageToken: p2.data.nextPageToken ?? '' });
     const all = [...(p1.data.items ?? []), ...(p2.data.items ?? []), ...(p3.data.items ?? [])];
     expect(all).toHaveLength(5);
     const primary = all.find((e) => e.primary);
@@ -202,27 +190,27 @@ describe('calendarList', () => {
     expect(p3.data.nextSyncToken).toBeString();
 
     // Bob shares a calendar with Alice (writer): it shows up in her incremental list.
-    const { id: shared } = await control<{ id: string }>(emu, 'POST', 'calendars', {
+    const { id: shared } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', {
       owner: 'bob@example.com', summary: 'Team', timeZone: 'UTC', members: [{ email: 'alice@example.com', role: 'writer' }],
     });
-    const incr = await alice.calendar.calendarList.list({ syncToken: p3.data.nextSyncToken ?? '' });
+    const incr = await suite.user.calendar.calendarList.list({ syncToken: p3.data.nextSyncToken ?? '' });
     expect(incr.data.items?.map((e) => [e.id, e.accessRole])).toEqual([[shared, 'writer']]);
     // And Alice can read its events (calendarId with '@' is URL-encoded by googleapis).
-    expect((await alice.calendar.events.list({ calendarId: shared })).data.accessRole).toBe('writer');
+    expect((await suite.user.calendar.events.list({ calendarId: shared })).data.accessRole).toBe('writer');
 
     // A calendar deleted from the lists comes back as deleted in the next incremental sync.
-    await control(emu, 'DELETE', `calendars/${encodeURIComponent(shared)}`);
-    const after = await alice.calendar.calendarList.list({ syncToken: incr.data.nextSyncToken ?? '' });
+    await control(suite.emu, 'DELETE', `calendars/${encodeURIComponent(shared)}`);
+    const after = await suite.user.calendar.calendarList.list({ syncToken: incr.data.nextSyncToken ?? '' });
     expect(after.data.items).toEqual([expect.objectContaining({ id: shared, deleted: true })]);
-    expect((await failure(() => alice.calendar.events.list({ calendarId: shared }))).status).toBe(404);
+    expect((await failure(() => suite.user.calendar.events.list({ calendarId: shared }))).status).toBe(404);
   });
 
   test('minAccessRole cannot be combined with syncToken; calendars.get resolves primary', async () => {
-    const full = await alice.calendar.calendarList.list();
-    const err = await failure(() => alice.calendar.calendarList.list({ syncToken: full.data.nextSyncToken ?? '', minAccessRole: 'owner' }));
+    const full = await suite.user.calendar.calendarList.list();
+    const err = await failure(() => suite.user.calendar.calendarList.list({ syncToken: full.data.nextSyncToken ?? '', minAccessRole: 'owner' }));
     expect(err.status).toBe(400);
-    const cal = await alice.calendar.calendars.get({ calendarId: 'primary' });
+    const cal = await suite.user.calendar.calendars.get({ calendarId: 'primary' });
     expect(cal.data).toMatchObject({ kind: 'calendar#calendar', id: 'alice@example.com', timeZone: 'UTC' });
-    expect((await failure(() => alice.calendar.calendars.get({ calendarId: 'nobody@example.com' }))).body.error.errors[0]?.reason).toBe('notFound');
+    expect((await failure(() => suite.user.calendar.calendars.get({ calendarId: 'nobody@example.com' }))).body.error.errors[0]?.reason).toBe('notFound');
   });
 });

@@ -1,24 +1,14 @@
 // Push notifications: watch responses, sync/exists deliveries with Google's headers to a local receiver,
 // channels.stop, expiry, retries, fault injection, calendarList channels.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import type { Emulator } from '../../src/emulator/index.ts';
-import { control, failure, newUser, start, startReceiver, waitFor, type Receiver, type TestUser } from './helpers.ts';
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { control, failure, startReceiver, waitFor, type Receiver } from './helpers.ts';
+import { emulatorSuite } from './setup.ts';
 
-let emu: Emulator;
-let alice: TestUser;
+const suite = emulatorSuite({ config: { notificationRetryBaseMs: 5 }, user: 'alice@example.com' });
 let receiver: Receiver;
 
-beforeAll(async () => {
-  emu = await start();
-});
-afterAll(async () => {
-  await emu.stop();
-});
-beforeEach(async () => {
-  await control(emu, 'POST', 'reset');
-  await control(emu, 'POST', 'config', { notificationRetryBaseMs: 5 });
-  alice = await newUser(emu, 'alice@example.com');
+beforeEach(() => {
   receiver = startReceiver();
 });
 afterEach(async () => {
@@ -37,13 +27,13 @@ interface NotificationView {
 
 async function notifications(channelId?: string): Promise<NotificationView[]> {
   const q = channelId ? `?channelId=${encodeURIComponent(channelId)}` : '';
-  return (await control<{ items: NotificationView[] }>(emu, 'GET', `notifications${q}`)).items;
+  return (await control<{ items: NotificationView[] }>(suite.emu, 'GET', `notifications${q}`)).items;
 }
 
 const slot = { start: { dateTime: '2030-05-01T10:00:00Z' }, end: { dateTime: '2030-05-01T11:00:00Z' } };
 
 async function addEvent(summary = 'x'): Promise<string> {
-  return (await alice.calendar.events.insert({ calendarId: 'primary', requestBody: { summary, ...slot } })).data.id ?? '';
+  return (await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary, ...slot } })).data.id ?? '';
 }
 
 const forChannel = (id: string) => (r: { headers: Record<string, string> }): boolean => r.headers['x-goog-channel-id'] === id;
@@ -51,7 +41,7 @@ const forChannel = (id: string) => (r: { headers: Record<string, string> }): boo
 describe('events.watch', () => {
   test('sync then exists notifications with Google headers; none after channels.stop', async () => {
     const before = Date.now();
-    const res = await alice.calendar.events.watch({
+    const res = await suite.user.calendar.events.watch({
       calendarId: 'primary',
       requestBody: { id: 'chan-1', type: 'web_hook', address: receiver.url, token: 'target=calwatch' },
     });
@@ -92,28 +82,28 @@ describe('events.watch', () => {
     }
     for (let i = 1; i < numbers.length; i++) expect(numbers[i] ?? 0).toBeGreaterThan(numbers[i - 1] ?? 0);
     // A person's change (control API) notifies too, and so does an attendee response.
-    await control(emu, 'PUT', 'calendars/alice@example.com/events/byperson01', { summary: 'UI', ...slot });
+    await control(suite.emu, 'PUT', 'calendars/alice@example.com/events/byperson01', { summary: 'UI', ...slot });
     await waitFor(() => receiver.received.filter(forChannel('chan-1')).length === 5, 'exists after control change');
 
-    await alice.calendar.channels.stop({ requestBody: { id: 'chan-1', resourceId: res.data.resourceId ?? '' } });
+    await suite.user.calendar.channels.stop({ requestBody: { id: 'chan-1', resourceId: res.data.resourceId ?? '' } });
     // A second channel on the same calendar proves the next change was processed.
-    await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'canary', type: 'web_hook', address: receiver.url } });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'canary', type: 'web_hook', address: receiver.url } });
     await addEvent('after stop');
     await waitFor(() => receiver.received.filter(forChannel('canary')).length === 2, 'canary exists');
     expect(receiver.received.filter(forChannel('chan-1'))).toHaveLength(5);
     const views = await notifications('chan-1');
     expect(views.every((n) => n.outcome === 'delivered' && n.status === 200)).toBe(true);
-    const channels = await control<{ items: Array<{ id: string; state: string; tokenSet: boolean; resource: string }> }>(emu, 'GET', 'channels');
+    const channels = await control<{ items: Array<{ id: string; state: string; tokenSet: boolean; resource: string }> }>(suite.emu, 'GET', 'channels');
     expect(channels.items.find((c) => c.id === 'chan-1')).toMatchObject({ state: 'stopped', tokenSet: true, resource: 'events:alice@example.com' });
 
     // Stopping again, or with the wrong resourceId: 404.
-    expect((await failure(() => alice.calendar.channels.stop({ requestBody: { id: 'chan-1', resourceId: res.data.resourceId ?? '' } }))).status).toBe(404);
-    expect((await failure(() => alice.calendar.channels.stop({ requestBody: { id: 'canary', resourceId: 'nope' } }))).status).toBe(404);
+    expect((await failure(() => suite.user.calendar.channels.stop({ requestBody: { id: 'chan-1', resourceId: res.data.resourceId ?? '' } }))).status).toBe(404);
+    expect((await failure(() => suite.user.calendar.channels.stop({ requestBody: { id: 'canary', resourceId: 'nope' } }))).status).toBe(404);
   });
 
   test('resourceId is stable per calendar; resourceUri keeps the calendar id as given', async () => {
-    const a = await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'a', type: 'web_hook', address: receiver.url } });
-    const b = await alice.calendar.events.watch({ calendarId: 'alice@example.com', requestBody: { id: 'b', type: 'webhook', address: receiver.url } });
+    const a = await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'a', type: 'web_hook', address: receiver.url } });
+    const b = await suite.user.calendar.events.watch({ calendarId: 'alice@example.com', requestBody: { id: 'b', type: 'webhook', address: receiver.url } });
     expect(a.data.resourceId).toBe(b.data.resourceId ?? '');
     expect(b.data.resourceUri).toBe('https://www.googleapis.com/calendar/v3/calendars/alice@example.com/events?alt=json');
     expect(a.data.token).toBeUndefined();
@@ -123,7 +113,7 @@ describe('events.watch', () => {
 
   test('an expired channel sends nothing more', async () => {
     const expiration = Date.now() + 400;
-    const res = await alice.calendar.events.watch({
+    const res = await suite.user.calendar.events.watch({
       calendarId: 'primary', requestBody: { id: 'short', type: 'web_hook', address: receiver.url, expiration: String(expiration) },
     });
     expect(res.data.expiration).toBe(String(expiration));
@@ -131,24 +121,24 @@ describe('events.watch', () => {
     await waitFor(() => Date.now() > expiration + 10, 'expiry', 2000);
     await addEvent();
     expect((await notifications('short')).map((n) => n.state)).toEqual(['sync']);
-    const ch = (await control<{ items: Array<{ id: string; state: string }> }>(emu, 'GET', 'channels')).items.find((c) => c.id === 'short');
+    const ch = (await control<{ items: Array<{ id: string; state: string }> }>(suite.emu, 'GET', 'channels')).items.find((c) => c.id === 'short');
     expect(ch?.state).toBe('expired');
     expect(receiver.received.filter(forChannel('short'))).toHaveLength(1);
   });
 
   test('params.ttl and the maximum TTL bound the expiration', async () => {
     const now = Date.now();
-    const ttl = await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 't1', type: 'web_hook', address: receiver.url, params: { ttl: '3600' } } });
+    const ttl = await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 't1', type: 'web_hook', address: receiver.url, params: { ttl: '3600' } } });
     expect(Number(ttl.data.expiration)).toBeGreaterThanOrEqual(now + 3_600_000);
     expect(Number(ttl.data.expiration)).toBeLessThanOrEqual(Date.now() + 3_600_000);
-    await control(emu, 'POST', 'faults', { maxChannelTtlSeconds: 60 });
-    const capped = await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 't2', type: 'web_hook', address: receiver.url, params: { ttl: '3600' } } });
+    await control(suite.emu, 'POST', 'faults', { maxChannelTtlSeconds: 60 });
+    const capped = await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 't2', type: 'web_hook', address: receiver.url, params: { ttl: '3600' } } });
     expect(Number(capped.data.expiration)).toBeLessThanOrEqual(Date.now() + 60_000);
   });
 
   test('validation: channel id characters and length, HTTPS addresses, push-less calendars, unique ids', async () => {
     const bad = async (requestBody: Record<string, unknown>, calendarId = 'primary'): Promise<string> => {
-      const err = await failure(() => alice.calendar.events.watch({ calendarId, requestBody }));
+      const err = await failure(() => suite.user.calendar.events.watch({ calendarId, requestBody }));
       expect(err.status).toBe(400);
       return err.body.error.errors[0]?.reason ?? '';
     };
@@ -157,24 +147,24 @@ describe('events.watch', () => {
     expect(await bad({ id: 'ok', type: 'email', address: receiver.url })).toBe('invalid');
     expect(await bad({ id: 'ok', type: 'web_hook', address: 'http://example.com/hook' })).toBe('push.webhookUrlNotHttps');
     expect(await bad({ id: 'ok', type: 'web_hook', address: receiver.url, token: 't'.repeat(257) })).toBe('invalid');
-    const { id: holidays } = await control<{ id: string }>(emu, 'POST', 'calendars', {
+    const { id: holidays } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', {
       owner: 'alice@example.com', id: 'en.usa#holiday@group.v.calendar.google.com', summary: 'Holidays', timeZone: 'UTC', pushNotSupported: true,
     });
     expect(await bad({ id: 'ok', type: 'web_hook', address: receiver.url }, holidays)).toBe('pushNotSupportedForRequestedResource');
     // https addresses are accepted (delivery to them just fails locally).
-    await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'A-z_0+9/=', type: 'web_hook', address: 'https://127.0.0.1:9/x' } });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'A-z_0+9/=', type: 'web_hook', address: 'https://127.0.0.1:9/x' } });
     expect(await bad({ id: 'A-z_0+9/=', type: 'web_hook', address: receiver.url })).toBe('channelIdNotUnique');
   });
 
   test('watch with a stale sync token answers 410, with a garbage one 400', async () => {
-    const list = await alice.calendar.events.list({ calendarId: 'primary' });
-    await control(emu, 'POST', 'calendars/alice@example.com/invalidate-sync-tokens');
-    const stale = await failure(() => alice.calendar.events.watch({
+    const list = await suite.user.calendar.events.list({ calendarId: 'primary' });
+    await control(suite.emu, 'POST', 'calendars/alice@example.com/invalidate-sync-tokens');
+    const stale = await failure(() => suite.user.calendar.events.watch({
       calendarId: 'primary', syncToken: list.data.nextSyncToken ?? '', requestBody: { id: 'w', type: 'web_hook', address: receiver.url },
     }));
     expect(stale.status).toBe(410);
     expect(stale.body.error.errors[0]?.reason).toBe('fullSyncRequired');
-    const garbage = await failure(() => alice.calendar.events.watch({
+    const garbage = await failure(() => suite.user.calendar.events.watch({
       calendarId: 'primary', syncToken: 'x', requestBody: { id: 'w', type: 'web_hook', address: receiver.url },
     }));
     expect(garbage.status).toBe(400);
@@ -184,7 +174,7 @@ describe('events.watch', () => {
 describe('delivery', () => {
   test('500/502/503/504 answers are retried, other failures are not', async () => {
     receiver.status = (n) => (n === 1 ? 503 : n === 2 ? 502 : 200);
-    await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'retry', type: 'web_hook', address: receiver.url } });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'retry', type: 'web_hook', address: receiver.url } });
     await waitFor(async () => (await notifications('retry'))[0]?.outcome === 'delivered', 'delivered after retries');
     expect((await notifications('retry'))[0]).toMatchObject({ attempts: 3, status: 200 });
     expect(receiver.received.map((r) => r.headers['x-goog-message-number'])).toEqual(['1', '1', '1']);
@@ -196,23 +186,23 @@ describe('delivery', () => {
   });
 
   test('dropped and duplicated notifications (fault injection)', async () => {
-    await control(emu, 'POST', 'faults', { dropNotifications: 1 });
-    await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'lossy', type: 'web_hook', address: receiver.url } });
+    await control(suite.emu, 'POST', 'faults', { dropNotifications: 1 });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'lossy', type: 'web_hook', address: receiver.url } });
     await addEvent();
     expect((await notifications('lossy')).map((n) => n.outcome)).toEqual(['dropped', 'dropped']);
 
-    await control(emu, 'POST', 'faults', { dropNotifications: 0, duplicateNotifications: 1 });
-    await alice.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'twice', type: 'web_hook', address: receiver.url } });
+    await control(suite.emu, 'POST', 'faults', { dropNotifications: 0, duplicateNotifications: 1 });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'twice', type: 'web_hook', address: receiver.url } });
     await waitFor(() => receiver.received.filter(forChannel('twice')).length === 2, 'duplicated sync');
     expect(receiver.received.filter(forChannel('twice')).map((r) => r.headers['x-goog-message-number'])).toEqual(['1', '1']);
     expect(receiver.received.filter(forChannel('lossy'))).toHaveLength(0);
   });
 
   test('calendarList.watch notifies when a calendar is added to the user\'s list', async () => {
-    const res = await alice.calendar.calendarList.watch({ requestBody: { id: 'list-chan', type: 'web_hook', address: receiver.url } });
+    const res = await suite.user.calendar.calendarList.watch({ requestBody: { id: 'list-chan', type: 'web_hook', address: receiver.url } });
     expect(res.data.resourceUri).toBe('https://www.googleapis.com/calendar/v3/users/me/calendarList?alt=json');
     await waitFor(() => receiver.received.find(forChannel('list-chan')), 'sync');
-    await control(emu, 'POST', 'calendars', { owner: 'bob@example.com', summary: 'Shared', timeZone: 'UTC', members: ['alice@example.com'] });
+    await control(suite.emu, 'POST', 'calendars', { owner: 'bob@example.com', summary: 'Shared', timeZone: 'UTC', members: ['alice@example.com'] });
     const exists = await waitFor(() => receiver.received.filter(forChannel('list-chan'))[1], 'exists');
     expect(exists.headers['x-goog-resource-state']).toBe('exists');
     expect(exists.headers['x-goog-resource-id']).toBe(res.data.resourceId ?? '');
