@@ -3,6 +3,7 @@
 // emulator's state and request log.
 import postgres from 'postgres';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type { BookingView } from '../../src/bookings/index.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 
 export interface EmulatorRequest {
@@ -14,23 +15,8 @@ export interface EmulatorRequest {
   status: number;
 }
 
-export interface Booking {
-  id: string;
-  externalOwnerId: string;
-  status: string;
-  statusReason: string | null;
-  googleEventId: string;
-  calendarId: string;
-  start: string;
-  end: string;
-  title: string;
-  bookee: { email: string; name?: string };
-  bookeeResponse: string;
-  autoConfirmed: boolean;
-  googlePending: boolean;
-  lastError: string | null;
-  statusChangedAt: string;
-}
+/** A booking as bookings.get and the other procedures answer it. */
+export type Booking = BookingView;
 
 export interface GoogleEvent {
   id: string;
