@@ -4,36 +4,24 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { parse, validate } from 'graphql';
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type postgres from 'postgres';
 import { ADMIN_SCHEMA_FILE } from '../../src/print-admin-schema.ts';
 import { adminSchema, printAdminSchema } from '../../src/admin-schema.ts';
 import { graphiqlTabs } from '../../src/admin-tabs.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import { waitFor, type TestService } from '../support/service.ts';
+import { startServiceWithEmulator, type ServiceWithEmulator } from '../support/service-with-emulator.ts';
 
-let emu: Emulator;
+let pair: ServiceWithEmulator;
 let t: TestService;
 let sql: postgres.Sql;
 
-async function emulator<T = unknown>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${emu.url}_emulator/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return (await res.json()) as T;
-}
-
 beforeAll(async () => {
-  emu = await startEmulator({ port: 0 });
-  t = await startTestService({ name: 'admin-api', emulatorUrl: emu.url });
-  sql = postgres(t.service.db.url, { max: 2, onnotice: () => {} });
+  pair = await startServiceWithEmulator({ name: 'admin-api' });
+  ({ t, sql } = pair);
 }, 60_000);
 
 afterAll(async () => {
-  await sql?.end();
-  await t?.stop();
-  await emu?.stop();
+  await pair?.stop();
 }, 30_000);
 
 describe('schema', () => {
@@ -123,7 +111,7 @@ describe('steering a linked owner', () => {
   let calendarId: string;
 
   beforeAll(async () => {
-    const user = await emulator<{ email: string; refreshToken: string }>('users', { email: 'ada@example.com' });
+    const user = await pair.ctl.createUser('ada@example.com');
     calendarId = user.email;
     ownerExternalId = 'admin-ada';
     const linked = await t.trpc('links.event', { type: 'LINKED', externalOwnerId: ownerExternalId, refreshToken: user.refreshToken });
@@ -170,8 +158,8 @@ describe('steering a linked owner', () => {
     const renewed = await t.graphql<{ renewChannel: { id: string; status: string } }>(`mutation($id: ID!) { renewChannel(id: $id) { id status } }`, { id: events.id });
     expect(renewed.body.errors).toBeUndefined();
     expect(renewed.body.data!.renewChannel.id).not.toBe(events.id);
-    const old = await emulator<{ items: Array<{ id: string; state: string }> }>('channels');
-    await waitFor(() => old.items.some((c) => c.id === events.id), { what: 'old channel known to the emulator' });
+    const old = await pair.ctl.channels();
+    await waitFor(() => old.some((c) => c.id === events.id), { what: 'old channel known to the emulator' });
 
     const stopped = await t.graphql<{ stopChannel: { status: string } }>(`mutation($id: ID!) { stopChannel(id: $id) { status } }`, { id: renewed.body.data!.renewChannel.id });
     expect(stopped.body.data!.stopChannel.status).toBe('STOPPED');

@@ -1,10 +1,11 @@
 // Start-up of the availability suites: the emulator, the real service (own database, real pg-boss,
 // channels on, so Google's pushes drive the syncs), a raw SQL handle, and helpers acting as people
 // in Google Calendar through the emulator's control API.
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type postgres from 'postgres';
+import type { Emulator } from '../../src/emulator/index.ts';
 import { enqueueEventSync, findCalendar } from '../../src/sync/index.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import { waitFor, type TestService } from '../support/service.ts';
+import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
 
 export interface Interval {
   start: string;
@@ -29,19 +30,9 @@ export interface AvailabilityHarness {
 }
 
 export async function startAvailabilityHarness(name: string, env: Record<string, string> = {}): Promise<AvailabilityHarness> {
-  const emu = await startEmulator({ port: 0 });
-  const t = await startTestService({ name, emulatorUrl: emu.url, env });
-  const sql = postgres(t.database.url!, { max: 3, onnotice: () => {} });
+  const pair = await startServiceWithEmulator({ name, env, sqlMax: 3 });
+  const { emu, ctl, t, sql } = pair;
   const ctx = t.service.ctx;
-  const emuJson = async (path: string, body?: unknown, method?: string) => {
-    const res = await fetch(`${emu.url}_emulator/${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`emulator ${method ?? ''} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : res.json();
-  };
   const busy = async (externalOwnerId: string, from: string, to: string, calendarIds?: string[]) => {
     const r = await t.trpc<{ intervals: Interval[] }>('availability.busy', { externalOwnerId, from, to, ...(calendarIds ? { calendarIds } : {}) });
     if (!r.body.result) throw new Error(`availability.busy failed: ${JSON.stringify(r.body)}`);
@@ -51,22 +42,14 @@ export async function startAvailabilityHarness(name: string, env: Record<string,
     emu,
     t,
     sql,
-    emuJson,
+    emuJson: ctl.json,
     async linkOwner(email, externalOwnerId, timeZone = 'UTC') {
-      const user = await emuJson('users', { email, timeZone });
-      const res = await t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId, refreshToken: user.refreshToken });
-      if (!res.body.result) throw new Error(`LINKED failed: ${JSON.stringify(res.body)}`);
-      const ownerId = res.body.result.data.ownerId;
-      const cal = await waitFor(async () => {
-        const c = await findCalendar(ctx, ownerId, 'primary');
-        return c?.lastFullSyncAt ? c : undefined;
-      }, { what: `first sync of ${email}` });
+      const ownerId = await pair.linkOwner(email, externalOwnerId, { timeZone });
+      const cal = await pair.primarySynced(ownerId, { what: `first sync of ${email}` });
       return { ownerId, calendarRowId: cal.id };
     },
-    putEvent: (calendarId, id, body) => emuJson(`calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(id)}`, body, 'PUT'),
-    async deleteEvent(calendarId, id) {
-      await emuJson(`calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(id)}`, undefined, 'DELETE');
-    },
+    putEvent: ctl.putEvent,
+    deleteEvent: ctl.deleteEvent,
     async syncNow(ownerId, googleCalendarId) {
       const cal = await findCalendar(ctx, ownerId, googleCalendarId);
       if (!cal) throw new Error(`no calendar ${googleCalendarId}`);
@@ -84,11 +67,7 @@ export async function startAvailabilityHarness(name: string, env: Record<string,
         throw new Error(`${(err as Error).message}\n  expected ${JSON.stringify(expected)}\n  last     ${JSON.stringify(last)}`);
       }
     },
-    async stop() {
-      await sql.end({ timeout: 2 });
-      await t.stop();
-      await emu.stop();
-    },
+    stop: pair.stop,
   };
 }
 

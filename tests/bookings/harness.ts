@@ -1,19 +1,12 @@
 // Shared start-up of the bookings suites: the emulator, the real service on its own database, a
 // raw SQL handle to look at what was (not) stored, and helpers to link owners and read the
 // emulator's state and request log.
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type postgres from 'postgres';
+import type { Emulator } from '../../src/emulator/index.ts';
 import type { BookingView } from '../../src/bookings/index.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
-
-export interface EmulatorRequest {
-  id: number;
-  method: string;
-  path: string;
-  query: Record<string, string | string[]>;
-  user: string | null;
-  status: number;
-}
+import { waitFor, type TestService } from '../support/service.ts';
+import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
+import type { EmulatorRequest } from '../support/emulator-control.ts';
 
 /** A booking as bookings.get and the other procedures answer it. */
 export type Booking = BookingView;
@@ -60,27 +53,9 @@ export function slot(opts: { minutes?: number; dayOffset?: number } = {}): { sta
 }
 
 export async function startBookingsHarness(name: string, env: Record<string, string> = {}): Promise<BookingsHarness> {
-  const emu = await startEmulator({ port: 0 });
-  const t = await startTestService({ name, emulatorUrl: emu.url, env });
-  const sql = postgres(t.database.url!, { max: 2, onnotice: () => {} });
-  const emuJson = async (path: string, body?: unknown, method?: string) => {
-    const res = await fetch(`${emu.url}_emulator/${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : res.json();
-  };
-  const requests = async (filter: { sinceId?: number; method?: string; path?: string } = {}) => {
-    const r = (await emuJson('requests')) as { items: EmulatorRequest[] };
-    return r.items.filter(
-      (i) =>
-        (filter.sinceId === undefined || i.id > filter.sinceId) &&
-        (filter.method === undefined || i.method === filter.method) &&
-        (filter.path === undefined || i.path.includes(filter.path)),
-    );
-  };
+  const pair = await startServiceWithEmulator({ name, env });
+  const { emu, ctl, t, sql } = pair;
+  const emuJson = ctl.json;
   const get = async (id: string) => {
     const r = await t.trpc<Booking>('bookings.get', { id });
     if (r.status !== 200) throw new Error(`bookings.get ${id}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -92,33 +67,21 @@ export async function startBookingsHarness(name: string, env: Record<string, str
     sql,
     emuJson,
     async linkOwner(externalOwnerId, email, opts = {}) {
-      const user = (await emuJson('users', { email })) as { refreshToken: string };
-      const linked = await t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId, refreshToken: user.refreshToken });
-      if (linked.status !== 200) throw new Error(`LINKED: ${JSON.stringify(linked.body)}`);
-      const ownerId = linked.body.result!.data.ownerId;
-      await waitFor(
-        async () => (await sql`select 1 from calendars where owner_id = ${ownerId} and google_calendar_id = ${email} and last_full_sync_at is not null`).length === 1,
-        { what: `first full sync of ${email}`, timeoutMs: 20_000 },
-      );
+      const ownerId = await pair.linkOwner(email, externalOwnerId);
+      await pair.primarySynced(ownerId, { what: `first full sync of ${email}`, timeoutMs: 20_000 });
       if (opts.waitForChannel) {
-        await waitFor(
-          async () => {
-            const r = (await emuJson('channels')) as { items: Array<{ resource: string; state: string }> };
-            return r.items.some((c) => c.resource === `events:${email}` && c.state === 'active');
-          },
-          { what: `watch channel on ${email}`, timeoutMs: 20_000 },
-        );
+        await waitFor(async () => (await ctl.channels()).some((c) => c.resource === `events:${email}` && c.state === 'active'), {
+          what: `watch channel on ${email}`,
+          timeoutMs: 20_000,
+        });
       }
       return { ownerId, calendarId: email };
     },
-    liveEvents: async (calendarId) => ((await emuJson(`calendars/${encodeURIComponent(calendarId)}/events`)) as { items: GoogleEvent[] }).items,
+    liveEvents: ctl.liveEvents,
     allEvents: async (calendarId) =>
       ((await emuJson(`calendars/${encodeURIComponent(calendarId)}/events?showDeleted=true`)) as { items: GoogleEvent[] }).items,
-    requests,
-    async lastRequestId() {
-      const all = await requests();
-      return all.length ? all[all.length - 1]!.id : 0;
-    },
+    requests: ctl.requests,
+    lastRequestId: ctl.requestMark,
     async request(input) {
       const r = await t.trpc<Booking>('bookings.request', input);
       return {
@@ -128,27 +91,18 @@ export async function startBookingsHarness(name: string, env: Record<string, str
       };
     },
     get,
-    async syncsSettled() {
-      await waitFor(
-        async () => {
-          // (a deferred sync counts; the requests' 30-second safety-net reconciles do not)
-          const [r] = await sql`select count(*)::int as n from pgboss.job where state in ('created', 'retry', 'active')
-                                  and (name in ('sync.events', 'sync.calendarList') or (name = 'bookings.reconcile' and start_after <= now()))`;
-          return r!.n === 0;
-        },
-        { what: 'syncs settled', timeoutMs: 20_000 },
-      );
-    },
+    // (a deferred sync counts; the requests' 30-second safety-net reconciles do not)
+    syncsSettled: () =>
+      pair.jobsSettled(sql`name in ('sync.events', 'sync.calendarList') or (name = 'bookings.reconcile' and start_after <= now())`, {
+        what: 'syncs settled',
+        timeoutMs: 20_000,
+      }),
     async waitForBooking(id, check, what, timeoutMs = 15_000) {
       return waitFor(async () => {
         const b = await get(id);
         return check(b) ? b : undefined;
       }, { what, timeoutMs });
     },
-    async stop() {
-      await sql.end({ timeout: 2 });
-      await t.stop();
-      await emu.stop();
-    },
+    stop: pair.stop,
   };
 }

@@ -1,12 +1,13 @@
 // Shared start-up of the fan-out suites: the emulator, the real service on its own database, a raw
 // SQL handle, a local receiver, and helpers to link owners and to hand change sets to fan-out the
 // way sync does (inside a transaction), before and besides the end-to-end path through sync.
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type postgres from 'postgres';
+import type { Emulator } from '../../src/emulator/index.ts';
 import type { ChangeSet, MirrorEvent } from '../../src/sync/index.ts';
 import { enqueueMessages } from '../../src/fanout/publish.ts';
 import { messagesFromChangeSet } from '../../src/fanout/messages.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import type { TestService } from '../support/service.ts';
+import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
 import type { TestDatabase } from '../support/db.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
@@ -27,35 +28,21 @@ export interface FanoutHarness {
 }
 
 export async function startFanoutHarness(name: string, env: Record<string, string> = {}, database?: TestDatabase & { url: string }): Promise<FanoutHarness> {
-  const emu = await startEmulator({ port: 0 });
-  const t = await startTestService({
+  const pair = await startServiceWithEmulator({
     name,
-    emulatorUrl: emu.url,
-    ...(database ? { database } : {}),
+    database,
     env: { FANOUT_RETRY_BASE_SECONDS: '0.25', FANOUT_TIMEOUT_MS: '1500', LOG_LEVEL: 'info', ...env },
   });
-  const sql = postgres(t.database.url!, { max: 2, onnotice: () => {} });
+  const { emu, ctl, t, sql } = pair;
   const rx = startReceiver();
-  const emuJson = async (path: string, body?: unknown, method?: string) => {
-    const res = await fetch(`${emu.url}_emulator/${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : res.json();
-  };
   return {
     emu,
     t,
     sql,
     rx,
-    emuJson,
+    emuJson: ctl.json,
     async linkOwner(externalOwnerId, email = `${externalOwnerId}@example.com`) {
-      const g = await emuJson('users', { email });
-      const r = await t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId, refreshToken: g.refreshToken });
-      if (r.status !== 200) throw new Error(`links.event: ${JSON.stringify(r.body)}`);
-      return { ownerId: r.body.result!.data.ownerId, email };
+      return { ownerId: await pair.linkOwner(email, externalOwnerId), email };
     },
     async subscribe(path, input = {}) {
       // Event types only by default: linking an owner also makes sync announce its calendars.
@@ -69,9 +56,7 @@ export async function startFanoutHarness(name: string, env: Record<string, strin
       sql`select * from deliveries where subscription_id = ${subscriptionId} order by created_at, id`.then((r) => [...r]),
     async stop() {
       await rx.stop();
-      await sql.end({ timeout: 2 });
-      await t.stop();
-      await emu.stop();
+      await pair.stop();
     },
   };
 }

@@ -2,10 +2,11 @@
 // database (PUBLIC_URL is the service itself, so the emulator's pushes reach the real webhook and
 // the flow is emulator -> push -> sync -> change set -> oncall jobs), a raw SQL handle, and helpers
 // that act as people in Google Calendar and read what Slack received.
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
-import { findCalendar } from '../../src/sync/index.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import type postgres from 'postgres';
+import type { Emulator } from '../../src/emulator/index.ts';
+import { waitFor, type TestService } from '../support/service.ts';
+import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
+import type { EmulatorRequest } from '../support/emulator-control.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 export const H = 3600_000;
@@ -43,7 +44,7 @@ export interface OncallHarness {
   attendeesOf(eventId: string): Promise<string[]>;
   slackMessages(channel: string): Promise<Array<{ channel: string; ts: string; text: string }>>;
   requestMark(): Promise<number>;
-  requests(sinceId: number, path?: string): Promise<Array<{ id: number; at: string; method: string; path: string; query: Record<string, string>; status: number }>>;
+  requests(sinceId: number, path?: string): Promise<EmulatorRequest[]>;
   /** No oncall or event-sync job queued, running or waiting for a retry. */
   quiet(opts?: { timeoutMs?: number }): Promise<void>;
   /** Waits until the mirror shows this attendee's response on the event (the change set went by). */
@@ -62,27 +63,15 @@ export interface HarnessOptions {
 }
 
 export async function startOncallHarness(name: string, opts: HarnessOptions = { ownerEmail: 'oncall-bot@example.com' }): Promise<OncallHarness> {
-  const emu = opts.emu ?? (await startEmulator({ port: 0 }));
   const database = opts.database ?? (await createTestDatabase());
-  const t = await startTestService({ name, emulatorUrl: opts.googleUrl ?? emu.url, database });
-  const sql = postgres(database.url, { max: 3, onnotice: () => {} });
-  const emuJson = async (path: string, body?: unknown, method?: string) => {
-    const res = await fetch(`${emu.url}_emulator/${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`emulator ${method ?? ''} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : res.json();
-  };
+  const pair = await startServiceWithEmulator({ name, emu: opts.emu, database, googleUrl: opts.googleUrl, sqlMax: 3 });
+  const { emu, ctl, t, sql } = pair;
   const gqlRaw = (query: string, variables?: Record<string, unknown>, o?: { token?: string | null }) => t.graphql(query, variables, o ?? {});
   const gql = async (query: string, variables?: Record<string, unknown>) => {
     const r = await gqlRaw(query, variables);
     if (r.body.errors?.length) throw Object.assign(new Error(`GraphQL: ${JSON.stringify(r.body.errors)}`), { errors: r.body.errors });
     return r.body.data as any;
   };
-  const ctx = t.service.ctx;
-  const calendarPath = (eventId?: string) => `calendars/${encodeURIComponent(opts.ownerEmail)}/events${eventId ? `/${eventId}` : ''}`;
 
   // The owner: linked, primary calendar synced, its watch channel active (pushes come back to us).
   const email = opts.ownerEmail;
@@ -91,15 +80,12 @@ export async function startOncallHarness(name: string, opts: HarnessOptions = { 
   if (existing[0]) {
     owner = { ownerId: existing[0].id, externalOwnerId: existing[0].external_owner_id, email };
   } else {
-    const user = await emuJson('users', { email, timeZone: 'Europe/Paris' });
-    const res = await t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: `owner-${email}`, refreshToken: user.refreshToken });
-    if (!res.body.result) throw new Error(`LINKED failed: ${JSON.stringify(res.body)}`);
-    owner = { ownerId: res.body.result.data.ownerId, externalOwnerId: `owner-${email}`, email };
+    owner = { ownerId: await pair.linkOwner(email, `owner-${email}`, { timeZone: 'Europe/Paris' }), externalOwnerId: `owner-${email}`, email };
   }
-  await waitFor(async () => (await findCalendar(ctx, owner.ownerId, 'primary'))?.lastFullSyncAt, { what: `first sync of ${email}`, timeoutMs: 20_000 });
+  await pair.primarySynced(owner.ownerId, { what: `first sync of ${email}`, timeoutMs: 20_000 });
   if (opts.waitChannel !== false) await waitFor(
     async () => {
-      const chans = (await emuJson('channels')).items as Array<{ resourceUri: string; state: string; address: string; user: string }>;
+      const chans = await ctl.channels();
       return chans.some((c) => c.state === 'active' && c.address.startsWith(t.url) && c.user === email && c.resourceUri.includes('/events'));
     },
     { what: `an active events channel for ${email}`, timeoutMs: 20_000 },
@@ -111,7 +97,7 @@ export async function startOncallHarness(name: string, opts: HarnessOptions = { 
     sql,
     database,
     owner,
-    emuJson,
+    emuJson: ctl.json,
     gql,
     gqlRaw,
     async createGroup(groupName, members, o = {}) {
@@ -145,38 +131,20 @@ export async function startOncallHarness(name: string, opts: HarnessOptions = { 
       return d.oncallGroup.shifts;
     },
     swapRows: (groupId) => sql`select * from swaps where group_id = ${groupId} order by created_at`,
-    async respond(eventId, who, responseStatus) {
-      await emuJson(`${calendarPath(eventId)}/respond`, { email: who, responseStatus });
-    },
-    async event(eventId) {
-      const r = await emuJson(calendarPath());
-      return r.items.find((e: any) => e.id === eventId);
-    },
+    respond: (eventId, who, responseStatus) => ctl.respond(email, eventId, who, responseStatus),
+    event: async (eventId) => (await ctl.liveEvents(email)).find((e) => e.id === eventId),
     async attendeesOf(eventId) {
       const ev = await h.event(eventId);
       return (ev?.attendees ?? []).map((a: any) => a.email).sort();
     },
-    async slackMessages(channel) {
-      return (await emuJson(`slack/messages?channel=${encodeURIComponent(channel)}`)).items;
-    },
-    async requestMark() {
-      const r = await emuJson('requests');
-      return r.items.length ? r.items[r.items.length - 1].id : 0;
-    },
-    async requests(sinceId, path) {
-      const r = await emuJson(`requests?since=${sinceId}`);
-      return r.items.filter((i: any) => i.id > sinceId && (!path || i.path.includes(path)));
-    },
-    async quiet(o = {}) {
-      await waitFor(
-        async () => {
-          const [r] = await sql`select count(*)::int as n from pgboss.job
-            where (name like 'oncall.%' and name <> 'oncall.repair' or name = 'sync.events') and state in ('created', 'retry', 'active')`;
-          return r!.n === 0;
-        },
-        { what: 'oncall and sync queues idle', timeoutMs: o.timeoutMs ?? 20_000 },
-      );
-    },
+    slackMessages: ctl.slackMessages,
+    requestMark: ctl.requestMark,
+    requests: (sinceId, path) => ctl.requests({ sinceId, path }),
+    quiet: (o = {}) =>
+      pair.jobsSettled(sql`name like 'oncall.%' and name <> 'oncall.repair' or name = 'sync.events'`, {
+        what: 'oncall and sync queues idle',
+        timeoutMs: o.timeoutMs ?? 20_000,
+      }),
     async mirrored(eventId, who, responseStatus) {
       await waitFor(
         async () => {
@@ -187,9 +155,7 @@ export async function startOncallHarness(name: string, opts: HarnessOptions = { 
       );
     },
     async stop() {
-      await sql.end({ timeout: 2 });
-      await t.stop();
-      if (!opts.emu) await emu.stop();
+      await pair.stop();
       if (!opts.database) await database.drop();
     },
   };

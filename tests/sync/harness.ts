@@ -2,10 +2,12 @@
 // a raw SQL handle on that database, and helpers that act as people in Google Calendar through the
 // emulator's control API. Channels are off (no PUBLIC_URL) unless a suite asks otherwise, so the
 // syncs a suite sees are the ones it asked for.
-import postgres from 'postgres';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import type postgres from 'postgres';
+import type { Emulator } from '../../src/emulator/index.ts';
 import { findCalendar, getCalendar, type SyncCalendar } from '../../src/sync/index.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import { waitFor, type TestService } from '../support/service.ts';
+import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
+import type { EmulatorRequest } from '../support/emulator-control.ts';
 import type { TestDatabase } from '../support/db.ts';
 
 export interface SyncHarness {
@@ -27,7 +29,7 @@ export interface SyncHarness {
   /** Waits until the sync.events queue of this calendar holds nothing queued or running. */
   idle(calendarRowId: string): Promise<void>;
   requestMark(): Promise<number>;
-  requests(sinceId: number, path?: string): Promise<Array<{ id: number; method: string; path: string; query: Record<string, string>; status: number }>>;
+  requests(sinceId: number, path?: string): Promise<EmulatorRequest[]>;
   stop(): Promise<void>;
 }
 
@@ -35,41 +37,23 @@ export async function startSyncHarness(
   name: string,
   opts: { env?: Record<string, string>; emu?: Emulator; database?: TestDatabase & { url: string } } = {},
 ): Promise<SyncHarness> {
-  const emu = opts.emu ?? (await startEmulator({ port: 0 }));
-  const t = await startTestService({ name, emulatorUrl: emu.url, env: { PUBLIC_URL: '', ...opts.env }, ...(opts.database ? { database: opts.database } : {}) });
-  const sql = postgres(t.database.url!, { max: 2, onnotice: () => {} });
-  const emuJson = async (path: string, body?: unknown, method?: string) => {
-    const res = await fetch(`${emu.url}_emulator/${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`emulator ${method ?? ''} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : res.json();
-  };
+  const pair = await startServiceWithEmulator({ name, emu: opts.emu, database: opts.database, env: { PUBLIC_URL: '', ...opts.env } });
+  const { emu, ctl, t, sql } = pair;
   const ctx = t.service.ctx;
   const h: SyncHarness = {
     emu,
     t,
     sql,
-    emuJson,
+    emuJson: ctl.json,
     async linkOwner(email, externalOwnerId = `owner-${email}`, o = {}) {
-      const user = await emuJson('users', { email });
-      const res = await t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId, refreshToken: user.refreshToken });
-      if (!res.body.result) throw new Error(`LINKED failed: ${JSON.stringify(res.body)}`);
-      const ownerId = res.body.result.data.ownerId;
-      if (o.waitPrimary !== false) {
-        await waitFor(async () => (await findCalendar(ctx, ownerId, 'primary'))?.lastFullSyncAt, { what: `first sync of ${email}` });
-      }
+      const ownerId = await pair.linkOwner(email, externalOwnerId);
+      if (o.waitPrimary !== false) await pair.primarySynced(ownerId, { what: `first sync of ${email}` });
       return { ownerId, externalOwnerId, email };
     },
-    putEvent: (calendarId, id, body) => emuJson(`calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(id)}`, body, 'PUT'),
-    async deleteEvent(calendarId, id) {
-      await emuJson(`calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(id)}`, undefined, 'DELETE');
-    },
+    putEvent: ctl.putEvent,
+    deleteEvent: ctl.deleteEvent,
     async liveEvents(calendarId) {
-      const r = await emuJson(`calendars/${encodeURIComponent(calendarId)}/events`);
-      return new Map(r.items.map((e: any) => [e.id, e]));
+      return new Map((await ctl.liveEvents(calendarId)).map((e) => [e.id, e]));
     },
     async mirror(calendarRowId) {
       const rows = await sql`select *, start_date::text as start_date, end_date::text as end_date from calendar_events where calendar_id = ${calendarRowId}`;
@@ -89,28 +73,10 @@ export async function startSyncHarness(
         { what: what ?? `a sync of ${calendarRowId}` },
       );
     },
-    async idle(calendarRowId) {
-      await waitFor(
-        async () => {
-          const [r] = await sql`select count(*)::int as n from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId} and state in ('created', 'retry', 'active')`;
-          return r!.n === 0;
-        },
-        { what: `sync queue idle for ${calendarRowId}` },
-      );
-    },
-    async requestMark() {
-      const r = await emuJson('requests');
-      return r.items.length ? r.items[r.items.length - 1].id : 0;
-    },
-    async requests(sinceId, path) {
-      const r = await emuJson(`requests?since=${sinceId}`);
-      return r.items.filter((i: any) => i.id > sinceId && (!path || i.path.includes(path)));
-    },
-    async stop() {
-      await sql.end({ timeout: 2 });
-      await t.stop();
-      if (!opts.emu) await emu.stop();
-    },
+    idle: (calendarRowId) => pair.jobsSettled(sql`name = 'sync.events' and singleton_key = ${calendarRowId}`, { what: `sync queue idle for ${calendarRowId}` }),
+    requestMark: ctl.requestMark,
+    requests: (sinceId, path) => ctl.requests({ sinceId, path }),
+    stop: pair.stop,
   };
   return h;
 }
