@@ -57,6 +57,14 @@ describe('creation', () => {
     expect(emu.tokenSet).toBe(true);
   });
 
+  test("links.get shows each calendar's channel expiry", async () => {
+    const events = await h.activeChannel(owner.ownerId, owner.primary.id);
+    const r = await h.t.trpc<{ calendars: Array<{ calendarId: string; channelExpiresAt: string | null }> }>('links.get', { externalOwnerId: owner.externalOwnerId });
+    expect(r.status).toBe(200);
+    const primary = r.body.result!.data.calendars.find((c) => c.calendarId === owner.email)!;
+    expect(primary.channelExpiresAt).toBe(new Date(events.expires_at).toISOString());
+  });
+
   test('a calendar added in Google reaches the mirror through a push on the calendar-list channel', async () => {
     await h.emuJson('calendars', { owner: owner.email, id: 'team-life@group.calendar.google.com', summary: 'Team' });
     const row = await calendarRow('team-life@group.calendar.google.com');
