@@ -118,13 +118,15 @@ describe('steering a linked owner', () => {
     expect(linked.status).toBe(200);
     await waitFor(
       async () => {
-        const r = await t.graphql<{ owner: { calendars: Array<{ channel: { status: string } | null }> } }>(
-          `query($id: String!) { owner(externalOwnerId: $id) { calendars { channel { status } } } }`,
+        const r = await t.graphql<{ owner: { calendars: Array<{ lastSyncedAt: string | null; channel: { status: string } | null }> } }>(
+          `query($id: String!) { owner(externalOwnerId: $id) { calendars { lastSyncedAt channel { status } } } }`,
           { id: ownerExternalId },
         );
-        return r.body.data?.owner?.calendars[0]?.channel?.status === 'ACTIVE';
+        // The channel may be created before the first full sync has finished: wait for both.
+        const cal = r.body.data?.owner?.calendars[0];
+        return cal?.channel?.status === 'ACTIVE' && cal.lastSyncedAt !== null;
       },
-      { what: 'the primary calendar watched' },
+      { what: 'the primary calendar synced and watched' },
     );
   }, 60_000);
 
