@@ -37,3 +37,4 @@ export { receiveNotification, type NotificationAnswer, type NotificationOutcome 
 export { WEBHOOK_PATH } from './webhook.ts';
 export { drainSyncRequests } from './drain-sync-requests.ts';
 export type { ChannelStatus, ChannelKind } from './queries.ts';
+export { syncSilentCalendars } from './silent-channels.ts';

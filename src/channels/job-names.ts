@@ -5,3 +5,4 @@ export const STOP_JOB = 'channels.stop';
 export const SWEEP_JOB = 'channels.sweep';
 export const ENSURE_OWNER_JOB = 'channels.ensureOwner';
 export const DRAIN_JOB = 'channels.drain';
+export const SILENT_JOB = 'channels.silentSweep';

@@ -6,7 +6,8 @@ import { createChannel } from './create.ts';
 import { renewChannel, sweepChannels } from './renew.ts';
 import { runStopJob } from './stop.ts';
 import { backfillChannels } from './backfill.ts';
-import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RENEW_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RENEW_JOB, SILENT_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { syncSilentCalendars } from './silent-channels.ts';
 import { drainAllSyncRequests } from './drain-sync-requests.ts';
 
 export const channelsJobs = [
@@ -74,5 +75,14 @@ export const channelsJobs = [
     cron: '* * * * *',
     cronData: {},
     handler: async (ctx) => ({ drained: await drainAllSyncRequests(ctx) }),
+  }),
+  defineJob({
+    name: SILENT_JOB,
+    schema: z.object({}).passthrough(),
+    policy: 'stately',
+    retryLimit: 1,
+    cron: '*/5 * * * *',
+    cronData: {},
+    handler: async (ctx) => syncSilentCalendars(ctx),
   }),
 ];
