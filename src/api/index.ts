@@ -16,7 +16,13 @@ export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
 export { loaderFor, groupBy } from './loaders.ts';
 
-type Vars = { Variables: { requestId: string; log: Logger } };
+/** `log` is made on first use: the webhook's hot path answers without building a child logger. */
+type Vars = { Variables: { requestId: string; log: () => Logger } };
+
+// Request ids: a random prefix per process and a counter (unique, and cheap on the hot path).
+const REQUEST_ID_PREFIX = randomToken(4);
+let requestCounter = 0;
+const nextRequestId = () => `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 
 export function bearer(header: string | undefined): string | undefined {
   const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -42,8 +48,9 @@ export function createHttpApp(opts: {
 
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomToken(9);
-    const log = ctx.log.child({ requestId });
+    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : nextRequestId();
+    let child: Logger | undefined;
+    const log = () => (child ??= ctx.log.child({ requestId }));
     c.set('requestId', requestId);
     c.set('log', log);
     const started = performance.now();
@@ -53,7 +60,7 @@ export function createHttpApp(opts: {
     ctx.metrics.httpRequests.inc({ route, status: String(c.res.status) });
     // The webhook is the hot path: its successes are counted, not logged line by line.
     if (c.res.status >= 400 || !route.startsWith('/webhooks/')) {
-      log.info(
+      log().info(
         { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
         'request',
       );
@@ -65,7 +72,7 @@ export function createHttpApp(opts: {
 
   app.onError((err, c) => {
     if (isAppError(err)) return c.json({ detail: err.message, code: err.code }, HTTP_STATUS[err.code] as 400);
-    c.get('log')?.error({ err }, 'unhandled error');
+    c.get('log')?.().error({ err }, 'unhandled error');
     return c.json({ detail: 'Internal error' }, 500);
   });
   app.notFound((c) => {
@@ -95,7 +102,7 @@ export function createHttpApp(opts: {
       router: opts.router,
       createContext: () => ({
         app: ctx,
-        log: c.get('log'),
+        log: c.get('log')(),
         requestId: c.get('requestId'),
         authorized: hasBearer(c.req.header('authorization'), ctx.config.serviceToken),
       }),
@@ -120,7 +127,7 @@ export function createHttpApp(opts: {
       );
     }
     return yoga.fetch(c.req.raw, {
-      adminContext: { app: ctx, log: c.get('log'), requestId: c.get('requestId'), admin, loaders: new Map() },
+      adminContext: { app: ctx, log: c.get('log')(), requestId: c.get('requestId'), admin, loaders: new Map() },
     });
   });
 
