@@ -56,7 +56,11 @@ function toRecord(row: CalendarEventInsert): Record<string, unknown> {
  */
 export async function upsertRows(tx: Executor, rows: CalendarEventInsert[]): Promise<void> {
   if (rows.length === 0) return;
-  const json = JSON.stringify(rows.map(toRecord));
+  let json = JSON.stringify(rows.map(toRecord));
+  // Postgres cannot store U+0000 in text or jsonb: one such character in an event (Google's JSON
+  // allows it) failed the page's transaction on every attempt and stopped the calendar's sync for
+  // good (tests/reliability/hostile-api.test.ts). It is dropped from the stored text.
+  if (json.includes('\\u0000')) json = JSON.stringify(rows.map(toRecord), (_k, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v));
   await tx.execute(sql`
     insert into ${calendarEvents} (${insertColumns})
     select ${insertColumns} from jsonb_populate_recordset(null::${calendarEvents}, ${json}::jsonb)
