@@ -7,6 +7,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { isAppError } from '../errors/index.ts';
 import { renderGraphiQL } from './graphiql.ts';
+import { containsNul, NUL_MESSAGE } from './text-input.ts';
 
 /** Deep or costly queries are refused before they run (a hostile or careless admin client). */
 export const MAX_QUERY_DEPTH = 10;
@@ -32,6 +33,14 @@ export function createGraphqlHandler(opts: {
     renderGraphiQL,
     context: ({ adminContext }) => adminContext,
     plugins: [
+      {
+        // No U+0000 in variables or in the document's string literals (Postgres cannot store it).
+        onParams({ params, setResult }) {
+          if (containsNul(params.variables) || params.query?.includes('\\u0000') || params.query?.includes('\u0000')) {
+            setResult({ errors: [new GraphQLError(NUL_MESSAGE, { extensions: { code: 'VALIDATION' } })] });
+          }
+        },
+      },
       maxDepthPlugin({ n: MAX_QUERY_DEPTH, flattenFragments: true, propagateOnRejection: true }),
       costLimitPlugin({ maxCost: MAX_QUERY_COST, propagateOnRejection: true }),
     ],

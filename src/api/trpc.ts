@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Ctx } from '../context/index.ts';
 import type { Logger } from '../log/index.ts';
 import { isAppError, type ErrorCode } from '../errors/index.ts';
+import { containsNul, NUL_MESSAGE } from './text-input.ts';
 
 export interface TrpcContext {
   app: Ctx;
@@ -60,7 +61,13 @@ export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 
 /** Every procedure of the service API: bearer SERVICE_TOKEN required (401 otherwise). */
-export const serviceProcedure = t.procedure.use(mapErrors).use(({ ctx, next }) => {
-  if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Bearer SERVICE_TOKEN required' });
-  return next();
-});
+export const serviceProcedure = t.procedure
+  .use(mapErrors)
+  .use(({ ctx, next }) => {
+    if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Bearer SERVICE_TOKEN required' });
+    return next();
+  })
+  .use(async ({ getRawInput, next }) => {
+    if (containsNul(await getRawInput())) throw new TRPCError({ code: 'BAD_REQUEST', message: NUL_MESSAGE });
+    return next();
+  });
