@@ -70,7 +70,11 @@ export async function runSafetyNet(ctx: Ctx): Promise<{ due: number; scheduled: 
     )
     .orderBy(sql`${calendars.lastSyncedAt} asc nulls first`, asc(calendars.id))
     .limit(budget);
-  const step = due.length > 0 ? SAFETY_NET_PERIOD_SECONDS / due.length : 0;
+  // Spread over the cron period, but never beyond the interval that made them due: with an
+  // interval shorter than the period (tests, small deployments), a calendar used to wait up to the
+  // whole period for its poll (tests/reliability/google-faults.test.ts). Production defaults
+  // (6 h, 15 min) are longer than the period: unchanged.
+  const step = due.length > 0 ? Math.min(SAFETY_NET_PERIOD_SECONDS, fastest) / due.length : 0;
   const scheduled = await schedulePolls(
     ctx,
     due.map((c, i) => ({ calendarRowId: c.id, reason: 'poll' as const, startAfterSeconds: Math.floor(i * step) })),
