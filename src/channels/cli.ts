@@ -1,9 +1,12 @@
 // `bun run calwatch channels backfill [--owner <ownerId>] [--concurrency <n>]`: creates a watch
 // channel for every selected calendar (and calendar list) that lacks one. Safe to run twice.
-// src/cli.ts dispatches here with an opened context and its progress display (a bar on a terminal,
-// plain lines otherwise); without one, plain lines go to stdout.
+// `bun run calwatch channels renew [--within <seconds>]`: renews every active channel expiring within
+// the window (default: the renew margin) now. src/cli dispatches here with an opened context and its
+// progress display (a bar on a terminal, plain lines otherwise).
 import type { Ctx } from '../context/index.ts';
 import { backfillChannels } from './backfill.ts';
+import { listChannels } from './channel-view.ts';
+import { renewChannel } from './renew.ts';
 
 export interface CliProgress {
   update(done: number, total: number, note?: string): void;
@@ -15,26 +18,7 @@ export interface CliIo {
   out(line: string): void;
 }
 
-const plainIo: CliIo = {
-  progress(label) {
-    let lastDecile = -1;
-    return {
-      update(done, total, note) {
-        const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
-        if (decile !== lastDecile || done === total) {
-          lastDecile = decile;
-          process.stdout.write(`${label}: ${done}/${total}${note ? ` ${note}` : ''}\n`);
-        }
-      },
-      finish(summary) {
-        process.stdout.write(`${label}: ${summary}\n`);
-      },
-    };
-  },
-  out: (line) => process.stdout.write(`${line}\n`),
-};
-
-export const CHANNELS_USAGE = 'channels backfill [--owner <ownerId>] [--concurrency <n>]';
+export const CHANNELS_USAGE = 'channels backfill [--owner <ownerId>] [--concurrency <n>] | channels renew [--within <seconds>]';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -42,8 +26,9 @@ function option(args: string[], name: string): string | undefined {
 }
 
 /** Returns the process exit code. */
-export async function runChannelsCommand(ctx: Ctx, args: string[], io: CliIo = plainIo): Promise<number> {
+export async function runChannelsCommand(ctx: Ctx, args: string[], io: CliIo): Promise<number> {
   const [verb, ...rest] = args;
+  if (verb === 'renew') return renewExpiring(ctx, rest, io);
   if (verb !== 'backfill') {
     io.out(`usage: calwatch ${CHANNELS_USAGE}`);
     return verb === undefined || verb === '--help' || verb === 'help' ? 0 : 2;
@@ -72,4 +57,22 @@ export async function runChannelsCommand(ctx: Ctx, args: string[], io: CliIo = p
   return result.failed > 0 ? 1 : 0;
 }
 
-export const channelsCommand = { name: 'channels', usage: CHANNELS_USAGE, run: runChannelsCommand };
+async function renewExpiring(ctx: Ctx, args: string[], io: CliIo): Promise<number> {
+  const within = Number(option(args, '--within') ?? ctx.config.channels.renewMarginSeconds);
+  if (!Number.isFinite(within) || within <= 0) {
+    io.out('--within must be a positive number of seconds');
+    return 2;
+  }
+  const expiringBefore = new Date(ctx.clock.now().getTime() + within * 1000);
+  const due = await listChannels(ctx, { status: 'active', expiringBefore, limit: 500 });
+  const bar = io.progress('channels renew');
+  const outcomes = new Map<string, number>();
+  let done = 0;
+  for (const channel of due) {
+    const { outcome } = await renewChannel(ctx, channel.id);
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    bar.update(++done, due.length);
+  }
+  bar.finish(due.length === 0 ? 'no active channel expires within the window' : [...outcomes].map(([k, n]) => `${n} ${k}`).join(', '));
+  return 0;
+}

@@ -38,3 +38,4 @@ export { WEBHOOK_PATH } from './webhook.ts';
 export { drainSyncRequests } from './drain-sync-requests.ts';
 export type { ChannelStatus, ChannelKind } from './queries.ts';
 export { syncSilentCalendars } from './silent-channels.ts';
+export { runChannelsCommand, CHANNELS_USAGE, type CliIo, type CliProgress } from './cli.ts';

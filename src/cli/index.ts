@@ -5,11 +5,12 @@ import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import { openDatabase, runMigrations } from '../db/index.ts';
 import { openContext, type OpenedContext } from '../service.ts';
-import { backfillChannels, renewChannel, listChannels } from '../channels/index.ts';
+import { runChannelsCommand, listChannels, CHANNELS_USAGE } from '../channels/index.ts';
 import { resyncOwner, rotateKey as rotateLinksKey, listOwners, getOwner } from '../links/index.ts';
 import { getCalendar } from '../sync/index.ts';
 import { rotateKey as rotateFanoutKey } from '../fanout/index.ts';
 import { createProgress, formatTable } from './progress.ts';
+import { isAppError } from '../errors/index.ts';
 
 const USAGE = `calwatch <command>
 
@@ -29,70 +30,22 @@ const io = {
   out: (line: string) => process.stdout.write(`${line}\n`),
 };
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
 async function withContext(config: Config, fn: (opened: OpenedContext) => Promise<number>): Promise<number> {
   // Logs go to stderr at warn: the CLI's own output is what a person reads.
   const log = createLogger({ level: 'warn', destination: process.stderr as never });
   const opened = await openContext(config, { log });
   try {
     return await fn(opened);
+  } catch (err) {
+    // A refusal (unknown owner, revoked grant...) is one line, not a stack trace.
+    if (isAppError(err)) {
+      io.out(`calwatch: ${err.message} (${err.code})`);
+      return 1;
+    }
+    throw err;
   } finally {
     await opened.close();
   }
-}
-
-async function renewChannels(opened: OpenedContext, args: string[]): Promise<number> {
-  const { ctx } = opened;
-  const within = Number(option(args, '--within') ?? ctx.config.channels.renewMarginSeconds);
-  if (!Number.isFinite(within) || within <= 0) {
-    io.out('--within must be a positive number of seconds');
-    return 2;
-  }
-  const expiringBefore = new Date(ctx.clock.now().getTime() + within * 1000);
-  const due = await listChannels(ctx, { status: 'active', expiringBefore, limit: 500 });
-  const bar = io.progress('channels renew');
-  const outcomes = new Map<string, number>();
-  let done = 0;
-  for (const channel of due) {
-    const { outcome } = await renewChannel(ctx, channel.id);
-    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-    bar.update(++done, due.length);
-  }
-  bar.finish(
-    due.length === 0
-      ? 'no active channel expires within the window'
-      : [...outcomes].map(([k, n]) => `${n} ${k}`).join(', '),
-  );
-  return 0;
-}
-
-async function backfill(opened: OpenedContext, args: string[]): Promise<number> {
-  const ownerId = option(args, '--owner');
-  const concurrency = Number(option(args, '--concurrency') ?? 8);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    io.out('--concurrency must be an integer between 1 and 64');
-    return 2;
-  }
-  const bar = io.progress('channels backfill');
-  const result = await backfillChannels(opened.ctx, {
-    ...(ownerId ? { ownerId } : {}),
-    concurrency,
-    onProgress: (p) => bar.update(p.done, p.total, `created ${p.created}, failed ${p.failed}`),
-  });
-  if (result.disabled) {
-    bar.finish('PUBLIC_URL is not set: no channels can be registered');
-    return 1;
-  }
-  bar.finish(
-    `${result.total} resources: ${result.created} created, ${result.skipped} already watched or skipped, ` +
-      `${result.pollOnly} poll-only, ${result.failed} failed`,
-  );
-  for (const e of result.errors.slice(0, 20)) io.out(`  failed: owner ${e.ownerId} calendar ${e.calendarRowId ?? '(calendar list)'}: ${e.error}`);
-  return result.failed > 0 ? 1 : 0;
 }
 
 async function status(opened: OpenedContext): Promise<number> {
@@ -169,12 +122,11 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       }
     }
     case 'channels':
-      if (args[0] === 'renew') return withContext(config, (o) => renewChannels(o, args.slice(1)));
-      if (args[0] !== 'backfill') {
-        io.out(USAGE);
+      if (args[0] !== 'backfill' && args[0] !== 'renew') {
+        io.out(`usage: calwatch ${CHANNELS_USAGE}`);
         return 2;
       }
-      return withContext(config, (o) => backfill(o, args.slice(1)));
+      return withContext(config, (o) => runChannelsCommand(o.ctx, args, io));
     case 'resync': {
       const externalOwnerId = args[0];
       if (!externalOwnerId) {

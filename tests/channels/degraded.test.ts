@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { backfillChannels } from '../../src/channels/index.ts';
-import { runChannelsCommand } from '../../src/channels/cli.ts';
+import { runChannelsCommand } from '../../src/channels/index.ts';
 import { findCalendar, getCalendar } from '../../src/sync/index.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';

@@ -4,7 +4,7 @@
 // the grant is revoked, and recreated when the owner links again; a calendar Google will not watch is
 // polled instead, without a retry loop; backfill creates what is missing and is safe to run twice.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { runChannelsCommand } from '../../src/channels/cli.ts';
+import { runChannelsCommand } from '../../src/channels/index.ts';
 import { createChannel, stopChannelsForOwner, stopChannelsForCalendar } from '../../src/channels/index.ts';
 import { findCalendar } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
