@@ -1,6 +1,6 @@
 // `bun run start`: the whole service in one process.
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
-import { startService } from './service.ts';
+import { startService, type Service } from './service.ts';
 import { createLogger } from './log/index.ts';
 
 function banner(config: Config, url: string, dbKind: string): string {
@@ -30,18 +30,15 @@ try {
 }
 
 const log = createLogger({ level: config.logLevel });
-const service = await startService(config, { log });
-process.stdout.write(banner(config, service.url.replace('127.0.0.1', 'localhost'), service.ctx.runtime.dbKind));
-log.info({ url: service.url, database: service.ctx.runtime.dbKind }, 'calwatch started');
 
+// Signals are handled from the first moment: one that arrives while the service is still starting
+// stops it as soon as the start is done (the HTTP server may already answer /readyz by then).
+let service: Service | undefined;
 let signals = 0;
-const onSignal = (signal: string) => {
-  signals += 1;
-  if (signals > 1) {
-    log.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  log.info({ signal }, 'shutting down');
+let stopping = false;
+const stop = () => {
+  if (!service || stopping) return;
+  stopping = true;
   service.stop().then(
     () => process.exit(0),
     (err) => {
@@ -50,5 +47,19 @@ const onSignal = (signal: string) => {
     },
   );
 };
+const onSignal = (signal: string) => {
+  signals += 1;
+  if (signals > 1) {
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  log.info({ signal }, 'shutting down');
+  stop();
+};
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 process.on('SIGINT', () => onSignal('SIGINT'));
+
+service = await startService(config, { log });
+process.stdout.write(banner(config, service.url.replace('127.0.0.1', 'localhost'), service.ctx.runtime.dbKind));
+log.info({ url: service.url, database: service.ctx.runtime.dbKind }, 'calwatch started');
+if (signals > 0) stop();
