@@ -5,17 +5,9 @@ import postgres from 'postgres';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { findCalendar, type SyncCalendar } from '../../src/sync/index.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import type { EmulatorChannel } from '../support/emulator-control.ts';
 
-export interface EmuChannel {
-  id: string;
-  resourceId: string;
-  resourceUri: string;
-  resource: string;
-  address: string;
-  tokenSet: boolean;
-  expiration: string;
-  state: 'active' | 'stopped' | 'expired';
-  user: string;
+export interface EmuChannel extends EmulatorChannel {
   lastMessageNumber: number;
 }
 
