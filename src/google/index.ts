@@ -21,7 +21,7 @@ export function scopesFor(access: 'read' | 'write'): string[] {
 }
 
 export function createOAuthClient(config: Config): OAuth2Client {
-  return new OAuth2Client({
+  const client = new OAuth2Client({
     clientId: config.google.clientId,
     clientSecret: config.google.clientSecret,
     redirectUri: config.google.redirectUri,
@@ -32,6 +32,14 @@ export function createOAuthClient(config: Config): OAuth2Client {
     },
     transporterOptions: { timeout: GOOGLE_TIMEOUT_MS },
   } as ConstructorParameters<typeof OAuth2Client>[0]);
+  // google-auth-library retries its token and revoke requests itself, timeouts included: against a
+  // token endpoint that never answers, a refresh took 3 x 15 s = 45 s, longer than links' refresh
+  // lease (tests/reliability/timeouts.test.ts). A request nobody answered is not retried in-call
+  // (the job queue and links' cooldown retry later); 5xx answers still are, boundedly.
+  client.transporter.interceptors.request.add({
+    resolved: async (opts) => ({ ...opts, retryConfig: { ...opts.retryConfig, noResponseRetries: 0 } }),
+  });
+  return client;
 }
 
 /** A Calendar client that sends a fixed access token (refresh is the links module's job). */
