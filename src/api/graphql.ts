@@ -36,7 +36,8 @@ export function createGraphqlHandler(opts: {
       {
         // No U+0000 in variables or in the document's string literals (Postgres cannot store it).
         onParams({ params, setResult }) {
-          if (containsNul(params.variables) || params.query?.includes('\\u0000') || params.query?.includes('\u0000')) {
+          const query = typeof params.query === 'string' ? params.query : '';
+          if (containsNul(params.variables) || query.includes('\\u0000') || query.includes('\u0000')) {
             setResult({ errors: [new GraphQLError(NUL_MESSAGE, { extensions: { code: 'VALIDATION' } })] });
           }
         },
