@@ -35,9 +35,10 @@ export function createOAuthClient(config: Config): OAuth2Client {
   // google-auth-library retries its token and revoke requests itself, timeouts included: against a
   // token endpoint that never answers, a refresh took 3 x 15 s = 45 s, longer than links' refresh
   // lease (tests/reliability/timeouts.test.ts). A request nobody answered is not retried in-call
-  // (the job queue and links' cooldown retry later); 5xx answers still are, boundedly.
+  // (the job queue and links' cooldown retry later); 5xx answers still are, boundedly. Only requests
+  // that asked for retries are touched: a retryConfig alone would switch them on for the rest.
   client.transporter.interceptors.request.add({
-    resolved: async (opts) => ({ ...opts, retryConfig: { ...opts.retryConfig, noResponseRetries: 0 } }),
+    resolved: async (opts) => (opts.retryConfig ? { ...opts, retryConfig: { ...opts.retryConfig, noResponseRetries: 0 } } : opts),
   });
   return client;
 }
