@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { startHttpProxy, type HttpProxy } from '../support/http-proxy.ts';
 import { startOncallHarness, hoursFromNow, overlapsOf, waitFor, type OncallHarness } from './harness.ts';
 
 setDefaultTimeout(40_000);
@@ -21,33 +22,17 @@ const team = [
 
 let emu: Emulator;
 let database: TestDatabase & { url: string };
-let proxy: ReturnType<typeof Bun.serve>;
+let proxy: HttpProxy;
 let h: OncallHarness;
 let h2: OncallHarness | undefined;
-const seen: Array<{ method: string; path: string; status: number }> = [];
 let hook: ((req: Request, url: URL) => Promise<void>) | undefined;
+/** What went through the proxy (method, path, status), in order. */
+const seen = () => proxy.seen;
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0 });
   database = await createTestDatabase();
-  proxy = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    async fetch(req) {
-      const url = new URL(req.url);
-      if (hook) await hook(req, url);
-      const headers = new Headers(req.headers);
-      headers.delete('host');
-      headers.delete('accept-encoding');
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer();
-      const res = await fetch(new URL(url.pathname + url.search, emu.url), { method: req.method, headers, body, redirect: 'manual' });
-      seen.push({ method: req.method, path: url.pathname, status: res.status });
-      const out = new Headers(res.headers);
-      out.delete('content-encoding');
-      out.delete('content-length');
-      return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
-    },
-  });
+  proxy = startHttpProxy({ target: emu.url, hook: (req, url) => hook?.(req, url) });
   h = await startOncallHarness('oncall-swap-saga', { ownerEmail: OWNER, emu, database, googleUrl: `http://127.0.0.1:${proxy.port}/` });
   await h.emuJson('slack/users', { email: ADA, id: 'U0SAGAADA' });
   await h.emuJson('slack/users', { email: BOB, id: 'U0SAGABOB' });
@@ -57,7 +42,7 @@ afterAll(async () => {
   hook = undefined;
   await h2?.stop();
   await h?.stop().catch(() => {});
-  proxy?.stop(true);
+  await proxy?.stop();
   await emu?.stop();
   await database?.drop();
 }, 30_000);
@@ -97,7 +82,7 @@ describe('etags', () => {
     } finally {
       hook = undefined;
     }
-    const patches = seen.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${target}`));
+    const patches = seen().filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${target}`));
     expect(patches.map((p) => p.status)).toEqual([412, 200]);
     const ev = await h.event(target);
     expect(ev.location).toBe('War room');
@@ -160,7 +145,7 @@ describe('a failure between the two patches', () => {
     const msgs = await h.slackMessages('C0UNDO');
     expect(msgs.length).toBe(1); // only the swap that went through is announced
     // Every PATCH on ada's event: to bob, back to ada, to cy.
-    const patches = seen.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${a.googleEventId}`));
+    const patches = seen().filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${a.googleEventId}`));
     expect(patches.map((p) => p.status)).toEqual([200, 200, 200]);
   });
 });
