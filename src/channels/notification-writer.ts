@@ -15,6 +15,8 @@ interface Pending<T, R> {
   item: T;
   resolve: (r: R) => void;
   reject: (e: unknown) => void;
+  /** performance.now() at submission. */
+  at: number;
 }
 
 export interface NoteRequest {
@@ -35,6 +37,7 @@ class Batcher<T, R> {
   private queue: Array<Pending<T, R>> = [];
   private inFlight = 0;
   private scheduled = false;
+  private expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly run: (items: T[]) => Promise<R[]>,
@@ -43,12 +46,13 @@ class Batcher<T, R> {
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, resolve, reject, at: performance.now() });
       this.schedule();
     });
   }
 
   private schedule(): void {
+    if (this.inFlight >= this.opts.maxInFlight) this.expireLater();
     if (this.scheduled || this.inFlight >= this.opts.maxInFlight) return;
     this.scheduled = true;
     // setImmediate: every request parsed in this turn of the event loop joins the batch.
@@ -56,6 +60,24 @@ class Batcher<T, R> {
       this.scheduled = false;
       this.drain();
     });
+  }
+
+  /**
+   * Items waiting for a slot that a dead database holds are refused once they have waited the
+   * bound: it counts from arrival, not from the batch (during an outage a notification waited
+   * 6-10 s for a slot: tests/reliability/database-down.test.ts). One timer for the whole queue.
+   */
+  private expireLater(): void {
+    if (this.expiry || this.queue.length === 0) return;
+    const wait = Math.max(0, this.queue[0]!.at + this.opts.timeoutMs - performance.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      const now = performance.now();
+      let n = 0;
+      while (n < this.queue.length && now - this.queue[n]!.at >= this.opts.timeoutMs) n++;
+      for (const p of this.queue.splice(0, n)) p.reject(new StoreUnavailable('database did not answer in time'));
+      if (this.inFlight >= this.opts.maxInFlight) this.expireLater();
+    }, wait);
   }
 
   private drain(): void {
