@@ -16,7 +16,7 @@ import { SOAK, eventId, figures, linkOwners, queuesIdle, seededRandom, timed, wa
 
 const CALENDARS = SOAK ? 10 : 4;
 const OUTAGES = SOAK ? 3 : 1;
-const OUTAGE_MS = SOAK ? 15_000 : 6_000;
+const OUTAGE_MS = SOAK ? 15_000 : 10_000;
 const TOKEN = 'db-down-webhook-token-0123456789abc';
 
 setDefaultTimeout(SOAK ? 300_000 : 80_000);
@@ -94,7 +94,7 @@ describe(`Postgres unreachable ${OUTAGES} time(s) for ${OUTAGE_MS / 1000} s unde
           const res = await fetch(`${svc.url}/webhooks/google/calendar`, {
             method: 'POST',
             headers: { 'X-Goog-Channel-ID': ch.id, 'X-Goog-Channel-Token': TOKEN, 'X-Goog-Resource-ID': ch.resource_id, 'X-Goog-Resource-State': 'exists' },
-            signal: AbortSignal.timeout(10_000),
+            signal: AbortSignal.timeout(30_000),
           });
           await res.arrayBuffer();
           status = res.status;
