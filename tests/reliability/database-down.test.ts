@@ -5,6 +5,7 @@
 // everything resumes by itself (same process): every notification answered 204 was noted and
 // followed by a sync, and the mirror equals Google row by row.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { connect, createServer } from 'node:net';
 import postgres from 'postgres';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -220,4 +221,47 @@ describe('the Postgres driver under cut connections', () => {
     expect(ok).toBeGreaterThan(0);
     expect(failed).toBeGreaterThan(0);
   }, 60_000);
+
+  test("a connection reset during the driver's start-up query (array types) is not an unhandled rejection", async () => {
+    // Before the patch (upstream porsager/postgres#1192), the promise of that internal query was
+    // dropped: a reset at that moment killed the service (seen in the soak run's third outage).
+    const target = new URL(database.url);
+    let resets = 0;
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.on('data', (chunk: Buffer) => {
+        if (resets < 3 && chunk.includes('typarray')) {
+          resets++;
+          // A TCP reset (ECONNRESET at the driver), as when the database goes away.
+          (client as unknown as { resetAndDestroy(): void }).resetAndDestroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(chunk);
+      });
+      upstream.pipe(client);
+      for (const s of [client, upstream]) s.on('error', () => (client.destroy(), upstream.destroy()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const u = new URL(database.url);
+    u.hostname = '127.0.0.1';
+    u.port = String((server.address() as { port: number }).port);
+    const db = postgres(u.toString(), { max: 2, onnotice: () => {} });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => db`select 1 as one`));
+      await Bun.sleep(200);
+      fig.set('startupResets', { resets, fulfilled: outcomes.filter((o) => o.status === 'fulfilled').length, unhandled: unhandled.length });
+      expect(resets).toBeGreaterThan(0);
+      expect(unhandled).toEqual([]);
+      // The driver recovers: a query after the resets succeeds.
+      expect((await db`select 2 as two`)[0]!.two).toBe(2);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await db.end({ timeout: 1 });
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 30_000);
 });
