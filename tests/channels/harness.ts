@@ -26,6 +26,10 @@ export interface ChannelsHarness {
   mirrorRow(calendarRowId: string, googleEventId: string): Promise<any | undefined>;
   /** sync.events jobs ever created for this calendar row. */
   syncJobs(calendarRowId: string): Promise<number>;
+  /** The same count once nothing is left in flight for the calendar (no queued, retrying or running sync,
+   *  no undrained note): what a test measures "no new sync" against, so that an earlier test's
+   *  trailing sync cannot land in its window. */
+  settledSyncJobs(calendarRowId: string): Promise<number>;
   post(headers: Record<string, string | undefined>): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
@@ -93,6 +97,19 @@ export async function startChannelsHarness(name: string, env: Record<string, str
     async syncJobs(calendarRowId) {
       const [r] = await sql`select count(*)::int as n from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId}`;
       return r!.n;
+    },
+    async settledSyncJobs(calendarRowId) {
+      const settled = await waitFor(
+        async () => {
+          const [r] = await sql`
+            select count(*)::int as n, count(*) filter (where state in ('created', 'retry', 'active'))::int as pending
+            from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId}`;
+          const [o] = await sql`select count(*)::int as n from channel_sync_requests`;
+          return r!.pending === 0 && o!.n === 0 ? { n: r!.n as number } : undefined;
+        },
+        { what: 'no sync in flight for the calendar' },
+      );
+      return settled.n;
     },
     async post(headers) {
       const hs: Record<string, string> = {};

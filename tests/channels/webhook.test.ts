@@ -90,7 +90,7 @@ describe('happy path', () => {
 
   test('a new message number enqueues one coalesced sync and advances the number', async () => {
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const n = await nextNumber();
     const res = await h.post(headers({ 'X-Goog-Message-Number': n }));
     expect(res.status).toBe(204);
@@ -103,7 +103,7 @@ describe('happy path', () => {
   test('`update` counts as `exists`; `not_exists` too', async () => {
     for (const state of ['update', 'not_exists']) {
       await syncIdle();
-      const jobs = await h.syncJobs(owner.primary.id);
+      const jobs = await h.settledSyncJobs(owner.primary.id);
       const res = await h.post(headers({ 'X-Goog-Resource-State': state, 'X-Goog-Message-Number': await nextNumber() }));
       expect(res.status).toBe(204);
       await syncJobsReach(jobs + 1);
@@ -112,7 +112,7 @@ describe('happy path', () => {
 
   test('`sync` answers 204 and enqueues nothing', async () => {
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const res = await h.post(headers({ 'X-Goog-Resource-State': 'sync', 'X-Goog-Message-Number': '1' }));
     expect(res.status).toBe(204);
     await outboxDrained();
@@ -121,7 +121,7 @@ describe('happy path', () => {
 
   test('a burst of notifications on one calendar collapses into at most two syncs', async () => {
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const base = Number((await row()).last_message_number);
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => h.post(headers({ 'X-Goog-Message-Number': String(base + 1 + i) }))));
     expect(answers.every((a) => a.status === 204)).toBe(true);
@@ -149,7 +149,7 @@ describe('errors: 400 on missing or malformed headers', () => {
   ];
   for (const [what, over, detail] of cases) {
     test(what, async () => {
-      const jobs = await h.syncJobs(owner.primary.id);
+      const jobs = await h.settledSyncJobs(owner.primary.id);
       const res = await h.post(headers({ ...over, 'X-Goog-Message-Number': over['X-Goog-Message-Number'] ?? (await nextNumber()) }));
       expect(res.status).toBe(400);
       expect(res.body.detail).toMatch(detail);
@@ -162,7 +162,7 @@ describe('attacks', () => {
   test('a forged token: 401 Invalid token, nothing noted, no sync', async () => {
     await outboxDrained();
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const before = await row();
     const n = await nextNumber();
     const res = await h.post(headers({ 'X-Goog-Channel-Token': 'forged-token', 'X-Goog-Message-Number': n }));
@@ -179,7 +179,7 @@ describe('attacks', () => {
   });
 
   test('a missing token: 401', async () => {
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const res = await h.post(headers({ 'X-Goog-Channel-Token': undefined, 'X-Goog-Message-Number': await nextNumber() }));
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ detail: 'Invalid token' });
@@ -194,7 +194,7 @@ describe('attacks', () => {
   });
 
   test("the right token with another resource's id: 401, no sync", async () => {
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const res = await h.post(headers({ 'X-Goog-Resource-ID': 'someone-elses-resource', 'X-Goog-Message-Number': await nextNumber() }));
     expect(res.status).toBe(401);
     expect(await h.syncJobs(owner.primary.id)).toBe(jobs);
@@ -206,7 +206,7 @@ describe('attacks', () => {
     expect((await h.post(headers({ 'X-Goog-Message-Number': n }))).status).toBe(204);
     await outboxDrained();
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const before = await row();
     const dupes = await metric('exists', 'duplicate');
     for (const replay of [n, String(Number(n) - 1), '1']) {
@@ -262,7 +262,7 @@ describe('attacks', () => {
   test('a sync request left in the outbox by a process that died before draining it is drained by the cron job', async () => {
     await outboxDrained();
     await syncIdle();
-    const jobs = await h.syncJobs(owner.primary.id);
+    const jobs = await h.settledSyncJobs(owner.primary.id);
     const at = new Date(Date.now() - 5000);
     await h.sql`insert into channel_sync_requests (resource_key, owner_id, calendar_id, kind, notified_at)
       values (${`events:${owner.primary.id}`}, ${owner.ownerId}, ${owner.primary.id}, 'events', ${at})`;
