@@ -9,7 +9,7 @@ import { MAX_QUERY_DEPTH } from '../../src/api/graphql.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { emulatorControl, type EmulatorControl } from '../support/emulator-control.ts';
 import { TEST_ADMIN_TOKEN, TEST_SERVICE_TOKEN, startTestService, waitFor, type TestService } from '../support/service.ts';
-import { figures, hoursFromNow, linkOwners, timed, type LinkedOwner } from './harness.ts';
+import { figures, hoursFromNow, linkOwners, timed, waitConverged, type LinkedOwner } from './harness.ts';
 
 setDefaultTimeout(60_000);
 
@@ -310,5 +310,11 @@ describe('GraphQL query shapes', () => {
       expect(r.status).toBeLessThan(500);
       expect(r.body.errors?.[0]?.extensions?.code).toBeString();
     }
+  });
+});
+
+describe('afterwards', () => {
+  test("the owner's mirror equals Google row by row (bookings, injected events, shifts)", async () => {
+    fig.set('convergeWaitMs', await waitConverged(sql, ctl, [owner], { timeoutMs: 20_000 }));
   });
 });
