@@ -72,6 +72,11 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     const auth = authenticate(state, c);
     c.set('auth', auth);
     c.set('userEmail', auth.email);
+    // Every authenticated Calendar API request passes the quotas (quota.ts) before anything else is checked:
+    // scope refusals, injected faults, 404s and watch/stop calls all count; OAuth and control routes are
+    // elsewhere and never do.
+    const limited = state.quota.admit(auth.email);
+    if (limited) throw limited;
     if (!auth.scopes.some((s) => s.startsWith(CAL_SCOPE))) throw insufficientScopes();
     const fault = state.faults.take(new URL(c.req.url).pathname);
     if (fault) throw fault;

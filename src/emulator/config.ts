@@ -1,4 +1,7 @@
-// Runtime settings, adjustable through POST /_emulator/config.
+// Runtime settings, adjustable through POST /_emulator/config, and the initial quota settings (quota.ts),
+// adjustable through POST /_emulator/quota.
+
+import { DEFAULT_QUOTA_SETTINGS, type QuotaSettings } from './quota.ts';
 
 export interface EmulatorOptions {
   /** TCP port; 0 picks a free one. */
@@ -9,6 +12,12 @@ export interface EmulatorOptions {
   accessTokenTtlSeconds?: number;
   /** Upper bound for watch channel lifetimes (Google documents the 604800 s default, not a maximum). */
   defaultMaxChannelTtlSeconds?: number;
+  /** Calendar API requests per sliding minute for the project; null = unlimited. Default: EMULATOR_QUOTA_PER_MINUTE, else unlimited. */
+  quotaPerMinute?: number | null;
+  /** Calendar API requests per sliding minute per Google user; null = unlimited. Default: EMULATOR_USER_QUOTA_PER_MINUTE, else unlimited. */
+  userQuotaPerMinute?: number | null;
+  /** Where the EMULATOR_* quota variables are read; default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RuntimeConfig {
@@ -32,5 +41,30 @@ export function initialConfig(opts: EmulatorOptions): RuntimeConfig {
     notificationRetryBaseMs: 200,
     notificationTimeoutMs: 5000,
     nextConsentError: undefined,
+  };
+}
+
+export const QUOTA_ENV = { project: 'EMULATOR_QUOTA_PER_MINUTE', user: 'EMULATOR_USER_QUOTA_PER_MINUTE' } as const;
+
+/** A positive integer from the environment; unset or empty = unlimited (null). Anything else is refused. */
+function envLimit(env: Record<string, string | undefined>, name: string): number | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return null;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new Error(`${name} must be a positive integer (requests per minute), got ${JSON.stringify(env[name])}`);
+  }
+  return Number(raw);
+}
+
+/** The quota settings the emulator starts with and returns to on reset. Options win over the environment. */
+export function initialQuotaSettings(opts: EmulatorOptions): QuotaSettings {
+  const env = opts.env ?? process.env;
+  for (const [name, v] of [['quotaPerMinute', opts.quotaPerMinute], ['userQuotaPerMinute', opts.userQuotaPerMinute]] as const) {
+    if (v !== undefined && v !== null && !(Number.isSafeInteger(v) && v > 0)) throw new Error(`${name} must be a positive integer or null, got ${v}`);
+  }
+  return {
+    ...DEFAULT_QUOTA_SETTINGS,
+    projectPerMinute: opts.quotaPerMinute !== undefined ? opts.quotaPerMinute : envLimit(env, QUOTA_ENV.project),
+    userPerMinute: opts.userQuotaPerMinute !== undefined ? opts.userQuotaPerMinute : envLimit(env, QUOTA_ENV.user),
   };
 }

@@ -8,6 +8,7 @@ import type { Calendar } from './calendars-store.ts';
 import { isResponseStatus, renderEvent } from './event-model.ts';
 import { newEventId } from './ids.ts';
 import { DEFAULT_SCOPE, DEFAULT_CLIENT_ID } from './oauth-store.ts';
+import type { QuotaSettings } from './quota.ts';
 import type { EmulatorState } from './state.ts';
 import { isValidTimeZone } from './time.ts';
 import { isObject, type AccessRole } from './types.ts';
@@ -76,6 +77,15 @@ const schemas = {
     duplicateNotifications: z.number().min(0).max(1).optional(),
     maxChannelTtlSeconds: z.number().positive().nullable().optional(),
   }),
+  // null = unlimited. projectLimitStatus: 403 or 429 rateLimitExceeded for the project limit, or 'alternate'.
+  quota: z.object({
+    projectPerMinute: z.number().int().positive().nullable().optional(),
+    userPerMinute: z.number().int().positive().nullable().optional(),
+    dailyPerProject: z.number().int().positive().nullable().optional(),
+    projectLimitStatus: z.union([z.literal(403), z.literal(429), z.literal('alternate')]).optional(),
+    windowMs: z.number().int().positive().max(3_600_000).optional(),
+    reset: z.boolean().optional(),
+  }).strict(),
   slackUser: z.object({ email, id: z.string().min(1).optional(), name: z.string().min(1).optional() }),
   slackFaults: z.object({
     status: z.literal(429).optional(),
@@ -250,6 +260,16 @@ export function controlRoutes(state: EmulatorState): Hono {
     for (const [k, v] of Object.entries(b)) if (v !== undefined) Object.assign(settings, { [k]: v });
     state.faults.configure(settings);
     return c.json(state.faults.snapshot());
+  });
+
+  app.get('/quota', (c) => c.json(state.quota.snapshot()));
+  app.post('/quota', async (c) => {
+    const { reset, ...patch } = await parse(c, schemas.quota);
+    const settings: Partial<QuotaSettings> = {};
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) Object.assign(settings, { [k]: v });
+    state.quota.configure(settings);
+    if (reset) state.quota.resetCounters();
+    return c.json(state.quota.snapshot());
   });
 
   app.get('/requests', (c) => {

@@ -142,11 +142,14 @@ const RATE_MESSAGES: Record<RateLimitReason, string> = {
   quotaExceeded: 'Calendar usage limits exceeded.',
 };
 
-/** 403/429 usage-limit errors (errors guide: "can return either 403 or 429 ... functionally similar"). */
+/**
+ * 403/429 usage-limit errors (errors guide: "can return either 403 or 429 ... functionally similar"; bodies as in
+ * ../shared/google/doc-examples/error-403-rateLimitExceeded.json, -userRateLimitExceeded, -quotaExceeded and
+ * error-429-rateLimitExceeded.json). No Retry-After header: neither the errors guide nor the quota guide
+ * documents one (they tell clients to back off exponentially).
+ */
 export function rateLimited(status: 403 | 429, reason: RateLimitReason = 'rateLimitExceeded'): GoogleApiError {
-  // 429 answers carry Retry-After so that clients honouring it are exercised; Google does not document a value.
-  const headers: Record<string, string> = status === 429 ? { 'retry-after': '1' } : {};
-  return new GoogleApiError(status, { domain: 'usageLimits', reason, message: RATE_MESSAGES[reason] }, { headers });
+  return new GoogleApiError(status, { domain: 'usageLimits', reason, message: RATE_MESSAGES[reason] });
 }
 
 export const backendError = (): GoogleApiError =>

@@ -6,6 +6,7 @@ import type { EmulatorOptions } from './config.ts';
 import { EmulatorState } from './state.ts';
 
 export type { EmulatorOptions } from './config.ts';
+export type { ProjectLimitStatus, QuotaSettings } from './quota.ts';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from './oauth-store.ts';
 
 export interface Emulator {

@@ -2,11 +2,12 @@
 // so sync and page tokens issued before the reset are refused.
 
 import { Directory } from './calendars-store.ts';
-import { initialConfig, type EmulatorOptions, type RuntimeConfig } from './config.ts';
+import { initialConfig, initialQuotaSettings, type EmulatorOptions, type RuntimeConfig } from './config.ts';
 import { Faults } from './faults.ts';
 import { randomToken } from './ids.ts';
 import { Notifier } from './notifications.ts';
 import { OAuthStore } from './oauth-store.ts';
+import { QuotaKeeper, type QuotaSettings } from './quota.ts';
 import { RequestLog } from './request-log.ts';
 import { SlackStore } from './slack.ts';
 
@@ -20,9 +21,15 @@ export class EmulatorState {
   notifier: Notifier;
   requests = new RequestLog();
   slack = new SlackStore();
+  /** Per-minute (and optional daily) Calendar API quotas; unlimited unless configured. */
+  quota: QuotaKeeper;
+  private readonly initialQuota: QuotaSettings;
 
   constructor(private readonly options: EmulatorOptions) {
     this.config = initialConfig(options);
+    // Read once: an invalid EMULATOR_*QUOTA* variable fails start-up, and reset returns to these settings.
+    this.initialQuota = initialQuotaSettings(options);
+    this.quota = new QuotaKeeper(this.initialQuota);
     this.directory = new Directory(() => this.nextSeq());
     this.notifier = new Notifier(this.config, this.faults);
   }
@@ -43,6 +50,7 @@ export class EmulatorState {
     this.notifier = new Notifier(this.config, this.faults);
     this.requests = new RequestLog();
     this.slack = new SlackStore();
+    this.quota = new QuotaKeeper(this.initialQuota);
   }
 
   close(): void {
