@@ -56,7 +56,6 @@ const unorderedJob = defineJob({
   retryBackoff: true,
   retryDelay: 15,
   concurrency: 16,
-  drain: true,
   pollDelayed: true,
   handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job, { drain: false }),
 });

@@ -47,7 +47,7 @@ export async function openDatabase(opts: {
     connect_timeout: 5,
     idle_timeout: 60,
   });
-  const db = drizzle(sql);
+  const db = withCommitHooks(drizzle(sql));
   return {
     db,
     sql,
@@ -71,4 +71,49 @@ export async function openDatabase(opts: {
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Work to do once a transaction has committed (waking a job worker for a job the transaction
+ * enqueued: woken before the commit, the worker would find nothing and sleep until its next poll).
+ * Outside a transaction of this pool (the pool itself, a transaction of another handle), it runs
+ * at once. Hooks of a rolled-back transaction are dropped; a savepoint's hooks join its parent's.
+ */
+export function afterCommit(executor: Executor, hook: () => void): void {
+  const hooks = commitHooks.get(executor as object);
+  if (hooks) hooks.push(hook);
+  else hook();
+}
+
+const commitHooks = new WeakMap<object, Array<() => void>>();
+
+type TransactionFn = (fn: (tx: Transaction) => Promise<unknown>, config?: unknown) => Promise<unknown>;
+
+/** Wraps `transaction` (and its savepoints') so that afterCommit hooks run once the outermost commits. */
+function withCommitHooks(db: Database): Database {
+  const wrap = (owner: { transaction: TransactionFn }, parent: Array<() => void> | undefined) => {
+    const original = owner.transaction.bind(owner);
+    owner.transaction = async (fn, config) => {
+      const hooks: Array<() => void> = [];
+      const result = await original(async (tx) => {
+        commitHooks.set(tx, hooks);
+        wrap(tx as unknown as { transaction: TransactionFn }, hooks);
+        return fn(tx);
+      }, config);
+      // A savepoint's hooks wait for the outer commit; the outermost runs them now.
+      if (parent) parent.push(...hooks);
+      else for (const hook of hooks) runHook(hook);
+      return result;
+    };
+  };
+  wrap(db as unknown as { transaction: TransactionFn }, undefined);
+  return db;
+}
+
+function runHook(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // A hook is a wake-up call: its failure must not turn a committed transaction into an error.
+  }
 }

@@ -23,8 +23,8 @@ export const deliverJob = defineJob({
   expireInSeconds: DELIVER_EXPIRE_SECONDS,
   concurrency: 16,
   // A successor becomes fetchable only when its predecessor completes, and retries come due without
-  // any NOTIFY: workers fetch again right after each job and poll at JOBS_POLL_SECONDS meanwhile.
-  drain: true,
+  // any NOTIFY: workers fetch again right after each job (every queue drains) and poll at
+  // JOBS_POLL_SECONDS meanwhile.
   pollDelayed: true,
   handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
 });

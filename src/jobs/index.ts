@@ -5,7 +5,7 @@ import { PgBoss, fromDrizzle, type QueuePolicy, type Job } from 'pg-boss';
 import { sql as drizzleSql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Ctx } from '../context/index.ts';
-import type { Executor } from '../db/index.ts';
+import { afterCommit, type Executor } from '../db/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { isAppError } from '../errors/index.ts';
@@ -35,18 +35,15 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   heartbeatSeconds?: number;
   /** Parallel handlers in this process. */
   concurrency?: number;
+  /** At most this many jobs of one group (SendOptions.group) run at once, across processes. */
+  groupConcurrency?: number;
   /**
-   * Jobs sent with `startAfter` that must start on time: with LISTEN/NOTIFY a deferred job sends no
-   * notification when it comes due, and workers then poll only every 30 s. True: poll every
-   * JOBS_POLL_SECONDS even with LISTEN/NOTIFY on.
+   * Jobs sent with `startAfter` by another process, or retried after a failure, that must start on
+   * time: pg-boss sends no NOTIFY when a deferred job comes due, and with LISTEN/NOTIFY workers
+   * otherwise poll only every 30 s. True: poll every JOBS_POLL_SECONDS even with LISTEN/NOTIFY on.
+   * (A deferred job sent by this process wakes its worker when due, without a poll.)
    */
   pollDelayed?: boolean;
-  /**
-   * A worker that just ran a job fetches the next one at once instead of sleeping its poll interval
-   * (pg-boss only skips that sleep when notified). For queues that must drain fast: ordered
-   * key_strict_fifo streams, where a job's successor becomes fetchable only when it completes.
-   */
-  drain?: boolean;
   /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
   cron?: string;
   cronData?: z.infer<S>;
@@ -74,8 +71,17 @@ export interface SendOptions {
   /** Seconds from now, or a date. */
   startAfter?: number | Date;
   id?: string;
+  /** Higher runs first (pg-boss fetches by priority, then creation). See JOB_PRIORITY. */
   priority?: number;
+  /** pg-boss group: with the queue's `groupConcurrency`, at most that many of one group run at once. */
+  group?: { id: string; tier?: string };
 }
+
+/**
+ * Job priorities, shared by every queue: work someone waits for (a booking, a swap, a sync after a
+ * push) before background work (first full syncs of a burst, catch-up, renewals, safety nets).
+ */
+export const JOB_PRIORITY = { interactive: 10, background: 0 } as const;
 
 export interface QueueCounts {
   name: string;
@@ -154,11 +160,20 @@ export class Jobs {
     }
   }
 
-  /** Starts the workers and cron schedules of every declared job, handing them this context. */
+  /**
+   * Starts the workers and cron schedules of every declared job, handing them this context.
+   *
+   * Every queue drains: a worker that has just run a job fetches the next one at once, and sleeps
+   * its poll interval only when a fetch comes back empty. pg-boss skips its sleep only when a
+   * worker is notified, and a NOTIFY that arrives while the worker is busy covers one fetch: a
+   * burst of N jobs then drained at one job per slot per poll interval (30 s with LISTEN/NOTIFY).
+   * pg-boss's own burst triggers do not cover it (`burstWhenBatchFull` is ignored at batchSize 1,
+   * `burstWhenReadyExceeds` reads queue stats up to a minute old), so each slot is one pg-boss
+   * worker that notifies itself after its job (`notifyWorker`).
+   */
   async work(ctx: Ctx, pollSeconds: number): Promise<void> {
     for (const def of this.definitions.values()) {
-      // Drain: one pg-boss worker per slot, so that each can notify itself after its job (below).
-      const slots = def.drain ? (def.concurrency ?? 2) : 1;
+      const slots = def.concurrency ?? 2;
       const ids: string[] = [];
       for (let slot = 0; slot < slots; slot++) {
         let self = '';
@@ -166,16 +181,17 @@ export class Jobs {
           def.name,
           {
             batchSize: 1,
-            localConcurrency: def.drain ? 1 : (def.concurrency ?? 2),
+            localConcurrency: 1,
             pollingIntervalSeconds: pollSeconds,
             ...(def.pollDelayed ? { notifyPollingIntervalSeconds: pollSeconds } : {}),
+            ...(def.groupConcurrency ? { groupConcurrency: def.groupConcurrency } : {}),
             perJobResults: true,
             includeMetadata: true,
           },
           async (jobs) => {
             const results = await Promise.all(jobs.map((job) => this.run(ctx, def, job)));
             // Notified while busy, the worker skips its sleep once pg-boss has recorded these results.
-            if (def.drain && !this.stopped) this.boss.notifyWorker(self);
+            if (!this.stopped) this.boss.notifyWorker(self);
             return results;
           },
         );
@@ -224,17 +240,25 @@ export class Jobs {
     }
   }
 
+  /**
+   * Enqueues one job and wakes this process's workers for it: at once, after the commit of
+   * `opts.tx`, or when a deferred job comes due (other processes hear of it through LISTEN/NOTIFY,
+   * or poll on PGlite).
+   */
   async send(name: string, data: object, opts: SendOptions = {}): Promise<string | null> {
     const def = this.definitions.get(name);
     if (!def) throw new Error(`unknown job ${name}`);
     const payload = def.schema.parse(data) as object;
-    return this.boss.send(name, payload, {
+    const id = await this.boss.send(name, payload, {
       ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
       ...(opts.startAfter !== undefined ? { startAfter: opts.startAfter } : {}),
       ...(opts.id ? { id: opts.id } : {}),
       ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      ...(opts.group ? { group: opts.group } : {}),
       ...(opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {}),
     });
+    this.wakeFor(name, opts.tx, [opts.startAfter]);
+    return id;
   }
 
   /** Many jobs of one queue in one INSERT (inside `opts.tx` when given): for fan-outs of hundreds. */
@@ -250,9 +274,31 @@ export class Jobs {
         ...(j.startAfter !== undefined ? { startAfter: j.startAfter } : {}),
         ...(j.id ? { id: j.id } : {}),
         ...(j.priority !== undefined ? { priority: j.priority } : {}),
+        ...(j.group ? { group: j.group } : {}),
       })),
       opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {},
     );
+    this.wakeFor(name, opts.tx, jobs.map((j) => j.startAfter));
+  }
+
+  /** Wakes the local workers for jobs just sent: after the commit, and again as deferred ones come due. */
+  private wakeFor(name: string, tx: Executor | undefined, startAfters: Array<number | Date | undefined>): void {
+    const now = Date.now();
+    const due = new Set<number>();
+    let immediate = false;
+    for (const s of startAfters) {
+      const at = s === undefined ? now : typeof s === 'number' ? now + s * 1000 : s.getTime();
+      if (at <= now) immediate = true;
+      // Timers within the next hour only (later ones are found by the poll), one per distinct 10 ms.
+      else if (at - now <= 3_600_000 && due.size < 100) due.add(Math.ceil(at / 10) * 10);
+    }
+    const arm = () => {
+      if (this.stopped) return;
+      if (immediate) this.wake(name);
+      for (const at of due) setTimeout(() => this.wake(name), Math.max(0, at - Date.now()) + 5).unref?.();
+    };
+    if (tx) afterCommit(tx, arm);
+    else arm();
   }
 
   /**

@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
+import { JOB_PRIORITY } from '../jobs/index.ts';
 import { calendars, calendarSyncStates } from '../../schema/sync.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,12 +25,6 @@ export interface EnqueueEventSyncOptions {
 }
 
 /**
- * Syncs of one calendar start at least this far apart. A burst of notifications then costs at most
- * two list calls: the sync running (or just run) and one deferred sync that covers the rest.
- */
-export const SYNC_MIN_SPACING_MS = 1000;
-
-/**
  * Queues an incremental (or, without a sync token, full) sync of one calendar row. Coalesced:
  * returns false when it collapsed into a sync already queued for that calendar (or when there is
  * no such calendar). The request time is noted first, so a sync that starts later covers it.
@@ -37,14 +32,15 @@ export const SYNC_MIN_SPACING_MS = 1000;
 export async function enqueueEventSync(ctx: Ctx, calendarRowId: string, opts: EnqueueEventSyncOptions = {}): Promise<boolean> {
   if (!UUID.test(calendarRowId)) return false;
   const db = opts.tx ?? ctx.db;
-  const noted = await db.execute<{ wait_ms: number | null }>(sql`
+  // clock_timestamp() in the SET: evaluated once the row is locked (a sync starting holds it), so the
+  // request is never stamped earlier than a sync start it waited for.
+  const noted = await db.execute<{ calendar_id: string }>(sql`
     insert into ${calendarSyncStates} (calendar_id, requested_at)
     select ${calendarRowId}::uuid, clock_timestamp() where exists (select 1 from ${calendars} where id = ${calendarRowId}::uuid)
-    on conflict (calendar_id) do update set requested_at = excluded.requested_at
-    returning (extract(epoch from (${calendarSyncStates.startedAt} + make_interval(secs => ${SYNC_MIN_SPACING_MS / 1000}) - clock_timestamp())) * 1000)::float8 as wait_ms`);
-  const row = noted[0];
-  if (!row) return false;
-  const waitMs = row.wait_ms !== null && row.wait_ms > 0 ? Math.min(row.wait_ms, SYNC_MIN_SPACING_MS) : 0;
+    on conflict (calendar_id) do update set requested_at = clock_timestamp()
+    returning calendar_id`);
+  if (!noted[0]) return false;
+  const interactive = INTERACTIVE_REASONS.has(opts.reason ?? 'manual');
   const id = await ctx.jobs.send(
     EVENT_SYNC_JOB,
     {
@@ -54,16 +50,22 @@ export async function enqueueEventSync(ctx: Ctx, calendarRowId: string, opts: En
     },
     {
       singletonKey: calendarRowId,
-      // A sync started less than SYNC_MIN_SPACING_MS ago: this one waits out the rest (infrastructure
-      // timing on the real clock, not the domain clock).
-      ...(waitMs > 0 ? { startAfter: new Date(Date.now() + Math.ceil(waitMs)) } : {}),
+      priority: interactive ? JOB_PRIORITY.interactive : JOB_PRIORITY.background,
       ...(opts.tx ? { tx: opts.tx } : {}),
     },
   );
-  ctx.jobs.wake(EVENT_SYNC_JOB);
-  // pg-boss sends no NOTIFY when a deferred job comes due: wake this process's worker then.
-  if (waitMs > 0) setTimeout(() => ctx.jobs.wake(EVENT_SYNC_JOB), Math.ceil(waitMs) + 15).unref?.();
   return id !== null;
+}
+
+/**
+ * Syncs someone waits for (a change pushed by Google, a selection, an explicit resync) go ahead
+ * of background ones (first syncs of a burst of links, catch-up, polls) in the queue and in the
+ * quota (src/google's pacing).
+ */
+const INTERACTIVE_REASONS = new Set<string>(['notification', 'selected', 'resync', 'manual']);
+
+export function isInteractiveSync(reason: string): boolean {
+  return INTERACTIVE_REASONS.has(reason);
 }
 
 /** Queues a calendar-list sync for an owner (coalesced the same way, keyed by owner). */
@@ -71,8 +73,11 @@ export async function enqueueCalendarListSync(ctx: Ctx, ownerId: string, opts: {
   const id = await ctx.jobs.send(
     CALENDAR_LIST_SYNC_JOB,
     { ownerId, reason: opts.reason ?? 'manual' },
-    { singletonKey: ownerId, ...(opts.tx ? { tx: opts.tx } : {}) },
+    {
+      singletonKey: ownerId,
+      priority: INTERACTIVE_REASONS.has(opts.reason ?? 'manual') ? JOB_PRIORITY.interactive : JOB_PRIORITY.background,
+      ...(opts.tx ? { tx: opts.tx } : {}),
+    },
   );
-  ctx.jobs.wake(CALENDAR_LIST_SYNC_JOB);
   return id !== null;
 }

@@ -14,7 +14,7 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { EVENT_SYNC_JOB, SYNC_MIN_SPACING_MS } from './enqueue.ts';
+import { EVENT_SYNC_JOB } from './enqueue.ts';
 import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
@@ -172,6 +172,10 @@ async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync:
       await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges });
       timing.reactorsMs += performance.now() - d0;
       if (last && full) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
+      // Covered with the data it covers: a request noted before this sync started needs no other.
+      // Last in the transaction, so that the row lock is held only until the commit (a reactor may
+      // ask for another sync of this calendar meanwhile).
+      if (last) await noteSyncFinished(tx, cal.id);
       return pageChanges.length;
     });
     timing.writeMs += performance.now() - w0;
@@ -244,25 +248,28 @@ interface Attempt {
 
 /**
  * Before a sync: skip it when an earlier successful sync started after the latest request (a job
- * queued while that sync was waiting to start), else wait out SYNC_MIN_SPACING_MS since the last
- * start, then note this start. Database clock throughout, as enqueueEventSync uses.
+ * queued while that sync was waiting to start), else note this start. Database clock throughout, as
+ * enqueueEventSync uses. There is no wait: an idle calendar's sync starts at once (the leading
+ * edge), and requests made while it runs queue exactly one more, which starts when it ends (the
+ * trailing edge: pg-boss's stately policy holds one queued job per calendar behind the active one).
  */
 async function beginAttempt(ctx: Ctx, calendarRowId: string): Promise<Attempt> {
-  const [state] = await ctx.db.execute<{ covered: boolean | null; wait_ms: number | null }>(sql`
-    select requested_at <= covered_at as covered,
-           (extract(epoch from (started_at + make_interval(secs => ${SYNC_MIN_SPACING_MS / 1000}) - clock_timestamp())) * 1000)::float8 as wait_ms
-    from ${calendarSyncStates} where calendar_id = ${calendarRowId}::uuid`);
+  const [state] = await ctx.db.execute<{ covered: boolean | null }>(sql`
+    select requested_at <= covered_at as covered from ${calendarSyncStates} where calendar_id = ${calendarRowId}::uuid`);
   if (state?.covered) return { covered: true };
-  if (state?.wait_ms && state.wait_ms > 0) await Bun.sleep(Math.min(state.wait_ms, SYNC_MIN_SPACING_MS));
+  // clock_timestamp() in the SET is evaluated once the row is locked: a request whose transaction
+  // held it (the webhook's drain) committed before this start, so this sync covers it. Stamped from
+  // the VALUES instead, the start was up to the lock wait earlier than the request it covered
+  // (tests/reliability/database-down.test.ts, covered_at 298 ms before requested_at).
   await ctx.db.execute(sql`
     insert into ${calendarSyncStates} (calendar_id, started_at) values (${calendarRowId}::uuid, clock_timestamp())
-    on conflict (calendar_id) do update set started_at = excluded.started_at`);
+    on conflict (calendar_id) do update set started_at = clock_timestamp()`);
   return { covered: false };
 }
 
-/** After a successful sync: requests made before it started are covered. */
-async function endAttempt(ctx: Ctx, calendarRowId: string): Promise<void> {
-  await ctx.db.execute(sql`
+/** In a sync's last page transaction: requests made before it started are covered. */
+async function noteSyncFinished(tx: Executor, calendarRowId: string): Promise<void> {
+  await tx.execute(sql`
     update ${calendarSyncStates} set covered_at = greatest(coalesce(covered_at, started_at), started_at)
     where calendar_id = ${calendarRowId}::uuid`);
 }
@@ -282,7 +289,6 @@ export async function runEventSyncJob(
   }
   try {
     const result = await syncCalendarEvents(ctx, cal.id);
-    if (result.mode !== 'skipped') await endAttempt(ctx, cal.id);
     const finished = ctx.clock.now();
     if (data.notifiedAt && result.mode !== 'skipped') {
       ctx.metrics.notificationToSync.observe(Math.max(0, finished.getTime() - new Date(data.notifiedAt).getTime()) / 1000);
