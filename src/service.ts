@@ -7,6 +7,7 @@ import { Jobs } from './jobs/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
 import { createKeyring } from './crypto/index.ts';
 import { createMetrics } from './metrics/index.ts';
+import { GoogleQuota } from './quota/index.ts';
 import { systemClock, type Clock, type Ctx, type CalwatchModule } from './context/index.ts';
 import { createHttpApp } from './api/index.ts';
 import { appRouter } from './router.ts';
@@ -89,12 +90,14 @@ export async function openContext(
       clock: opts.clock ?? systemClock,
       keyring: createKeyring(config.encryptionKey, config.encryptionKeyPrevious),
       metrics,
+      quota: new GoogleQuota(database.db, config.google.quota, (priority) => metrics.googleQuotaWaits.inc({ priority })),
       runtime: { version: pkg.version, dbKind: database.kind },
     };
     return {
       ctx,
       database,
       async close() {
+        ctx.quota.stop();
         await jobs.stop(config.shutdownTimeoutMs);
         await database.close();
       },

@@ -89,6 +89,15 @@ export function createHttpApp(opts: {
     return c.json({ status: r.ok ? 'ready' : 'unavailable', checks: r.checks }, r.ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
+    // Budgets paused by a daily quotaExceeded, read from the shared buckets at each scrape.
+    try {
+      const quota = await ctx.quota.status();
+      ctx.metrics.googleQuotaPaused.reset();
+      ctx.metrics.googleQuotaPaused.set({ budget: 'project' }, quota.project?.pausedUntil && quota.project.pausedUntil > new Date() ? 1 : 0);
+      if (quota.pausedUsers.length > 0) ctx.metrics.googleQuotaPaused.set({ budget: 'user' }, quota.pausedUsers.length);
+    } catch {
+      // The database is down: /readyz says so; the rest of the metrics still answer.
+    }
     const body = await ctx.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': ctx.metrics.registry.contentType });
   });

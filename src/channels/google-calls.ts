@@ -32,6 +32,8 @@ export async function watchAtGoogle(ctx: Ctx, ownerId: string, googleCalendarId:
     googleCalendarId === null
       ? cal.calendarList.watch({ requestBody })
       : cal.events.watch({ calendarId: googleCalendarId, requestBody }),
+    // Watching is background work: nobody waits on it (a sync after a push, a booking go first).
+    { priority: 'background' },
   );
   const data = res.data;
   if (!data.resourceId) throw new AppError('UPSTREAM_ERROR', 'Google: watch answer without resourceId');
@@ -45,7 +47,7 @@ export async function watchAtGoogle(ctx: Ctx, ownerId: string, googleCalendarId:
  */
 export async function stopAtGoogle(ctx: Ctx, ownerId: string, channelId: string, resourceId: string): Promise<'stopped' | 'gone' | 'grant-dead'> {
   try {
-    await withCalendar(ctx, ownerId, (cal) => cal.channels.stop({ requestBody: { id: channelId, resourceId } }));
+    await withCalendar(ctx, ownerId, (cal) => cal.channels.stop({ requestBody: { id: channelId, resourceId } }), { priority: 'background' });
     return 'stopped';
   } catch (raw) {
     const err = classifyGoogleError(raw);

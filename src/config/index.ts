@@ -66,6 +66,12 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   /** Poll interval of pg-boss workers; local work is woken at once anyway. */
   JOBS_POLL_SECONDS: z.coerce.number().positive().default(2),
+  /** Calendar requests per minute for the whole Cloud project, shared by every process (Google's default 10,000). */
+  GOOGLE_QUOTA_PER_MINUTE: z.coerce.number().int().positive().default(10000),
+  /** Calendar requests per minute per Google user (Google's default 600). */
+  GOOGLE_USER_QUOTA_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** The quota's window (Google's is 60 s): shorter only for tests against an emulator set alike. */
+  GOOGLE_QUOTA_WINDOW_SECONDS: z.coerce.number().int().positive().max(60).default(60),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -93,6 +99,8 @@ export interface Config {
     access: 'read' | 'write';
     webhookToken: string | undefined;
     invites: boolean;
+    /** Per-minute budgets kept by src/quota. */
+    quota: { projectPerMinute: number; userPerMinute: number; windowSeconds: number };
   };
   slack: { botToken: string | undefined; apiUrl: string };
   encryptionKey: Buffer;
@@ -177,6 +185,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           access: env.GOOGLE_ACCESS,
           webhookToken: env.GOOGLE_WEBHOOK_TOKEN,
           invites: env.GOOGLE_INVITES,
+          quota: { projectPerMinute: env.GOOGLE_QUOTA_PER_MINUTE, userPerMinute: env.GOOGLE_USER_QUOTA_PER_MINUTE, windowSeconds: env.GOOGLE_QUOTA_WINDOW_SECONDS },
         }
       : {
           clientId: env.GOOGLE_CLIENT_ID ?? '',
@@ -189,6 +198,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           access: env.GOOGLE_ACCESS,
           webhookToken: env.GOOGLE_WEBHOOK_TOKEN,
           invites: env.GOOGLE_INVITES,
+          quota: { projectPerMinute: env.GOOGLE_QUOTA_PER_MINUTE, userPerMinute: env.GOOGLE_USER_QUOTA_PER_MINUTE, windowSeconds: env.GOOGLE_QUOTA_WINDOW_SECONDS },
         },
     slack: {
       botToken: env.SLACK_BOT_TOKEN ?? (useEmulator ? 'xoxb-calwatch-dev' : undefined),

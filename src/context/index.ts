@@ -5,6 +5,7 @@ import type { Jobs } from '../jobs/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Keyring } from '../crypto/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import type { GoogleQuota } from '../quota/index.ts';
 
 export interface Clock {
   now(): Date;
@@ -34,6 +35,8 @@ export interface Ctx {
   clock: Clock;
   keyring: Keyring;
   metrics: Metrics;
+  /** Google's per-minute budgets, shared with every process on the database. */
+  quota: GoogleQuota;
   runtime: { version: string; dbKind: 'postgres' | 'embedded' };
 }
 

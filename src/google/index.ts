@@ -43,10 +43,21 @@ export function createOAuthClient(config: Config): OAuth2Client {
   return client;
 }
 
-/** A Calendar client that sends a fixed access token (refresh is the links module's job). */
-export function createCalendarClient(config: Config, accessToken: string): CalendarClient {
+/**
+ * A Calendar client that sends a fixed access token (refresh is the links module's job). `beforeRequest`
+ * runs before every request it sends, retries included (the quota is taken there).
+ */
+export function createCalendarClient(config: Config, accessToken: string, beforeRequest?: () => Promise<void>): CalendarClient {
   const auth = createOAuthClient(config);
   auth.setCredentials({ access_token: accessToken });
+  if (beforeRequest) {
+    auth.transporter.interceptors.request.add({
+      resolved: async (opts) => {
+        await beforeRequest();
+        return opts;
+      },
+    });
+  }
   // googleapis keeps only the origin of rootUrl, so the emulator serves Google's paths at its root.
   return calendar({ version: 'v3', auth, rootUrl: config.google.apiUrl, timeout: GOOGLE_TIMEOUT_MS, retry: false });
 }
@@ -115,6 +126,7 @@ export function classifyGoogleError(err: unknown): AppError {
 export interface RetryOptions {
   /** Attempts in all, first included. */
   attempts?: number;
+  /** First backoff of a rate limit or server error (Google: "1 second + random_number_milliseconds"). */
   baseDelayMs?: number;
   /** Longest single wait; a longer Retry-After is left to the job queue's backoff. */
   maxDelayMs?: number;
@@ -123,12 +135,13 @@ export interface RetryOptions {
 
 /**
  * Calls Google, retrying rate limits and server errors a bounded number of times with exponential
- * backoff and full jitter, honouring Retry-After. Anything else, or the last failure, is thrown
- * classified.
+ * backoff plus up to a second of jitter, from 1 s (Calendar guide "Handle API errors": "wait 1 +
+ * random_number_milliseconds seconds and retry", then 2, 4...), honouring Retry-After. Anything
+ * else, or the last failure, is thrown classified (the job queue retries later, longer).
  */
 export async function callGoogle<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 3;
-  const base = opts.baseDelayMs ?? 250;
+  const base = opts.baseDelayMs ?? 1000;
   const max = opts.maxDelayMs ?? 5_000;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -139,7 +152,7 @@ export async function callGoogle<T>(fn: () => Promise<T>, opts: RetryOptions = {
       if (!transient || attempt >= attempts) throw err;
       const retryAfterMs = (err.details?.retryAfterSeconds ?? 0) * 1000;
       if (retryAfterMs > max) throw err;
-      const delay = Math.max(retryAfterMs, Math.random() * Math.min(max, base * 2 ** (attempt - 1)));
+      const delay = Math.max(retryAfterMs, Math.min(max, base * 2 ** (attempt - 1) + Math.random() * Math.min(base, 1000)));
       opts.onRetry?.(err, attempt, delay);
       await Bun.sleep(delay);
     }

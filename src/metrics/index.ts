@@ -56,6 +56,24 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600],
       registers: [registry],
     }),
+    googleRateLimited: new Counter({
+      name: 'calwatch_google_rate_limited_total',
+      help: 'Rate-limit answers from Google (403/429), by reason; calwatch paces itself so that this stays 0',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    googleQuotaWaits: new Counter({
+      name: 'calwatch_google_quota_waits_total',
+      help: 'Google requests that waited for their turn in the quota, by priority',
+      labelNames: ['priority'] as const,
+      registers: [registry],
+    }),
+    googleQuotaPaused: new Gauge({
+      name: 'calwatch_google_quota_paused',
+      help: '1 while a budget is paused by Google quotaExceeded (a daily limit), by budget',
+      labelNames: ['budget'] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'calwatch_queue_depth',
       help: 'Queued jobs per pg-boss queue',

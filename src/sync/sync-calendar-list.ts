@@ -40,7 +40,7 @@ async function listAll(ctx: Ctx, ownerId: string, syncToken: string | null, page
     };
     let data: calendar_v3.Schema$CalendarList;
     try {
-      data = (await withCalendar(ctx, ownerId, (client) => client.calendarList.list(params))).data;
+      data = (await withCalendar(ctx, ownerId, (client) => client.calendarList.list(params), { priority: 'background' })).data;
       ctx.metrics.googleRequests.inc({ method: 'calendarList.list', outcome: 'ok' });
     } catch (err) {
       const e = classifyGoogleError(err);

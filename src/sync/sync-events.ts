@@ -14,7 +14,8 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { EVENT_SYNC_JOB } from './enqueue.ts';
+import { EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
+import type { QuotaPriority } from '../quota/index.ts';
 import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
@@ -42,6 +43,8 @@ export interface EventSyncResult {
 export interface SyncEventsOptions {
   /** Page size asked of Google (tests use small pages to exercise pagination). */
   pageSize?: number;
+  /** Its turn in Google's quota: `interactive` (the default) for a sync someone waits for. */
+  priority?: QuotaPriority;
 }
 
 class Superseded extends Error {
@@ -62,9 +65,9 @@ async function lockForWrite(tx: Executor, calendarRowId: string, expect: { gener
   return row;
 }
 
-async function listPage(ctx: Ctx, cal: Calendar, params: calendar_v3.Params$Resource$Events$List): Promise<calendar_v3.Schema$Events> {
+async function listPage(ctx: Ctx, cal: Calendar, params: calendar_v3.Params$Resource$Events$List, priority: QuotaPriority | undefined): Promise<calendar_v3.Schema$Events> {
   try {
-    const res = await withCalendar(ctx, cal.ownerId, (client) => client.events.list(params));
+    const res = await withCalendar(ctx, cal.ownerId, (client) => client.events.list(params), { ...(priority ? { priority } : {}) });
     ctx.metrics.googleRequests.inc({ method: 'events.list', outcome: 'ok' });
     return res.data;
   } catch (err) {
@@ -139,7 +142,7 @@ async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync:
       maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
       singleEvents: false,
       ...(pageToken ? { pageToken } : {}),
-    });
+    }, opts.priority);
     pages++;
     const w0 = performance.now();
     timing.googleMs += w0 - g0;
@@ -288,7 +291,7 @@ export async function runEventSyncJob(
     return { calendarRowId: cal.id, mode: 'skipped', skipped: 'covered by a later sync', pages: 0, changes: 0 };
   }
   try {
-    const result = await syncCalendarEvents(ctx, cal.id);
+    const result = await syncCalendarEvents(ctx, cal.id, { priority: isInteractiveSync(data.reason) ? 'interactive' : 'background' });
     const finished = ctx.clock.now();
     if (data.notifiedAt && result.mode !== 'skipped') {
       ctx.metrics.notificationToSync.observe(Math.max(0, finished.getTime() - new Date(data.notifiedAt).getTime()) / 1000);
