@@ -64,6 +64,11 @@ export function bucketShape(perWindow: number, windowSeconds = 60): Shape {
   return { burst, rate: Math.max(perWindow - burst, 1) / windowSeconds };
 }
 
+/** Tokens a taker needs in a bucket: one, plus the interactive reserve for background work (never the whole burst). */
+function need(shape: Shape, reserve: number): number {
+  return 1 + Math.min(shape.burst - 1, Math.floor(shape.burst * reserve));
+}
+
 export class GoogleQuota {
   private readonly project: Shape;
   private readonly user: Shape;
@@ -124,8 +129,8 @@ export class GoogleQuota {
     const u = this.user;
     const [row] = await this.db.execute<{ ok: boolean; wait_ms: number }>(sql`
       with shape(key, burst, rate, need) as (
-        values ('project', ${p.burst}::float8, ${p.rate}::float8, ${1 + p.burst * reserve}::float8),
-               (${ukey}, ${u.burst}::float8, ${u.rate}::float8, ${1 + u.burst * reserve}::float8)
+        values ('project', ${p.burst}::float8, ${p.rate}::float8, ${need(p, reserve)}::float8),
+               (${ukey}, ${u.burst}::float8, ${u.rate}::float8, ${need(u, reserve)}::float8)
       ),
       cur as (
         select b.key, s.rate, s.need,
