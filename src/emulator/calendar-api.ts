@@ -78,7 +78,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     const limited = state.quota.admit(auth.email);
     if (limited) throw limited;
     if (!auth.scopes.some((s) => s.startsWith(CAL_SCOPE))) throw insufficientScopes();
-    const fault = state.faults.take(new URL(c.req.url).pathname);
+    const fault = state.faults.take(new URL(c.req.url).pathname, c.req.method);
     if (fault) throw fault;
     await next();
   });

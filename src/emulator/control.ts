@@ -73,6 +73,7 @@ const schemas = {
     reason: z.enum(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']).optional(),
     count: z.number().int().min(0).optional(),
     paths: z.string().optional(),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
     dropNotifications: z.number().min(0).max(1).optional(),
     duplicateNotifications: z.number().min(0).max(1).optional(),
     maxChannelTtlSeconds: z.number().positive().nullable().optional(),

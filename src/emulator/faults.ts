@@ -10,6 +10,8 @@ export interface FaultSettings {
   reason?: RateLimitReason;
   count?: number;
   paths?: string;
+  /** Only requests with this HTTP method (GET, POST, ...) take the fault. */
+  method?: string;
   dropNotifications?: number;
   duplicateNotifications?: number;
   maxChannelTtlSeconds?: number | null;
@@ -20,6 +22,7 @@ export class Faults {
   reason: RateLimitReason = 'rateLimitExceeded';
   remaining = 0;
   paths: string | undefined;
+  method: string | undefined;
   dropNotifications = 0;
   duplicateNotifications = 0;
   maxChannelTtlSeconds: number | undefined;
@@ -31,6 +34,7 @@ export class Faults {
       this.reason = s.reason ?? 'rateLimitExceeded';
       this.remaining = s.count ?? 1;
       this.paths = s.paths;
+      this.method = s.method?.toUpperCase();
     } else if (s.count !== undefined) {
       this.remaining = s.count;
       if (s.paths !== undefined) this.paths = s.paths;
@@ -41,9 +45,10 @@ export class Faults {
   }
 
   /** The error the next Calendar API call at `path` must answer, consuming one from the counter. */
-  take(path: string): GoogleApiError | undefined {
+  take(path: string, method = 'GET'): GoogleApiError | undefined {
     if (this.status === undefined || this.remaining <= 0) return undefined;
     if (this.paths !== undefined && !path.includes(this.paths)) return undefined;
+    if (this.method !== undefined && method.toUpperCase() !== this.method) return undefined;
     this.remaining--;
     if (this.status === 500) return backendError();
     // A 403 usage-limit fault is Google's rateLimitExceeded unless another reason was asked for.
@@ -56,6 +61,7 @@ export class Faults {
       reason: this.reason,
       remaining: this.remaining,
       paths: this.paths ?? null,
+      method: this.method ?? null,
       dropNotifications: this.dropNotifications,
       duplicateNotifications: this.duplicateNotifications,
       maxChannelTtlSeconds: this.maxChannelTtlSeconds ?? null,
