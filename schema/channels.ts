@@ -75,6 +75,15 @@ export const channelSyncRequests = pgTable(
     notifiedAt: timestamp('notified_at', { withTimezone: true }).notNull(),
     /** Bumped by every new request: the drain deletes a row only if nothing came in meanwhile. */
     seq: bigserial('seq', { mode: 'number' }).notNull(),
+    /**
+     * The process that noted it and drains it (its webhook answers later notifications of the
+     * resource without a write while the row waits); another process drains it only once
+     * `held_until` has passed (the holder died).
+     */
+    heldBy: text('held_by'),
+    heldUntil: timestamp('held_until', { withTimezone: true }),
+    /** A busy resource's request waits until then, absorbing notifications (no drain takes it before). */
+    notBefore: timestamp('not_before', { withTimezone: true }),
   },
   (t) => [index('channel_sync_requests_notified_idx').on(t.notifiedAt)],
 );

@@ -66,6 +66,8 @@ export const calendarSyncStates = pgTable('calendar_sync_states', {
   startedAt: timestamp('started_at', { withTimezone: true }),
   /** Start of the latest sync that succeeded: every request before it is covered. */
   coveredAt: timestamp('covered_at', { withTimezone: true }),
+  /** When the latest successful sync committed its last page: a later request finds the calendar idle. */
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
 });
 
 export const calendarEvents = pgTable(

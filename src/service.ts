@@ -131,6 +131,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       adminSchema: adminSchema(),
       graphiqlTabs,
       routes: all.flatMap((m) => (m.routes ? [m.routes(ctx)] : [])) as Hono[],
+      hotRoutes: all.flatMap((m) => (m.hotRoutes ? [m.hotRoutes(ctx)] : [])) as Hono[],
       isReady: async () => {
         const dbOk = await database.ping();
         const jobsOk = dbOk && (await jobs.boss.getDb().executeSql('select 1').then(() => true, () => false));
@@ -138,6 +139,10 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       },
     });
 
+    // Registered before the server's: runs after it closed (cleanups run last-registered first).
+    cleanups.unshift(async () => {
+      for (const m of [...all].reverse()) await m.stop?.(ctx).catch((err) => log.warn({ err, module: m.name }, 'module stop failed'));
+    });
     const server = Bun.serve({
       port: config.port,
       hostname: config.host,

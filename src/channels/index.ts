@@ -1,6 +1,8 @@
 // The `channels` module's public face: other modules import only from here.
 // Watch channels (create, renew, stop, backfill) and the push-notification webhook.
-import type { CalwatchModule } from '../context/index.ts';
+import type { CalwatchModule, Ctx } from '../context/index.ts';
+import { drainSyncRequests as drainPass } from './drain-sync-requests.ts';
+import { HOLD_SECONDS, releaseHeldRequests } from './queries.ts';
 import { router } from '../api/index.ts';
 import { channelsJobs } from './jobs.ts';
 import { registerChannelReactions } from './reactions.ts';
@@ -19,12 +21,20 @@ provideChannelExpiry(channelExpiryByCalendar);
 export const channelsModule: CalwatchModule = {
   name: 'channels',
   jobs: channelsJobs,
-  routes: (ctx) => webhookRoutes(ctx),
+  hotRoutes: (ctx) => webhookRoutes(ctx),
   start: async (ctx) => {
     // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).
     webhookAddress(ctx);
-    // Sync requests noted before a crash, not yet handed to the sync.
+    // Sync requests noted before a crash, not yet handed to the sync: now, and once the hold of a
+    // process that died just before (HOLD_SECONDS) has run out.
     runtimeFor(ctx).requestDrain();
+    runtimeFor(ctx).requestDrain(HOLD_SECONDS * 1000 + 500);
+  },
+  // The webhook is closed: what this process holds goes to the sync now, or to whoever drains next.
+  stop: async (ctx) => {
+    const rt = runtimeFor(ctx);
+    await releaseHeldRequests(ctx.db, rt.holds.holder);
+    await drainPass(ctx, rt.holds);
   },
 };
 
@@ -35,7 +45,8 @@ export { backfillChannels, type BackfillProgress, type BackfillResult } from './
 export { getChannel, listChannels, channelExpiryByCalendar, type ChannelView } from './channel-view.ts';
 export { receiveNotification, type NotificationAnswer, type NotificationOutcome } from './receive-notification.ts';
 export { WEBHOOK_PATH } from './webhook.ts';
-export { drainSyncRequests } from './drain-sync-requests.ts';
+/** One drain pass of this process's webhook outbox (the rows it holds, and those of dead holders). */
+export const drainSyncRequests = (ctx: Ctx, opts: { limit?: number } = {}) => drainPass(ctx, runtimeFor(ctx).holds, opts);
 export type { ChannelStatus, ChannelKind } from './queries.ts';
 export { syncSilentCalendars } from './silent-channels.ts';
 export { runChannelsCommand, CHANNELS_USAGE, type CliIo, type CliProgress } from './cli.ts';

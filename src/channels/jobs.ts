@@ -9,6 +9,7 @@ import { backfillChannels } from './backfill.ts';
 import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RENEW_JOB, SILENT_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
 import { syncSilentCalendars } from './silent-channels.ts';
 import { drainAllSyncRequests } from './drain-sync-requests.ts';
+import { runtimeFor } from './runtime.ts';
 
 export const channelsJobs = [
   defineJob({
@@ -74,7 +75,7 @@ export const channelsJobs = [
     retryLimit: 1,
     cron: '* * * * *',
     cronData: {},
-    handler: async (ctx) => ({ drained: await drainAllSyncRequests(ctx) }),
+    handler: async (ctx) => ({ drained: await drainAllSyncRequests(ctx, runtimeFor(ctx).holds) }),
   }),
   defineJob({
     name: SILENT_JOB,

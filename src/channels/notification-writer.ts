@@ -7,6 +7,7 @@
 import type { Ctx } from '../context/index.ts';
 import type { ChannelCache, CachedChannel } from './channel-cache.ts';
 import { confirmChannels, noteNotifications, channelsForWebhook } from './queries.ts';
+import type { SyncRequestHolds } from './sync-request-holds.ts';
 
 export type NoteState = 'sync' | 'exists';
 export type NoteResult = 'accepted' | 'duplicate' | 'confirmed';
@@ -138,8 +139,8 @@ export function createChannelLoader(ctx: Ctx, cache: ChannelCache, opts: WriterO
   return (id: string) => batcher.submit(id);
 }
 
-export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, requestDrain: () => void, opts: WriterOptions = {}) {
-  const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, requestDrain, items), {
+export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, holds: SyncRequestHolds, requestDrain: (afterMs?: number) => void, opts: WriterOptions = {}) {
+  const batcher = new Batcher<NoteRequest, NoteResult>((items) => writeBatch(ctx, cache, holds, requestDrain, items), {
     maxBatch: opts.maxBatch ?? 1000,
     maxInFlight: opts.maxInFlight ?? 4,
     timeoutMs: opts.timeoutMs ?? WEBHOOK_DB_TIMEOUT_MS,
@@ -147,7 +148,7 @@ export function createNotificationWriter(ctx: Ctx, cache: ChannelCache, requestD
   return (req: NoteRequest) => batcher.submit(req);
 }
 
-async function writeBatch(ctx: Ctx, cache: ChannelCache, requestDrain: () => void, items: NoteRequest[]): Promise<NoteResult[]> {
+async function writeBatch(ctx: Ctx, cache: ChannelCache, holds: SyncRequestHolds, requestDrain: (afterMs?: number) => void, items: NoteRequest[]): Promise<NoteResult[]> {
   // Per channel: the highest number of the batch (a message without number is always taken).
   const perChannel = new Map<string, { id: string; n: number | null; force: boolean; count: number; at: Date }>();
   const confirms: Array<{ id: string; resourceId: string; at: Date }> = [];
@@ -171,13 +172,18 @@ async function writeBatch(ctx: Ctx, cache: ChannelCache, requestDrain: () => voi
   }
 
   const accepted = new Map<string, number>();
+  // Taken before the statement: a hold counts from a moment surely before it began.
+  const sentAt = performance.now();
   // One statement each (atomic on its own): the note with its outbox rows, and the confirmations.
   const [noted] = await Promise.all([
-    perChannel.size > 0 ? noteNotifications(ctx.db, [...perChannel.values()]) : Promise.resolve([]),
+    perChannel.size > 0 ? noteNotifications(ctx.db, [...perChannel.values()], holds.holder) : Promise.resolve([]),
     confirms.length > 0 ? confirmChannels(ctx.db, confirms) : Promise.resolve(),
   ]);
-  for (const row of noted) accepted.set(row.id, row.lastMessageNumber);
-  if (noted.length > 0) requestDrain();
+  for (const row of noted) {
+    accepted.set(row.id, row.lastMessageNumber);
+    if (row.held && row.deferredMs > 0) holds.hold(row.resourceKey, sentAt);
+  }
+  if (noted.length > 0) requestDrain(Math.max(0, ...noted.map((r) => r.deferredMs)));
 
   for (const [id, n] of accepted) cache.noteMessage(id, n);
   const seen = new Set<string>();

@@ -1,6 +1,7 @@
 // Queries over the channels table (only this module reads or writes it).
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
+import { HOT_DEFER_MS } from './sync-request-holds.ts';
 import { channels, channelSyncRequests, type Channel, type ChannelInsert, type ChannelKind, type ChannelStatus } from '../../schema/channels.ts';
 
 export type { Channel, ChannelKind, ChannelStatus };
@@ -211,7 +212,12 @@ export interface NotedChannel {
   ownerId: string;
   calendarId: string | null;
   kind: ChannelKind;
+  resourceKey: string;
   lastMessageNumber: number;
+  /** This process holds the resource's sync request (and drains it). */
+  held: boolean;
+  /** The request waits this long in the outbox before any drain takes it (0: at once). */
+  deferredMs: number;
 }
 
 /**
@@ -223,23 +229,33 @@ export interface NotedChannel {
  * message; a channel absent from the result saw a duplicate (or is no longer live).
  * `force` (a message without number in the batch) accepts it whatever the number.
  */
+/**
+ * How long a noting process holds its sync request: others drain it only after this (the holder
+ * died). The holder itself trusts its hold for far less (HOLD_TRUST_MS in sync-request-holds.ts).
+ */
+export const HOLD_SECONDS = 5;
+
 export async function noteNotifications(
   db: Executor,
   items: Array<{ id: string; n: number | null; force: boolean; count: number; at: Date }>,
+  holder: string,
 ): Promise<NotedChannel[]> {
   const input = JSON.stringify(items.map((i) => ({ id: i.id, n: i.n, f: i.force, cnt: i.count, at: i.at.toISOString() })));
   // The hot path: a named prepared statement on the pool's client (drizzle sends raw SQL unprepared,
   // parsed and planned anew each time); inside a transaction, through drizzle.
   const client = (db as unknown as { $client?: RawClient }).$client;
   const rows = client
-    ? await client.unsafe(NOTE_SQL, [input], { prepare: true })
-    : [...(await db.execute(sql.join([sql.raw(NOTE_SQL_HEAD), sql`${input}`, sql.raw(NOTE_SQL_TAIL)])))];
+    ? await client.unsafe(NOTE_SQL, [input, holder], { prepare: true })
+    : [...(await db.execute(noteSqlThroughDrizzle(input, holder)))];
   return (rows as NotedRow[]).map((r) => ({
     id: r.id,
     ownerId: r.owner_id,
     calendarId: r.calendar_id,
     kind: r.kind,
+    resourceKey: r.resource_key,
     lastMessageNumber: Number(r.last_message_number),
+    held: r.held === true,
+    deferredMs: Math.max(0, Number(r.deferred_ms ?? 0)),
   }));
 }
 
@@ -252,9 +268,15 @@ interface NotedRow {
   owner_id: string;
   calendar_id: string | null;
   kind: ChannelKind;
+  resource_key: string;
   last_message_number: string | number;
+  held: boolean | null;
+  deferred_ms: number | string | null;
 }
 
+// The request row goes to the noting process ($2) unless another live holder has it; a holder
+// whose hold ran out (it died) is replaced. A second notification that finds the row still waiting
+// holds it back HOT_DEFER_MS (the resource is busy), see sync-request-holds.ts.
 const NOTE_SQL = `
   with input as materialized (
     select * from jsonb_to_recordset(($1::text)::jsonb) as i(id uuid, n bigint, f boolean, cnt int, at timestamptz)
@@ -273,13 +295,46 @@ const NOTE_SQL = `
     returning c.id, c.owner_id, c.calendar_id, c.kind, c.resource_key, c.last_message_number, i.at
   ),
   requested as (
-    insert into channel_sync_requests as r (resource_key, owner_id, calendar_id, kind, notified_at)
-    select distinct on (resource_key) resource_key, owner_id, calendar_id, kind, at from noted order by resource_key, at
+    insert into channel_sync_requests as r (resource_key, owner_id, calendar_id, kind, notified_at, held_by, held_until, not_before)
+    select distinct on (resource_key) resource_key, owner_id, calendar_id, kind, at, $2::text,
+           clock_timestamp() + make_interval(secs => ${HOLD_SECONDS}), null::timestamptz
+    from noted order by resource_key, at
     on conflict (resource_key) do update
-      set seq = excluded.seq, notified_at = least(r.notified_at, excluded.notified_at)
+      set seq = excluded.seq, notified_at = least(r.notified_at, excluded.notified_at),
+          -- held back once per wait: a row already waiting keeps its time (a flood never starves it)
+          not_before = case when r.not_before > clock_timestamp() then r.not_before
+                            else clock_timestamp() + make_interval(secs => ${HOT_DEFER_MS / 1000}) end,
+          held_by = case when r.held_by = excluded.held_by or r.held_until is null or r.held_until < clock_timestamp()
+                         then excluded.held_by else r.held_by end,
+          held_until = case when r.held_by = excluded.held_by or r.held_until is null or r.held_until < clock_timestamp()
+                            then excluded.held_until else r.held_until end
+    returning r.resource_key, r.held_by, r.not_before
   )
-  select id, owner_id, calendar_id, kind, last_message_number from noted`;
-const [NOTE_SQL_HEAD, NOTE_SQL_TAIL] = NOTE_SQL.split('$1') as [string, string];
+  select n.id, n.owner_id, n.calendar_id, n.kind, n.resource_key, n.last_message_number, (q.held_by = $2::text) as held,
+         greatest(0, extract(epoch from q.not_before - clock_timestamp()) * 1000)::float8 as deferred_ms
+  from noted n left join requested q on q.resource_key = n.resource_key`;
+/** NOTE_SQL cut at its placeholders, for drizzle inside a transaction (params in order: $1, $2...). */
+const NOTE_SQL_PIECES = NOTE_SQL.split(/(\$[12])/);
+
+function noteSqlThroughDrizzle(input: string, holder: string) {
+  return sql.join(NOTE_SQL_PIECES.map((piece) => (piece === '$1' ? sql`${input}` : piece === '$2' ? sql`${holder}` : sql.raw(piece))));
+}
+
+/**
+ * Message numbers and counts of notifications the webhook answered without a write (their
+ * resource's sync request was already held): kept in memory, written here about once a second.
+ */
+export async function flushMessageNumbers(db: Executor, items: Array<{ id: string; n: number; count: number; at: Date }>): Promise<void> {
+  if (items.length === 0) return;
+  const input = JSON.stringify(items.map((i) => ({ id: i.id, n: i.n, cnt: i.count, at: i.at.toISOString() })));
+  await db.execute(sql`
+    update channels as c set
+      last_message_number = greatest(c.last_message_number, i.n),
+      last_notified_at = greatest(c.last_notified_at, i.at),
+      notifications_count = c.notifications_count + i.cnt
+    from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, cnt int, at timestamptz)
+    where c.id = i.id and c.id = any(array(select (x->>'id')::uuid from jsonb_array_elements(${input}::jsonb) x))`);
+}
 
 export interface SyncRequest {
   resourceKey: string;
@@ -291,8 +346,24 @@ export interface SyncRequest {
 }
 
 /** The oldest sync requests of the outbox (read without locking: the drain deletes by seq). */
-export async function pendingSyncRequests(db: Executor, limit: number): Promise<SyncRequest[]> {
-  return db.select().from(channelSyncRequests).orderBy(asc(channelSyncRequests.notifiedAt)).limit(limit);
+/** At shutdown: this holder's requests become anyone's to drain, at once. */
+export async function releaseHeldRequests(db: Executor, holder: string): Promise<void> {
+  await db.execute(sql`update channel_sync_requests set held_by = null, held_until = null, not_before = null where held_by = ${holder}`);
+}
+
+/** Requests this holder noted, and those whose holder's hold ran out (it died), oldest first. */
+export async function pendingSyncRequests(db: Executor, limit: number, holder: string): Promise<SyncRequest[]> {
+  return db
+    .select()
+    .from(channelSyncRequests)
+    .where(
+      and(
+        or(eq(channelSyncRequests.heldBy, holder), isNull(channelSyncRequests.heldUntil), lt(channelSyncRequests.heldUntil, sql`clock_timestamp()`)),
+        or(isNull(channelSyncRequests.notBefore), lte(channelSyncRequests.notBefore, sql`clock_timestamp()`)),
+      ),
+    )
+    .orderBy(asc(channelSyncRequests.notifiedAt))
+    .limit(limit);
 }
 
 /** Deletes drained requests, each only if no new notification bumped it since it was read. */

@@ -1,16 +1,20 @@
 // What a push notification does, once its headers are parsed. Nothing slow: a cached (or batched)
 // channel lookup, a constant-time token check, and for a new `exists` message the durable note
 // (message number advanced atomically + the sync request noted in the outbox, one statement shared
-// with the other notifications of that moment). The answer never waits for Google or the sync; the
-// outbox is handed to sync's coalesced jobs right after (drain-sync-requests.ts).
+// with the other notifications of that moment), unless this process already holds a sync request
+// of that resource that is not handed over yet: then nothing new needs writing (sync-request-holds.ts).
+// The answer never waits for Google or the sync; the outbox is handed to sync's coalesced jobs right
+// after (drain-sync-requests.ts).
 import type { Ctx } from '../context/index.ts';
 import { matchesHash } from '../crypto/index.ts';
 import type { NotificationHeaders } from './notification-headers.ts';
-import { isUuid } from './queries.ts';
+import { isUuid, resourceKeyFor } from './queries.ts';
 import { runtimeFor } from './runtime.ts';
 
 export type NotificationOutcome =
   | 'accepted'
+  /** Accepted without a write: a sync request of its resource was already held, not yet handed over. */
+  | 'coalesced'
   | 'duplicate'
   | 'confirmed'
   | 'unknown'
@@ -65,6 +69,11 @@ async function decide(ctx: Ctx, h: NotificationHeaders, receivedAt: Date): Promi
   const n = h.messageNumber ?? null;
   // The stored number only rises, so a number not above the cached one is surely a duplicate.
   if (state === 'exists' && n !== null && n <= channel.lastMessageNumber) return NO_CONTENT('duplicate');
+  if (state === 'exists' && n !== null && rt.holds.isHeld(resourceKeyFor({ ownerId: channel.ownerId, calendarRowId: channel.calendarId }))) {
+    rt.cache.noteMessage(channel.id, n);
+    rt.holds.absorb(channel.id, n, receivedAt);
+    return NO_CONTENT('coalesced');
+  }
   try {
     const result = await rt.note({ channel, state, n, resourceId: h.resourceId, at: receivedAt });
     return NO_CONTENT(result);

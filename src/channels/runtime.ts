@@ -6,13 +6,16 @@ import { ChannelCache } from './channel-cache.ts';
 import { createChannelLoader, createNotificationWriter, type NoteRequest, type NoteResult } from './notification-writer.ts';
 import type { CachedChannel } from './channel-cache.ts';
 import { createDrainer } from './drain-sync-requests.ts';
+import { SyncRequestHolds } from './sync-request-holds.ts';
 
 export interface ChannelsRuntime {
   cache: ChannelCache;
   loadChannel: (id: string) => Promise<CachedChannel | null>;
   note: (req: NoteRequest) => Promise<NoteResult>;
-  /** Asks for a drain of the outbox (single flight; runs again if asked while running). */
-  requestDrain: () => void;
+  /** Resources whose sync request this process holds (their notifications need no write). */
+  holds: SyncRequestHolds;
+  /** Asks for a drain of the outbox (single flight; runs again if asked while running), or one in `afterMs`. */
+  requestDrain: (afterMs?: number) => void;
   warnedNoPublicUrl: boolean;
 }
 
@@ -22,11 +25,13 @@ export function runtimeFor(ctx: Ctx): ChannelsRuntime {
   let rt = runtimes.get(ctx.db);
   if (!rt) {
     const cache = new ChannelCache();
-    const requestDrain = createDrainer(ctx);
+    const holds = new SyncRequestHolds();
+    const requestDrain = createDrainer(ctx, holds);
     rt = {
       cache,
+      holds,
       loadChannel: createChannelLoader(ctx, cache),
-      note: createNotificationWriter(ctx, cache, requestDrain),
+      note: createNotificationWriter(ctx, cache, holds, requestDrain),
       requestDrain,
       warnedNoPublicUrl: false,
     };

@@ -46,6 +46,10 @@ export interface CalwatchModule {
   jobs?: import('../jobs/index.ts').JobDefinition[];
   /** Raw HTTP routes outside tRPC and GraphQL (the webhook, the OAuth redirects). */
   routes?: (ctx: Ctx) => import('hono').Hono;
+  /** Raw routes on the hot path (Google's pushes): no per-request logger, request id or body parsing. */
+  hotRoutes?: (ctx: Ctx) => import('hono').Hono;
   /** Runs once the workers are started (catch-up syncs, scheduling). */
   start?: (ctx: Ctx) => Promise<void>;
+  /** Runs at shutdown once HTTP is closed, before the workers stop (hand over what this process holds). */
+  stop?: (ctx: Ctx) => Promise<void>;
 }

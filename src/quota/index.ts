@@ -9,7 +9,9 @@
 //
 // Out of budget, a caller waits its turn (it does not fail). Work someone waits for goes first:
 // background takers leave a reserve in each bucket that only interactive takers may spend, so as
-// tokens trickle back the interactive ones get them. A quotaExceeded answer (a daily limit) pauses
+// tokens trickle back the interactive ones get them. The reserve shrinks as a background taker
+// waits (gone after BACKGROUND_PATIENCE_MS): a user whose own changes use the whole budget still
+// gets their channels renewed and stopped. A quotaExceeded answer (a daily limit) pauses
 // the budget it names: 5 minutes, doubling to an hour, until a request succeeds.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.ts';
@@ -47,6 +49,8 @@ export interface QuotaStatus {
 
 /** Share of each bucket's burst that only interactive work may spend. */
 const INTERACTIVE_RESERVE = 0.2;
+/** A background taker that has waited this long competes as an equal (no starvation). */
+const BACKGROUND_PATIENCE_MS = 2000;
 /** A wait longer than this is handed back to the job queue (a retry at that time) instead of held. */
 export const QUOTA_MAX_HOLD_MS = 60_000;
 const FIRST_PAUSE_SECONDS = 300;
@@ -98,9 +102,10 @@ export class GoogleQuota {
   async take(userKey: string, priority: QuotaPriority = 'background'): Promise<void> {
     const ukey = `user:${userKey}`;
     await this.ensure(ukey);
-    const reserve = priority === 'interactive' ? 0 : INTERACTIVE_RESERVE;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
+      const patience = Math.max(0, 1 - (performance.now() - started) / BACKGROUND_PATIENCE_MS);
+      const reserve = priority === 'interactive' ? 0 : INTERACTIVE_RESERVE * patience;
       const waitMs = await this.tryTake(ukey, reserve);
       if (waitMs === 0) {
         this.taken++;

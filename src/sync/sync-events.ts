@@ -247,18 +247,30 @@ async function recordCalendarSyncError(ctx: Ctx, calendarRowId: string, message:
 interface Attempt {
   /** Every request for this calendar came before a sync that started later and succeeded. */
   covered: boolean;
+  /** The previous sync of this calendar started less than HOT_CALENDAR_MS ago. */
+  hot?: boolean;
 }
+
+/**
+ * A calendar synced again within this time is busy (its owner changing it without pause): its
+ * syncs then take Google's quota as background work, so that one person's stream of changes does
+ * not spend the per-user budget their channel renewals and bookings also need.
+ */
+export const HOT_CALENDAR_MS = 1000;
 
 /**
  * Before a sync: skip it when an earlier successful sync started after the latest request (a job
  * queued while that sync was waiting to start), else note this start. Database clock throughout, as
- * enqueueEventSync uses. There is no wait: an idle calendar's sync starts at once (the leading
- * edge), and requests made while it runs queue exactly one more, which starts when it ends (the
- * trailing edge: pg-boss's stately policy holds one queued job per calendar behind the active one).
+ * enqueueEventSync uses. There is no wait here: an idle calendar's sync starts at once (the
+ * leading edge), and requests made while it runs queue exactly one more, which starts when it ends
+ * (the trailing edge: pg-boss's stately policy holds one queued job per calendar behind the active
+ * one), at the earliest SYNC_TRAILING_MIN_MS after its start (enqueueEventSync).
  */
 async function beginAttempt(ctx: Ctx, calendarRowId: string): Promise<Attempt> {
-  const [state] = await ctx.db.execute<{ covered: boolean | null }>(sql`
-    select requested_at <= covered_at as covered from ${calendarSyncStates} where calendar_id = ${calendarRowId}::uuid`);
+  const [state] = await ctx.db.execute<{ covered: boolean | null; hot: boolean | null }>(sql`
+    select requested_at <= covered_at as covered,
+           started_at > clock_timestamp() - make_interval(secs => ${HOT_CALENDAR_MS / 1000}) as hot
+    from ${calendarSyncStates} where calendar_id = ${calendarRowId}::uuid`);
   if (state?.covered) return { covered: true };
   // clock_timestamp() in the SET is evaluated once the row is locked: a request whose transaction
   // held it (the webhook's drain) committed before this start, so this sync covers it. Stamped from
@@ -267,13 +279,13 @@ async function beginAttempt(ctx: Ctx, calendarRowId: string): Promise<Attempt> {
   await ctx.db.execute(sql`
     insert into ${calendarSyncStates} (calendar_id, started_at) values (${calendarRowId}::uuid, clock_timestamp())
     on conflict (calendar_id) do update set started_at = clock_timestamp()`);
-  return { covered: false };
+  return { covered: false, hot: state?.hot === true };
 }
 
 /** In a sync's last page transaction: requests made before it started are covered. */
 async function noteSyncFinished(tx: Executor, calendarRowId: string): Promise<void> {
   await tx.execute(sql`
-    update ${calendarSyncStates} set covered_at = greatest(coalesce(covered_at, started_at), started_at)
+    update ${calendarSyncStates} set covered_at = greatest(coalesce(covered_at, started_at), started_at), finished_at = clock_timestamp()
     where calendar_id = ${calendarRowId}::uuid`);
 }
 
@@ -291,7 +303,7 @@ export async function runEventSyncJob(
     return { calendarRowId: cal.id, mode: 'skipped', skipped: 'covered by a later sync', pages: 0, changes: 0 };
   }
   try {
-    const result = await syncCalendarEvents(ctx, cal.id, { priority: isInteractiveSync(data.reason) ? 'interactive' : 'background' });
+    const result = await syncCalendarEvents(ctx, cal.id, { priority: isInteractiveSync(data.reason) && !attempt.hot ? 'interactive' : 'background' });
     const finished = ctx.clock.now();
     if (data.notifiedAt && result.mode !== 'skipped') {
       ctx.metrics.notificationToSync.observe(Math.max(0, finished.getTime() - new Date(data.notifiedAt).getTime()) / 1000);

@@ -5,6 +5,7 @@
 // speak as Google does (the per-channel random token is covered in lifecycle.test.ts).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { drainSyncRequests } from '../../src/channels/index.ts';
+import { runtimeFor } from '../../src/channels/runtime.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startChannelsHarness, timed, type ChannelsHarness } from './harness.ts';
 
@@ -275,13 +276,17 @@ describe('attacks', () => {
 
   test('the note is the same statement inside a transaction (drizzle) as on the pool (prepared)', async () => {
     const { noteNotifications } = await import('../../src/channels/queries.ts');
+    // As this service's webhook notes: the row is held by this process, which drains it.
+    const holder = runtimeFor(h.t.service.ctx).holds.holder;
     const n = Number(await nextNumber());
     const at = new Date();
-    const noted = await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }]));
-    expect(noted).toEqual([{ id: channel.id, ownerId: owner.ownerId, calendarId: owner.primary.id, kind: 'events', lastMessageNumber: n }]);
+    const noted = await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }], holder));
+    expect(noted).toEqual([
+      { id: channel.id, ownerId: owner.ownerId, calendarId: owner.primary.id, kind: 'events', resourceKey: `events:${owner.primary.id}`, lastMessageNumber: n, held: true, deferredMs: 0 },
+    ]);
     // Not above the last number any more: nothing noted, on either path.
-    expect(await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }]))).toEqual([]);
-    expect(await noteNotifications(h.t.service.ctx.db, [{ id: channel.id, n, force: false, count: 1, at }])).toEqual([]);
+    expect(await h.t.service.ctx.db.transaction((tx) => noteNotifications(tx, [{ id: channel.id, n, force: false, count: 1, at }], holder))).toEqual([]);
+    expect(await noteNotifications(h.t.service.ctx.db, [{ id: channel.id, n, force: false, count: 1, at }], holder)).toEqual([]);
     // Called directly, the note's outbox row waits for a drain (the webhook asks for one itself).
     expect((await h.sql`select count(*)::int as n from channel_sync_requests`)[0]!.n).toBe(1);
     expect(await drainSyncRequests(h.t.service.ctx)).toBe(1);
