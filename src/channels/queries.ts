@@ -235,6 +235,13 @@ export interface NotedChannel {
  */
 export const HOLD_SECONDS = 5;
 
+/**
+ * Google's message numbers rise but "are not sequential" (push guide). A number this far above a
+ * channel's last is implausible (a bug, or a sender holding a leaked token): it is accepted, but not
+ * taken as the high-water mark, so it cannot make the channel's real messages look like duplicates.
+ */
+export const MESSAGE_NUMBER_MAX_JUMP = 1_000_000;
+
 export async function noteNotifications(
   db: Executor,
   items: Array<{ id: string; n: number | null; force: boolean; count: number; at: Date }>,
@@ -283,7 +290,9 @@ const NOTE_SQL = `
   ),
   noted as (
     update channels as c set
-      last_message_number = greatest(c.last_message_number, coalesce(i.n, 0)),
+      -- an implausible jump is accepted (its sync runs) but never becomes the high-water mark
+      last_message_number = case when i.n > c.last_message_number + ${MESSAGE_NUMBER_MAX_JUMP} then c.last_message_number
+                                 else greatest(c.last_message_number, coalesce(i.n, 0)) end,
       last_notified_at = i.at,
       notifications_count = c.notifications_count + i.cnt
     from input as i
@@ -329,7 +338,8 @@ export async function flushMessageNumbers(db: Executor, items: Array<{ id: strin
   const input = JSON.stringify(items.map((i) => ({ id: i.id, n: i.n, cnt: i.count, at: i.at.toISOString() })));
   await db.execute(sql`
     update channels as c set
-      last_message_number = greatest(c.last_message_number, i.n),
+      last_message_number = case when i.n > c.last_message_number + ${sql.raw(String(MESSAGE_NUMBER_MAX_JUMP))} then c.last_message_number
+                                 else greatest(c.last_message_number, i.n) end,
       last_notified_at = greatest(c.last_notified_at, i.at),
       notifications_count = c.notifications_count + i.cnt
     from jsonb_to_recordset(${input}::jsonb) as i(id uuid, n bigint, cnt int, at timestamptz)

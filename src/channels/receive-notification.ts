@@ -8,7 +8,7 @@
 import type { Ctx } from '../context/index.ts';
 import { matchesHash } from '../crypto/index.ts';
 import type { NotificationHeaders } from './notification-headers.ts';
-import { isUuid, resourceKeyFor } from './queries.ts';
+import { isUuid, MESSAGE_NUMBER_MAX_JUMP, resourceKeyFor } from './queries.ts';
 import { runtimeFor } from './runtime.ts';
 
 export type NotificationOutcome =
@@ -69,9 +69,11 @@ async function decide(ctx: Ctx, h: NotificationHeaders, receivedAt: Date): Promi
   const n = h.messageNumber ?? null;
   // The stored number only rises, so a number not above the cached one is surely a duplicate.
   if (state === 'exists' && n !== null && n <= channel.lastMessageNumber) return NO_CONTENT('duplicate');
-  if (state === 'exists' && n !== null && rt.holds.isHeld(resourceKeyFor({ ownerId: channel.ownerId, calendarRowId: channel.calendarId }))) {
-    rt.cache.noteMessage(channel.id, n);
-    rt.holds.absorb(channel.id, n, receivedAt);
+  // A message without a number (Google always sends one) coalesces too: no sync storm from them.
+  if (state === 'exists' && rt.holds.isHeld(resourceKeyFor({ ownerId: channel.ownerId, calendarRowId: channel.calendarId }))) {
+    const plausible = n !== null && n - channel.lastMessageNumber <= MESSAGE_NUMBER_MAX_JUMP;
+    if (plausible) rt.cache.noteMessage(channel.id, n);
+    rt.holds.absorb(channel.id, plausible ? n : 0, receivedAt);
     return NO_CONTENT('coalesced');
   }
   try {

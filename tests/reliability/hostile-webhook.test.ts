@@ -355,6 +355,42 @@ describe('slow clients', () => {
   }, 70_000);
 });
 
+describe('message numbers', () => {
+  test('an implausible jump is accepted but not taken as the high-water mark: the next real number is not a duplicate', async () => {
+    await queuesIdle(sql, ['sync.events']);
+    const last = Number((await channelRow()).last_message_number);
+    expect((await post(googleHeaders({ 'X-Goog-Message-Number': String(last + 5_000_000_000) }))).status).toBe(204);
+    await Bun.sleep(300);
+    expect(Number((await channelRow()).last_message_number)).toBe(last);
+    // Google's next real push (its counter moves on from `last`): not a duplicate, its change is mirrored.
+    await ctl.putEvent(owner.calendarId, 'afterjump001', { summary: 'After the jump', start: { dateTime: '2032-02-01T10:00:00Z' }, end: { dateTime: '2032-02-01T11:00:00Z' } });
+    await waitFor(async () => (await sql`select 1 from calendar_events where google_event_id = 'afterjump001'`).length > 0, { what: 'the change after the jump mirrored' });
+    expect(Number((await channelRow()).last_message_number)).toBeGreaterThan(last);
+    expect(Number((await channelRow()).last_message_number)).toBeLessThan(last + 10);
+  });
+
+  test('a flood of messages without a number costs a handful of syncs, not one each', async () => {
+    await queuesIdle(sql, ['sync.events']);
+    const before = await notificationSyncs();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(...(await Promise.all(Array.from({ length: 30 }, () => post(googleHeaders({ 'X-Goog-Message-Number': undefined })).then((r) => r.status)))));
+    expect(statuses.every((x) => x === 204)).toBe(true);
+    await queuesIdle(sql, ['sync.events']);
+    expect((await notificationSyncs()) - before).toBeLessThanOrEqual(10);
+  });
+
+  test('unknown ids never push a real channel out of the lookup cache (a separate negative cache)', async () => {
+    const { ChannelCache } = await import('../../src/channels/channel-cache.ts');
+    const cache = new ChannelCache(10, 60_000, 60_000, 10);
+    const real = { id: 'real', ownerId: 'o', calendarId: 'c', kind: 'events' as const, resourceId: 'r', tokenHash: 'h', status: 'active' as const, lastMessageNumber: 1 };
+    cache.set('real', real);
+    for (let i = 0; i < 1000; i++) cache.set(`unknown-${i}`, null);
+    expect(cache.get('real')).toEqual(real);
+    expect(cache.get('unknown-999')).toBeNull();
+    expect(cache.knownSize).toBe(1);
+  });
+});
+
 describe('afterwards', () => {
   test("the owner's mirror still equals Google row by row", async () => {
     await ctl.putEvent(owner.calendarId, 'afterflood001', { summary: 'After the flood', start: { dateTime: '2032-03-01T10:00:00Z' }, end: { dateTime: '2032-03-01T11:00:00Z' } });
