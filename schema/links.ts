@@ -39,11 +39,32 @@ export const oauthStates = pgTable(
     returnTo: text('return_to'),
     /** The redirect_uri sent to Google: the code exchange must repeat it. */
     redirectUri: text('redirect_uri').notNull(),
+    /** The PKCE code verifier (S256), sealed (src/crypto): only its challenge went to Google. */
+    verifierEnc: text('verifier_enc'),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     usedAt: timestamp('used_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('oauth_states_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * Single-use tickets to start OAuth in a browser (`oauth.ticket`, service token): the only way into
+ * GET /oauth/google/start. Stored hashed; valid 10 minutes.
+ */
+export const oauthTickets = pgTable(
+  'oauth_tickets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketHash: text('ticket_hash').notNull().unique(),
+    externalOwnerId: text('external_owner_id').notNull(),
+    returnTo: text('return_to'),
+    loginHint: text('login_hint'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('oauth_tickets_expires_idx').on(t.expiresAt)],
 );
 
 /**

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { router, serviceProcedure } from '../api/index.ts';
 import { applyLinkEvent, ExternalOwnerId, LinkEventInput } from './link-events.ts';
-import { finishOAuth, startOAuth } from './oauth.ts';
+import { createTicket, finishOAuth, startOAuth } from './oauth.ts';
 import { getLinkStatus } from './status.ts';
 
 const OAuthStartInput = z.object({
@@ -11,7 +11,17 @@ const OAuthStartInput = z.object({
   loginHint: z.string().min(1).max(320).optional(),
   redirectUri: z.string().min(1).max(2048).optional(),
 });
-const OAuthFinishInput = z.object({ code: z.string().min(1).max(2048), state: z.string().min(1).max(512) });
+const OAuthTicketInput = z.object({
+  externalOwnerId: ExternalOwnerId,
+  returnTo: z.string().min(1).max(2048).optional(),
+  loginHint: z.string().min(1).max(320).optional(),
+});
+const OAuthFinishInput = z.object({
+  code: z.string().min(1).max(2048),
+  state: z.string().min(1).max(512),
+  /** The owner the frontend believes it is linking: a flow started for another is refused before the exchange. */
+  expectedExternalOwnerId: ExternalOwnerId,
+});
 
 export const linksRouter = router({
   links: router({
@@ -19,6 +29,7 @@ export const linksRouter = router({
     get: serviceProcedure.input(z.object({ externalOwnerId: ExternalOwnerId })).query(({ ctx, input }) => getLinkStatus(ctx.app, input)),
   }),
   oauth: router({
+    ticket: serviceProcedure.input(OAuthTicketInput).mutation(({ ctx, input }) => createTicket(ctx.app, input)),
     start: serviceProcedure.input(OAuthStartInput).mutation(async ({ ctx, input }) => ({ url: (await startOAuth(ctx.app, input)).url })),
     finish: serviceProcedure
       .input(OAuthFinishInput)

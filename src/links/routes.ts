@@ -6,17 +6,14 @@ import type { Ctx } from '../context/index.ts';
 import { hasBearer } from '../api/index.ts';
 import { safeEqual } from '../crypto/index.ts';
 import { HTTP_STATUS, isAppError } from '../errors/index.ts';
-import { ExternalOwnerId, applyLinkEvent, parseWebhookDbLinkEvent } from './link-events.ts';
-import { abandonOAuth, finishOAuth, startOAuth } from './oauth.ts';
+import { applyLinkEvent, parseWebhookDbLinkEvent } from './link-events.ts';
+import { abandonOAuth, consumeTicket, finishOAuth, startOAuth } from './oauth.ts';
 
 export const STATE_COOKIE = 'calwatch_oauth_state';
 const COOKIE_PATH = '/oauth/google';
 
-const StartQuery = z.object({
-  externalOwnerId: ExternalOwnerId,
-  returnTo: z.string().min(1).max(2048).optional(),
-  loginHint: z.string().min(1).max(320).optional(),
-});
+/** Only a ticket from `oauth.ticket`: who is linked was decided by the service that asked for it. */
+const StartQuery = z.object({ ticket: z.string().min(1).max(256) });
 const CallbackQuery = z.object({
   state: z.string().min(1).max(512).optional(),
   code: z.string().min(1).max(2048).optional(),
@@ -34,9 +31,10 @@ export function linksRoutes(ctx: Ctx): Hono {
 
   app.get('/oauth/google/start', async (c) => {
     const q = StartQuery.safeParse(c.req.query());
-    if (!q.success) return invalid(c, q.error.issues);
+    // No ticket, a bare externalOwnerId, anything else: nobody entitled sent this browser here.
+    if (!q.success) return c.json({ detail: 'a valid OAuth ticket is required (ask oauth.ticket with the service token)', code: 'UNAUTHENTICATED' }, 401);
     try {
-      const { url, state } = await startOAuth(ctx, q.data);
+      const { url, state } = await startOAuth(ctx, await consumeTicket(ctx, q.data.ticket));
       setCookie(c, STATE_COOKIE, state, {
         httpOnly: true,
         secure: ctx.config.production,

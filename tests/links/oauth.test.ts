@@ -33,8 +33,15 @@ interface Started {
   state: string;
 }
 
+/** What a frontend gets from its backend: a single-use start link (oauth.ticket, service token). */
+async function ticket(query: Record<string, string>, service: TestService = h.t, token?: string): Promise<string> {
+  const r = await service.trpc<{ url: string; expiresAt: string }>('oauth.ticket', query, token ? { token } : {});
+  expect(r.status).toBe(200);
+  return r.body.result!.data.url;
+}
+
 async function start(query: Record<string, string>): Promise<Started> {
-  const res = await manual(`${h.t.url}/oauth/google/start?${new URLSearchParams(query)}`);
+  const res = await manual(await ticket(query));
   expect(res.status).toBe(307);
   const location = new URL(res.headers.get('location')!);
   const setCookie = res.headers.get('set-cookie')!;
@@ -64,6 +71,9 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     expect(p.get('login_hint')).toBe('grace@example.com');
     expect(p.get('scope')).toBe('https://www.googleapis.com/auth/calendar');
     expect(s.state.length).toBeGreaterThanOrEqual(40);
+    // PKCE: only the S256 challenge goes to Google; the verifier is stored sealed with the state
+    expect(p.get('code_challenge_method')).toBe('S256');
+    expect(p.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     expect(s.setCookie).toContain('HttpOnly');
     expect(s.setCookie).toContain('SameSite=Lax');
@@ -77,6 +87,7 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     expect(rows).toHaveLength(1);
     expect(rows[0]!.state_hash).toBe(sha256(s.state));
     expect(JSON.stringify(rows)).not.toContain(s.state);
+    expect(rows[0]!.verifier_enc).toMatch(/^v[12]\./);
     expect(rows[0]!.expires_at.getTime() - rows[0]!.created_at.getTime()).toBe(600_000);
 
     const back = await consent(s.location);
@@ -90,8 +101,8 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
 
     const owner = (await h.sql`select * from owners where external_owner_id = 'u-grace'`)[0]!;
     expect(owner.status).toBe('active');
-    expect(owner.refresh_token_enc).toMatch(/^v1\./);
-    expect(owner.access_token_enc).toMatch(/^v1\./);
+    expect(owner.refresh_token_enc).toMatch(/^v[12]\./);
+    expect(owner.access_token_enc).toMatch(/^v[12]\./);
     expect(owner.access_token_expires_at.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(owner.scopes).toContain('https://www.googleapis.com/auth/calendar');
     expect(events.filter((e) => e.externalOwnerId === 'u-grace').map((e) => e.type)).toEqual(['linked']);
@@ -225,19 +236,69 @@ describe('start: returnTo only to configured origins (no open redirect), input c
   for (const returnTo of refused) {
     test(`refuses returnTo=${returnTo}`, async () => {
       const n = await countStates();
-      const res = await manual(`${h.t.url}/oauth/google/start?${new URLSearchParams({ externalOwnerId: 'u-x', returnTo })}`);
-      expect(res.status).toBe(400);
-      expect(res.headers.get('location')).toBeNull();
-      expect(res.headers.get('set-cookie')).toBeNull();
+      const r = await h.t.trpc('oauth.ticket', { externalOwnerId: 'u-x', returnTo });
+      expect(r.status).toBe(400);
       expect(await countStates()).toBe(n);
     });
   }
 
   test('missing, empty or oversized externalOwnerId -> 400', async () => {
-    for (const q of ['', 'externalOwnerId=', `externalOwnerId=${'x'.repeat(256)}`]) {
-      const res = await manual(`${h.t.url}/oauth/google/start?${q}`);
-      expect(res.status).toBe(400);
+    for (const externalOwnerId of ['', 'x'.repeat(256)]) expect((await h.t.trpc('oauth.ticket', { externalOwnerId })).status).toBe(400);
+    expect((await h.t.trpc('oauth.ticket', {})).status).toBe(400);
+  });
+});
+
+describe('start needs a ticket (link CSRF, linking anyone to anyone)', () => {
+  const expect401 = async (res: Response) => {
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { detail: string }).detail).toContain('ticket');
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.get('set-cookie')).toBeNull();
+  };
+
+  test('no ticket, or a bare externalOwnerId: 401, nothing stored', async () => {
+    const n = await countStates();
+    await expect401(await manual(`${h.t.url}/oauth/google/start`));
+    await expect401(await manual(`${h.t.url}/oauth/google/start?externalOwnerId=user-42`));
+    await expect401(await manual(`${h.t.url}/oauth/google/start?externalOwnerId=user-42&returnTo=http://app.test/`));
+    expect(await countStates()).toBe(n);
+  });
+
+  test('a forged, a used and an expired ticket: 401', async () => {
+    await expect401(await manual(`${h.t.url}/oauth/google/start?ticket=forged-0123456789abcdefghijklmnopqrstuvwxyz`));
+    const url = await ticket({ externalOwnerId: 'u-once' });
+    expect(new URL(url).origin).toBe(h.t.url);
+    expect((await manual(url)).status).toBe(307);
+    await expect401(await manual(url));
+    const late = await ticket({ externalOwnerId: 'u-late-ticket' });
+    h.t.clock.advance(10 * 60_000 + 1_000);
+    try {
+      await expect401(await manual(late));
+    } finally {
+      h.t.clock.offsetMs = 0;
     }
+  });
+
+  test('the ticket needs the service token; it is stored hashed, valid 10 minutes', async () => {
+    expect((await h.t.trpc('oauth.ticket', { externalOwnerId: 'u-t' }, { token: null })).status).toBe(401);
+    const r = await h.t.trpc<{ url: string; expiresAt: string }>('oauth.ticket', { externalOwnerId: 'u-t' });
+    const raw = new URL(r.body.result!.data.url).searchParams.get('ticket')!;
+    const rows = await h.sql`select * from oauth_tickets where external_owner_id = 'u-t'`;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.ticket_hash).toBe(sha256(raw));
+    expect(JSON.stringify(rows)).not.toContain(raw);
+    expect(new Date(r.body.result!.data.expiresAt).getTime() - rows[0]!.created_at.getTime()).toBe(600_000);
+  });
+
+  test('PKCE: a code exchanged without the verifier is refused by Google (the emulator checks it)', async () => {
+    const s = await start({ externalOwnerId: 'u-pkce' });
+    const back = await consent(s.location);
+    const res = await fetch(`${h.emu.url}token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, client_id: 'calwatch-dev', client_secret: 'calwatch-dev-secret', redirect_uri: `${h.t.url}/oauth/google/callback` }),
+    });
+    expect(res.status).toBe(400);
   });
 });
 
@@ -250,13 +311,17 @@ describe('oauth.start / oauth.finish for frontends that take the redirect themse
     const back = await consent(url);
     const code = back.searchParams.get('code')!;
     const state = back.searchParams.get('state')!;
-    const f = await h.t.trpc<{ externalOwnerId: string }>('oauth.finish', { code, state });
+    // A flow started for u-ivan, finished as if for another owner: refused before the exchange.
+    const wrong = await h.t.trpc('oauth.finish', { code, state, expectedExternalOwnerId: 'u-mallory' });
+    expect(wrong.status).toBe(409);
+    expect((await h.sql`select used_at from oauth_states where state_hash = ${sha256(state)}`)[0]!.used_at).toBeNull();
+    const f = await h.t.trpc<{ externalOwnerId: string }>('oauth.finish', { code, state, expectedExternalOwnerId: 'u-ivan' });
     expect(f.status).toBe(200);
     expect(f.body.result!.data).toEqual({ externalOwnerId: 'u-ivan' });
     expect((await h.sql`select status from owners where external_owner_id = 'u-ivan'`)[0]!.status).toBe('active');
     expect(events.filter((e) => e.externalOwnerId === 'u-ivan').map((e) => e.type)).toEqual(['linked']);
 
-    const again = await h.t.trpc('oauth.finish', { code, state });
+    const again = await h.t.trpc('oauth.finish', { code, state, expectedExternalOwnerId: 'u-ivan' });
     expect(again.status).toBe(400);
     expect(again.body.error!.message).toContain('already used');
   });
@@ -276,9 +341,10 @@ describe('oauth.start / oauth.finish for frontends that take the redirect themse
     expect((await h.t.trpc('oauth.start', { externalOwnerId: '' })).status).toBe(400);
     expect((await h.t.trpc('oauth.start', { externalOwnerId: 'u-k' }, { token: null })).status).toBe(401);
     expect(await countStates()).toBe(n);
-    expect((await h.t.trpc('oauth.finish', { code: '4/x', state: 'unknown-state' })).status).toBe(400);
-    expect((await h.t.trpc('oauth.finish', { code: '', state: 'x' })).status).toBe(400);
-    expect((await h.t.trpc('oauth.finish', { code: '4/x', state: 'x' }, { token: null })).status).toBe(401);
+    expect((await h.t.trpc('oauth.finish', { code: '4/x', state: 'unknown-state', expectedExternalOwnerId: 'u-k' })).status).toBe(400);
+    expect((await h.t.trpc('oauth.finish', { code: '', state: 'x', expectedExternalOwnerId: 'u-k' })).status).toBe(400);
+    expect((await h.t.trpc('oauth.finish', { code: '4/x', state: 'x' })).status).toBe(400);
+    expect((await h.t.trpc('oauth.finish', { code: '4/x', state: 'x', expectedExternalOwnerId: 'u-k' }, { token: null })).status).toBe(401);
   });
 });
 
@@ -288,14 +354,16 @@ describe('production settings', () => {
     prod = await startTestService({
       name: 'links-oauth-prod',
       emulatorUrl: h.emu.url,
-      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://calwatch.example', GOOGLE_ACCESS: 'read' },
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://calwatch.example', GOOGLE_ACCESS: 'read', SERVICE_TOKEN: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(32), OAUTH_RETURN_ORIGINS: 'https://app.test' },
       skipStartHooks: true,
     });
   }, 30_000);
   afterAll(() => prod?.stop(), 30_000);
 
   test('the state cookie is Secure, and read access asks for read-only scopes', async () => {
-    const res = await manual(`${prod.url}/oauth/google/start?externalOwnerId=u-prod`);
+    const url = await ticket({ externalOwnerId: 'u-prod' }, prod, 's'.repeat(32));
+    expect(url.startsWith('https://calwatch.example/oauth/google/start?ticket=')).toBe(true);
+    const res = await manual(`${prod.url}${new URL(url).pathname}${new URL(url).search}`);
     expect(res.status).toBe(307);
     const setCookie = res.headers.get('set-cookie')!;
     expect(setCookie).toContain('Secure');

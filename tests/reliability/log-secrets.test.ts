@@ -113,8 +113,10 @@ beforeAll(async () => {
   await fetch(`${svc.url}/link-events`, { method: 'POST', headers: { 'x-calwatch-secret': `${LINK_EVENTS_SECRET}x`, 'content-type': 'application/json' }, body: '{}' });
   await fetch(`${svc.url}/trpc/links.get?access_token=${TEST_SERVICE_TOKEN}`);
   await svc.graphql('{ queues { name } }', undefined, { token: `${TEST_ADMIN_TOKEN}-wrong` });
-  // 5. The OAuth flow: a state (cookie and query), an authorization code, a token exchange.
-  const start = await fetch(`${svc.url}/oauth/google/start?externalOwnerId=owner-oauth-secrets&loginHint=oauth-secrets@example.com`, { redirect: 'manual' });
+  // 5. The OAuth flow: a ticket, a state (cookie and query), an authorization code, a token exchange.
+  const ticketUrl = new URL(((await svc.trpc('oauth.ticket', { externalOwnerId: 'owner-oauth-secrets', loginHint: 'oauth-secrets@example.com' })).body as { result: { data: { url: string } } }).result.data.url);
+  secrets.add(ticketUrl.searchParams.get('ticket')!);
+  const start = await fetch(`${svc.url}${ticketUrl.pathname}${ticketUrl.search}`, { redirect: 'manual' });
   const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
   secrets.add(cookie.split('=')[1]!);
   const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
