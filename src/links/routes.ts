@@ -3,8 +3,8 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import type { Ctx } from '../context/index.ts';
-import { hasBearer } from '../api/index.ts';
 import { safeEqual } from '../crypto/index.ts';
+import { authenticateLinkEvent } from './link-event-auth.ts';
 import { HTTP_STATUS, isAppError } from '../errors/index.ts';
 import { applyLinkEvent, parseWebhookDbLinkEvent } from './link-events.ts';
 import { abandonOAuth, consumeTicket, finishOAuth, startOAuth } from './oauth.ts';
@@ -77,14 +77,14 @@ export function linksRoutes(ctx: Ctx): Hono {
   });
 
   app.post('/link-events', async (c) => {
-    const secret = c.req.header('x-calwatch-secret');
-    const bySecret = secret !== undefined && ctx.config.linkEventsSecret !== undefined && safeEqual(secret, ctx.config.linkEventsSecret);
-    if (!bySecret && !hasBearer(c.req.header('authorization'), ctx.config.serviceToken)) {
-      return c.json({ detail: 'X-Calwatch-Secret or Authorization: Bearer SERVICE_TOKEN required', code: 'UNAUTHENTICATED' }, 401);
-    }
+    // Read once, raw: a signature covers the exact bytes.
+    const raw = await c.req.text().catch(() => undefined);
+    if (raw === undefined) return c.json({ detail: 'unreadable body', code: 'VALIDATION' }, 400);
+    const auth = authenticateLinkEvent(ctx, c.req.raw.headers, raw);
+    if (!auth.ok) return c.json({ detail: auth.detail, code: 'UNAUTHENTICATED' }, 401);
     let body: unknown;
     try {
-      body = await c.req.json();
+      body = JSON.parse(raw);
     } catch {
       return c.json({ detail: 'body must be a JSON object', code: 'VALIDATION' }, 400);
     }

@@ -8,6 +8,7 @@ import { waitFor } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 const LINK_SECRET = 'link-events-secret-0123456789';
+const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 let h: LinksHarness;
 const events: Array<OwnerEvent & { ownerRowPresent: boolean }> = [];
 const hooks: Array<{ ownerId: string; externalOwnerId: string; ownerRowPresent: boolean }> = [];
@@ -36,7 +37,7 @@ beforeAll(async () => {
       channelExpiresAt: '2030-01-09T03:04:05.000Z',
     },
   ]));
-  h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET });
+  h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET });
 }, 30_000);
 afterAll(async () => {
   for (const undo of cleanups) undo();
@@ -77,7 +78,7 @@ describe('LINKED', () => {
     expect(row.id).toBe(r.body.result!.data.ownerId);
     expect(row.status).toBe('active');
     expect(row.linked_at).toBeInstanceOf(Date);
-    expect(row.refresh_token_enc).toMatch(/^v1\./);
+    expect(row.refresh_token_enc).toMatch(/^v2\./);
     expect(row.refresh_token_enc).not.toContain(g.refreshToken);
     expect(eventsFor('u-alice')).toEqual(['linked']);
     expect(events.find((e) => e.externalOwnerId === 'u-alice')).toMatchObject({ ownerId: row.id, ownerRowPresent: true });
@@ -122,7 +123,7 @@ describe('LINKED', () => {
 async function refreshTokenOf(externalOwnerId: string): Promise<string | undefined> {
   const { decrypt } = await import('../../src/crypto/index.ts');
   const row = await ownerRow(externalOwnerId);
-  return row?.refresh_token_enc ? decrypt(h.t.service.ctx.keyring, row.refresh_token_enc) : undefined;
+  return row?.refresh_token_enc ? decrypt(h.t.service.ctx.keyring, row.refresh_token_enc, `owners.refresh_token_enc:${row.id}`) : undefined;
 }
 
 describe('REFRESHED', () => {
@@ -322,7 +323,7 @@ describe('links.get', () => {
         },
       ],
     });
-    expect(JSON.stringify(r.body)).not.toContain('v1.');
+    expect(JSON.stringify(r.body)).not.toMatch(/v[12]\./);
   });
 
   test('unlinked owner: status unlinked, no calendars; unknown -> NOT_FOUND; no token -> 401', async () => {
@@ -438,4 +439,51 @@ describe('POST /link-events (WebhookDB body format)', () => {
     expect(((await missing.json()) as { issues: Array<{ path: unknown[] }> }).issues[0]!.path).toEqual(['refresh_token']);
     expect(await countOwners()).toBe(n);
   });
+
+  test("WebhookDB's own header Whdb-Webhook-Secret works as X-Calwatch-Secret does (moving is a URL change)", async () => {
+    const g = await h.googleUser('wanda@example.com');
+    const res = await post({ type: 'LINKED', external_owner_id: 'u-wanda', refresh_token: g.refreshToken }, { 'whdb-webhook-secret': LINK_SECRET });
+    expect(res.status).toBe(200);
+    expect((await post({ type: 'RESYNC', external_owner_id: 'u-wanda' }, { 'whdb-webhook-secret': `${LINK_SECRET}x` })).status).toBe(401);
+  });
+
+  test('signed mode (Standard Webhooks): a valid signature links; a forged, stale or replayed one is 401', async () => {
+    const { Webhook } = await import('standardwebhooks');
+    const wh = new Webhook(SIGNING_SECRET);
+    const g = await h.googleUser('sigrid@example.com');
+    const body = JSON.stringify({ type: 'LINKED', external_owner_id: 'u-sigrid', refresh_token: g.refreshToken });
+    const sign = (id: string, at: Date, payload = body) => ({ 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': wh.sign(id, at, payload) });
+    const headers = sign('msg_sig_1', new Date());
+    expect((await post(body, headers)).status).toBe(200);
+    expect((await ownerRow('u-sigrid'))?.status).toBe('active');
+    // The same delivery again (a replay within the window): refused.
+    expect((await post(body, headers)).status).toBe(401);
+    // Another body under that signature, a stale timestamp, another key: refused, nothing written.
+    const n = await countOwners();
+    const evil = JSON.stringify({ type: 'LINKED', external_owner_id: 'u-evil', refresh_token: 'rt' });
+    expect((await post(evil, sign('msg_sig_2', new Date(), body))).status).toBe(401);
+    expect((await post(evil, sign('msg_sig_3', new Date(Date.now() - 10 * 60_000), evil))).status).toBe(401);
+    const other = new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`);
+    expect((await post(evil, { 'webhook-id': 'msg_sig_4', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': other.sign('msg_sig_4', new Date(), evil) })).status).toBe(401);
+    expect(await countOwners()).toBe(n);
+  });
+
+  test('LINK_EVENTS_REQUIRE_SIGNATURE: the shared secret and the bearer token no longer suffice; without a signing secret the boot refuses', async () => {
+    const { loadConfig } = await import('../../src/config/index.ts');
+    expect(() => loadConfig({ NODE_ENV: 'test', LINK_EVENTS_REQUIRE_SIGNATURE: 'true' })).toThrow(/LINK_EVENTS_SIGNING_SECRET/);
+    const { startTestService } = await import('../support/service.ts');
+    const strict = await startTestService({ name: 'links-events-strict', emulatorUrl: h.emu.url, env: { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET, LINK_EVENTS_REQUIRE_SIGNATURE: 'true' }, skipStartHooks: true });
+    try {
+      const body = JSON.stringify({ type: 'RESYNC', external_owner_id: 'u-nobody' });
+      const send = (headers: Record<string, string>) => fetch(`${strict.url}/link-events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      expect((await send({ 'x-calwatch-secret': LINK_SECRET })).status).toBe(401);
+      expect((await send({ authorization: `Bearer ${strict.config.serviceToken}` })).status).toBe(401);
+      const { Webhook } = await import('standardwebhooks');
+      const at = new Date();
+      const signed = await send({ 'webhook-id': 'msg_strict_1', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(SIGNING_SECRET).sign('msg_strict_1', at, body) });
+      expect(signed.status).toBe(404); // authenticated; the owner does not exist
+    } finally {
+      await strict.stop();
+    }
+  }, 30_000);
 });
