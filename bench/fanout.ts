@@ -171,7 +171,7 @@ async function runSequential(scenario: string, n: number, calendars: number) {
   const t0 = Date.now();
   for (const set of sets) {
     for (const m of set.build()) {
-      await sendOnce(ctx as Ctx, { url: row!.url, secretEnc: row!.secret_enc }, { id: monotonicUuid(), body: JSON.stringify(bodyOf(m)) });
+      await sendOnce(ctx as Ctx, { id: row!.id, url: row!.url, secretEnc: row!.secret_enc }, { id: monotonicUuid(), body: JSON.stringify(bodyOf(m)) });
     }
   }
   return { ...summarize(scenario, 'baseline: sequential POSTs, no queue', await stats(path), t0), enqueueSeconds: null };

@@ -15,13 +15,13 @@ import { adminSchema } from './admin-schema.ts';
 import { graphiqlTabs } from './admin-tabs.ts';
 import pkg from '../package.json' with { type: 'json' };
 
-import { linksModule } from './links/index.ts';
+import { linksModule, rotateKey as resealLinks } from './links/index.ts';
 import { syncModule } from './sync/index.ts';
 import { channelsModule } from './channels/index.ts';
 import { oncallModule } from './oncall/index.ts';
 import { bookingsModule } from './bookings/index.ts';
 import { availabilityModule } from './availability/index.ts';
-import { fanoutModule } from './fanout/index.ts';
+import { fanoutModule, rotateKey as resealFanout } from './fanout/index.ts';
 
 /** Every domain module, in dependency order. */
 export const modules: CalwatchModule[] = [
@@ -93,6 +93,7 @@ export async function openContext(
       quota: new GoogleQuota(database.db, config.google.quota, (priority) => metrics.googleQuotaWaits.inc({ priority })),
       runtime: { version: pkg.version, dbKind: database.kind },
     };
+    await resealLegacyValues(ctx, database);
     return {
       ctx,
       database,
@@ -107,6 +108,27 @@ export async function openContext(
     throw err;
   }
 }
+
+/**
+ * The migration step of sealed values (src/crypto): every legacy v1 value is re-sealed as v2, bound
+ * to its row. Serialised on an advisory lock held on one reserved connection, so processes booting
+ * together do it once; batched; one query per module when nothing is left. A value that does not
+ * open (its key not configured) is left as it is and logged.
+ */
+async function resealLegacyValues(ctx: Ctx, database: DatabaseHandle): Promise<void> {
+  const lock = await database.sql.reserve();
+  try {
+    await lock`select pg_advisory_lock(${RESEAL_LOCK_KEY})`;
+    try {
+      for (const reseal of [resealLinks, resealFanout]) await reseal(ctx, { legacyOnly: true });
+    } finally {
+      await lock`select pg_advisory_unlock(${RESEAL_LOCK_KEY})`;
+    }
+  } finally {
+    lock.release();
+  }
+}
+const RESEAL_LOCK_KEY = 727_002; // arbitrary, constant: "calwatch re-seal" (migrations: 727_001)
 
 export async function startService(config: Config, opts: StartOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger({ level: config.logLevel });

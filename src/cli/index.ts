@@ -20,7 +20,7 @@ Commands:
                                    create a watch channel for every selected calendar lacking one (safe to repeat)
   channels renew [--within <s>]    renew every active channel expiring within <s> seconds (default: the renew margin)
   resync <externalOwnerId>         forget sync tokens and fully resync an owner's calendars
-  rotate-key                       re-encrypt every stored secret under ENCRYPTION_KEY
+  rotate-key                       re-seal every stored secret under ENCRYPTION_KEY, bound to its row
                                    (configure the old key as ENCRYPTION_KEY_PREVIOUS while this runs)
   status                           owners, channels by expiry and queue depths
   --help                           this text`;
@@ -142,9 +142,15 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     case 'rotate-key':
       return withContext(config, async ({ ctx }) => {
         if (!ctx.keyring.previous) io.out('note: ENCRYPTION_KEY_PREVIOUS is not set: values under another key cannot be read');
+        let unreadable = 0;
         for (const rotate of [rotateLinksKey, rotateFanoutKey]) {
           const r = await rotate(ctx);
-          io.out(`${r.module}: ${r.reencrypted} re-encrypted, ${r.current} already under the current key`);
+          unreadable += r.unreadable;
+          io.out(`${r.module}: ${r.reencrypted} re-encrypted, ${r.current} already under the current key${r.unreadable ? `, ${r.unreadable} unreadable` : ''}`);
+        }
+        if (unreadable > 0) {
+          io.out(`calwatch: ${unreadable} sealed values do not open (rows named in the log): keep ENCRYPTION_KEY_PREVIOUS until they are replaced (LINKED, REFRESHED, a new subscription)`);
+          return 1;
         }
         return 0;
       });

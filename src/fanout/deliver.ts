@@ -53,9 +53,9 @@ export function judge(outcome: PostOutcome, now: Date): AttemptVerdict {
 }
 
 /** Signs and sends one delivery once; no bookkeeping (shared by the job and by `subscriptions.test`). */
-export async function sendOnce(ctx: Ctx, sub: Pick<Subscription, 'url' | 'secretEnc'>, delivery: Pick<Delivery, 'id' | 'body'>): Promise<AttemptVerdict> {
+export async function sendOnce(ctx: Ctx, sub: Pick<Subscription, 'id' | 'url' | 'secretEnc'>, delivery: Pick<Delivery, 'id' | 'body'>): Promise<AttemptVerdict> {
   const now = ctx.clock.now();
-  const secret = decrypt(ctx.keyring, sub.secretEnc);
+  const secret = decrypt(ctx.keyring, sub.secretEnc, `subscriptions.secret_enc:${sub.id}`);
   const headers = signedHeaders(secret, delivery.id, now, delivery.body, `calwatch-webhooks/${ctx.runtime.version}`);
   const outcome = await postWebhook({
     url: sub.url,

@@ -83,15 +83,17 @@ export async function createSubscription(
   }
   const types = input.types && input.types.length > 0 ? [...new Set(input.types)] : null;
   const secret = newWebhookSecret();
+  const id = crypto.randomUUID(); // before the insert: the sealed secret is bound to its row
   const [row] = await ctx.db
     .insert(subscriptions)
     .values({
+      id,
       url,
       ownerId,
       externalOwnerId: input.externalOwnerId ?? null,
       calendarId,
       types,
-      secretEnc: encrypt(ctx.keyring, secret),
+      secretEnc: encrypt(ctx.keyring, secret, `subscriptions.secret_enc:${id}`),
     })
     .returning({ id: subscriptions.id });
   ctx.log.info({ subscriptionId: row!.id, ownerId, calendarId, types }, 'subscription created');

@@ -40,7 +40,7 @@ function cachedToken(ctx: Ctx, row: OwnerRow, rejected?: string): string | undef
   if (row.accessTokenExpiresAt.getTime() - ctx.clock.now().getTime() <= REFRESH_MARGIN_MS) return undefined;
   let token: string;
   try {
-    token = decrypt(ctx.keyring, row.accessTokenEnc);
+    token = decrypt(ctx.keyring, row.accessTokenEnc, `owners.access_token_enc:${row.id}`);
   } catch (err) {
     // e.g. sealed under a key no longer configured: a refresh replaces it
     ctx.log.warn({ ownerId: row.id, err: (err as Error).message }, 'cached access token unreadable; refreshing');
@@ -125,7 +125,7 @@ async function startCooldown(ctx: Ctx, ownerId: string, leaseId: string): Promis
 async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Promise<string> {
   let refreshToken: string;
   try {
-    refreshToken = decrypt(ctx.keyring, row.refreshTokenEnc!);
+    refreshToken = decrypt(ctx.keyring, row.refreshTokenEnc!, `owners.refresh_token_enc:${row.id}`);
   } catch (err) {
     // Our configuration, not Google: no cooldown, no revocation.
     await releaseLease(ctx, row.id, leaseId);
@@ -156,7 +156,7 @@ async function refreshUnderLease(ctx: Ctx, row: OwnerRow, leaseId: string): Prom
   }
   await ctx.db
     .update(owners)
-    .set({ accessTokenEnc: encrypt(ctx.keyring, token), accessTokenExpiresAt: expiresAt, refreshLeaseId: null, refreshLeaseUntil: null })
+    .set({ accessTokenEnc: encrypt(ctx.keyring, token, `owners.access_token_enc:${row.id}`), accessTokenExpiresAt: expiresAt, refreshLeaseId: null, refreshLeaseUntil: null })
     .where(and(eq(owners.id, row.id), eq(owners.refreshLeaseId, leaseId)));
   ctx.log.debug({ ownerId: row.id, expiresAt }, 'access token refreshed');
   return token;

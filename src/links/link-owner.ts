@@ -26,10 +26,10 @@ export interface LinkOwnerInput {
   googleEmail?: string;
 }
 
-function sameSecret(ctx: Ctx, sealed: string | null, clear: string): boolean {
+function sameSecret(ctx: Ctx, sealed: string | null, clear: string, aad: string): boolean {
   if (!sealed) return false;
   try {
-    return decrypt(ctx.keyring, sealed) === clear;
+    return decrypt(ctx.keyring, sealed, aad) === clear;
   } catch {
     return false;
   }
@@ -47,7 +47,7 @@ export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkRe
       .values({ externalOwnerId: input.externalOwnerId, status: 'pending', createdAt: now, updatedAt: now })
       .onConflictDoNothing({ target: owners.externalOwnerId });
     const row = (await ownerRowByExternalId(tx, input.externalOwnerId, { forUpdate: true }))!;
-    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken)) {
+    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken, `owners.refresh_token_enc:${row.id}`)) {
       return { ownerId: row.id, status: 'active' as const };
     }
     const fresh = input.accessToken && input.accessTokenExpiresAt;
@@ -55,9 +55,9 @@ export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkRe
       .update(owners)
       .set({
         status: 'active',
-        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken),
+        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken, `owners.refresh_token_enc:${row.id}`),
         // A cached access token belongs to the previous grant: forget it.
-        accessTokenEnc: fresh ? encrypt(ctx.keyring, input.accessToken!) : null,
+        accessTokenEnc: fresh ? encrypt(ctx.keyring, input.accessToken!, `owners.access_token_enc:${row.id}`) : null,
         accessTokenExpiresAt: fresh ? input.accessTokenExpiresAt! : null,
         refreshLeaseId: null,
         refreshLeaseUntil: null,
@@ -79,7 +79,7 @@ export async function linkOwner(ctx: Ctx, input: LinkOwnerInput): Promise<LinkRe
 export async function refreshOwnerToken(ctx: Ctx, input: { externalOwnerId: string; refreshToken: string }): Promise<LinkResult> {
   return linksTransaction(ctx, async (tx) => {
     const row = await liveOwnerOrThrow(tx, ctx, input.externalOwnerId);
-    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken)) {
+    if (row.status === 'active' && sameSecret(ctx, row.refreshTokenEnc, input.refreshToken, `owners.refresh_token_enc:${row.id}`)) {
       return { ownerId: row.id, status: 'active' as const };
     }
     const now = ctx.clock.now();
@@ -87,7 +87,7 @@ export async function refreshOwnerToken(ctx: Ctx, input: { externalOwnerId: stri
       .update(owners)
       .set({
         status: 'active',
-        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken),
+        refreshTokenEnc: encrypt(ctx.keyring, input.refreshToken, `owners.refresh_token_enc:${row.id}`),
         accessTokenEnc: null,
         accessTokenExpiresAt: null,
         refreshLeaseId: null,
@@ -164,7 +164,7 @@ async function revokeGrant(ctx: Ctx, row: OwnerRow): Promise<void> {
   const sealed = row.refreshTokenEnc ?? row.accessTokenEnc;
   if (!sealed) return;
   try {
-    await createOAuthClient(ctx.config).revokeToken(decrypt(ctx.keyring, sealed));
+    await createOAuthClient(ctx.config).revokeToken(decrypt(ctx.keyring, sealed, `owners.${row.refreshTokenEnc ? 'refresh_token_enc' : 'access_token_enc'}:${row.id}`));
     ctx.log.info({ ownerId: row.id }, 'grant revoked at Google');
   } catch (err) {
     const e = classifyGoogleError(err);

@@ -1,53 +1,67 @@
-// Key rotation: re-encrypts every sealed value of links' tables under the current ENCRYPTION_KEY,
-// while the previous key (ENCRYPTION_KEY_PREVIOUS) is still configured to read the old ones.
-import { and, asc, eq, gt, isNotNull, or } from 'drizzle-orm';
+// Re-sealing: every sealed value of links' tables under the current ENCRYPTION_KEY and in the
+// current format (v2, bound to `owners.<column>:<id>`), while the previous key (ENCRYPTION_KEY_PREVIOUS)
+// is still configured to read the old ones. `legacyOnly` (the boot's step) touches only v1 values
+// and finds them with one query when none is left.
+import { and, asc, eq, gt, isNotNull, like, or } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
-import { decrypt, encrypt, sealedKeyId } from '../crypto/index.ts';
+import { decrypt, encrypt, isCurrentSeal } from '../crypto/index.ts';
 import { owners } from '../../schema/links.ts';
 
 export interface RotateKeyResult {
   module: 'links';
-  /** Sealed values re-encrypted under the current key. */
+  /** Sealed values re-sealed under the current key (and format). */
   reencrypted: number;
-  /** Sealed values already under the current key. */
+  /** Sealed values already under the current key and format. */
   current: number;
+  /** Sealed values that do not open (unknown key, or not sealed for their row): left as they are. */
+  unreadable: number;
 }
 
 const BATCH = 200;
+const COLUMNS = [
+  ['refreshTokenEnc', 'refresh_token_enc'],
+  ['accessTokenEnc', 'access_token_enc'],
+] as const;
 
-export async function rotateKey(ctx: Ctx): Promise<RotateKeyResult> {
-  const currentId = ctx.keyring.current.id;
-  const result: RotateKeyResult = { module: 'links', reencrypted: 0, current: 0 };
-  const reseal = (v: string | null): string | null => {
-    if (v === null) return null;
-    if (sealedKeyId(v) === currentId) {
-      result.current++;
-      return v;
-    }
-    result.reencrypted++;
-    return encrypt(ctx.keyring, decrypt(ctx.keyring, v));
-  };
+export async function rotateKey(ctx: Ctx, opts: { legacyOnly?: boolean } = {}): Promise<RotateKeyResult> {
+  const result: RotateKeyResult = { module: 'links', reencrypted: 0, current: 0, unreadable: 0 };
+  const candidates = opts.legacyOnly
+    ? or(like(owners.refreshTokenEnc, 'v1.%'), like(owners.accessTokenEnc, 'v1.%'))
+    : or(isNotNull(owners.refreshTokenEnc), isNotNull(owners.accessTokenEnc));
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const rows = await ctx.db
       .select({ id: owners.id, refreshTokenEnc: owners.refreshTokenEnc, accessTokenEnc: owners.accessTokenEnc })
       .from(owners)
-      .where(and(gt(owners.id, after), or(isNotNull(owners.refreshTokenEnc), isNotNull(owners.accessTokenEnc))))
+      .where(and(gt(owners.id, after), candidates))
       .orderBy(asc(owners.id))
       .limit(BATCH);
     if (rows.length === 0) break;
     for (const row of rows) {
-      // Column by column, compare-and-set: a value replaced meanwhile (LINKED, a refresh) is already
-      // sealed under the current key and is left alone.
-      for (const column of ['refreshTokenEnc', 'accessTokenEnc'] as const) {
+      // Column by column, compare-and-set: a value replaced meanwhile (LINKED, a refresh, another
+      // process re-sealing) is already current and is left alone.
+      for (const [column, sqlName] of COLUMNS) {
         const old = row[column];
-        const next = reseal(old);
-        if (old === null || next === old) continue;
+        if (old === null || (opts.legacyOnly && !old.startsWith('v1.'))) continue;
+        if (isCurrentSeal(ctx.keyring, old)) {
+          result.current++;
+          continue;
+        }
+        const place = `owners.${sqlName}:${row.id}`;
+        let next: string;
+        try {
+          next = encrypt(ctx.keyring, decrypt(ctx.keyring, old, place), place);
+        } catch (err) {
+          result.unreadable++;
+          ctx.log.warn({ ownerId: row.id, column: sqlName, err: (err as Error).message }, 'links: sealed value does not open; left as it is');
+          continue;
+        }
         await ctx.db.update(owners).set({ [column]: next }).where(and(eq(owners.id, row.id), eq(owners[column], old)));
+        result.reencrypted++;
       }
     }
     after = rows[rows.length - 1]!.id;
   }
-  ctx.log.info(result, 'links: sealed values rotated to the current key');
+  if (!opts.legacyOnly || result.reencrypted + result.unreadable > 0) ctx.log.info(result, 'links: sealed values re-sealed under the current key');
   return result;
 }

@@ -29,7 +29,7 @@ describe('subscriptions.create', () => {
     const [row] = await h.sql`select * from subscriptions where id = ${id}`;
     expect(row!.owner_id).toBe(alice.ownerId);
     expect(row!.types).toEqual(['event.created', 'event.updated']);
-    expect(row!.secret_enc).toMatch(/^v1\./);
+    expect(row!.secret_enc).toMatch(/^v2\./);
     expect(row!.secret_enc).not.toContain(secret.slice(6, 30));
     const dump = JSON.stringify(await h.sql`select * from subscriptions`);
     expect(dump).not.toContain(secret.slice(6));
@@ -129,6 +129,16 @@ describe('subscriptions.test', () => {
     expect(r.body.result!.data.error).toContain('410');
     const [d] = await h.deliveries(sub.id);
     expect(d).toMatchObject({ type: 'ping', status: 'dead', last_status: 410, attempts: 1 });
+  });
+
+  test("attack: a secret copied from the attacker's subscription onto the victim's does not open there (no ping signed with a key the attacker knows)", async () => {
+    const victim = await h.subscribe('/victim');
+    const attacker = (await create({ url: h.rx.url('/attacker') })).body.result!.data;
+    await h.sql`update subscriptions set secret_enc = (select secret_enc from subscriptions where id = ${attacker.id}) where id = ${victim.id}`;
+    const r = await h.t.trpc('subscriptions.test', { id: victim.id });
+    expect(r.status).toBe(500);
+    expect(JSON.stringify(r.body)).not.toContain('whsec_');
+    expect(h.rx.all('/victim')).toHaveLength(0);
   });
 
   test('an unknown id is NOT_FOUND; a malformed one is BAD_REQUEST', async () => {

@@ -2,10 +2,14 @@
 // (also across two service processes on one database), a forced refresh on 401, invalid_grant ->
 // revoked with fewer than 5 token requests, no token in clear anywhere, and key rotation.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { AppError } from '../../src/errors/index.ts';
-import { createKeyring, keyId, sealedKeyId } from '../../src/crypto/index.ts';
+import { createKeyring, decrypt, keyId, sealedKeyId } from '../../src/crypto/index.ts';
 import type { Ctx } from '../../src/context/index.ts';
 import { onOwnerEvent, rotateKey, withCalendar, type OwnerEvent } from '../../src/links/index.ts';
+import { rotateKey as rotateFanoutKey } from '../../src/fanout/index.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
@@ -63,7 +67,7 @@ describe('withCalendar and the access-token cache', () => {
     expect(Array.isArray(list.items)).toBe(true);
     expect(await tokenCount()).toBe(t0 + 1);
     const first = await cachedToken(ownerId);
-    expect(first.access_token_enc).toMatch(/^v1\./);
+    expect(first.access_token_enc).toMatch(/^v2\./);
 
     await listCalendars(ctx, ownerId);
     await listCalendars(ctx, ownerId);
@@ -270,6 +274,100 @@ describe('at rest', () => {
       expect(sealedKeyId(r.access_token_enc)).toBe(ctx.keyring.current.id);
     }
   });
+});
+
+/** The format written before v2 (what databases held): no associated data. */
+function sealV1(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+  return ['v1', keyId(key), iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
+describe('sealed values are bound to their row', () => {
+  test("attack: tokens copied from one owner's row to another's do not open there: that owner fails safely, no one is impersonated, a LINKED repairs it", async () => {
+    const victim = await linked('vic@example.com', 'u-victim');
+    const g = await h.googleUser('mal@example.com');
+    const r = await h.t.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'u-mallory', refreshToken: g.refreshToken });
+    const mallory = r.body.result!.data.ownerId;
+    await listCalendars(ctx, victim); // the victim's access token is cached too
+    await h.sql`
+      update owners set refresh_token_enc = v.refresh_token_enc, access_token_enc = v.access_token_enc, access_token_expires_at = v.access_token_expires_at
+      from owners v where v.id = ${victim} and owners.id = ${mallory}`;
+
+    const t0 = await tokenCount();
+    const err = await rejection(listCalendars(ctx, mallory));
+    expect(err.code).toBe('INTERNAL');
+    expect(err.message).toContain('cannot be opened');
+    expect(err.message).not.toContain('1//');
+    expect(await tokenCount()).toBe(t0); // the victim's refresh token never went to Google
+    const [row] = await h.sql`select status, refresh_lease_id, last_error from owners where id = ${mallory}`;
+    expect(row).toMatchObject({ status: 'active', refresh_lease_id: null, last_error: null });
+    // the victim's own row opens as before; the same LINKED again re-seals mallory's own token
+    await listCalendars(ctx, victim);
+    expect((await h.t.trpc('links.event', { type: 'LINKED', externalOwnerId: 'u-mallory', refreshToken: g.refreshToken })).status).toBe(200);
+    const items = (await listCalendars(ctx, mallory)).items!.map((c) => c.id);
+    expect(items).toContain('mal@example.com');
+    expect(items).not.toContain('vic@example.com');
+  });
+
+  test('legacy v1 values open, and the next boot re-seals every one (owners and subscriptions) as v2 bound to its row, once, even with two processes booting together', async () => {
+    const key = h.t.config.encryptionKey;
+    const ownerId = await linked('leg@example.com', 'u-legacy');
+    const refreshToken = issued.at(-1)!;
+    await listCalendars(ctx, ownerId);
+    const [sealed] = await h.sql`select access_token_enc from owners where id = ${ownerId}`;
+    const accessToken = decrypt(ctx.keyring, sealed!.access_token_enc, `owners.access_token_enc:${ownerId}`);
+    await h.sql`update owners set refresh_token_enc = ${sealV1(key, refreshToken)}, access_token_enc = ${sealV1(key, accessToken)} where id = ${ownerId}`;
+    const [sub] = await h.sql`insert into subscriptions (url, secret_enc) values ('https://receiver.test/legacy', ${sealV1(key, 'whsec_legacy')}) returning id`;
+
+    // v1 opens: the cached access token, then (once it is gone) the refresh token
+    const t0 = await tokenCount();
+    await listCalendars(ctx, ownerId);
+    expect(await tokenCount()).toBe(t0);
+    await h.sql`update owners set access_token_enc = ${sealV1(key, accessToken)}, access_token_expires_at = now() - interval '1 minute' where id = ${ownerId}`;
+    await listCalendars(ctx, ownerId);
+    expect(await tokenCount()).toBe(t0 + 1);
+    await h.sql`update owners set access_token_enc = ${sealV1(key, accessToken)}, access_token_expires_at = now() + interval '1 hour' where id = ${ownerId}`;
+    const legacy = await h.sql`select count(*)::int as n from owners where refresh_token_enc like 'v1.%' or access_token_enc like 'v1.%'`;
+    expect(legacy[0]!.n).toBe(1);
+
+    const boot = () => startTestService({ name: 'links-tokens-reseal', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true });
+    const booted = await Promise.all([boot(), boot()]);
+    try {
+      const [row] = await h.sql`select refresh_token_enc, access_token_enc from owners where id = ${ownerId}`;
+      expect(row!.refresh_token_enc).toMatch(/^v2\./);
+      expect(row!.access_token_enc).toMatch(/^v2\./);
+      expect(decrypt(ctx.keyring, row!.refresh_token_enc, `owners.refresh_token_enc:${ownerId}`)).toBe(refreshToken);
+      expect(decrypt(ctx.keyring, row!.access_token_enc, `owners.access_token_enc:${ownerId}`)).toBe(accessToken);
+      const [s] = await h.sql`select secret_enc from subscriptions where id = ${sub!.id}`;
+      expect(s!.secret_enc).toMatch(/^v2\./);
+      expect(decrypt(ctx.keyring, s!.secret_enc, `subscriptions.secret_enc:${sub!.id}`)).toBe('whsec_legacy');
+      const left = await h.sql`
+        select (select count(*)::int from owners where refresh_token_enc like 'v1.%' or access_token_enc like 'v1.%')
+             + (select count(*)::int from subscriptions where secret_enc like 'v1.%') as n`;
+      expect(left[0]!.n).toBe(0);
+      // re-sealed, still usable without a refresh
+      const t1 = await tokenCount();
+      await listCalendars(booted[0]!.service.ctx, ownerId);
+      expect(await tokenCount()).toBe(t1);
+
+      // with nothing left, the boot's step is one query per module
+      let queries = 0;
+      const counting = postgres(h.t.database.url!, { max: 1, fetch_types: false, onnotice: () => {}, debug: () => void queries++ });
+      try {
+        const c: Ctx = { ...ctx, db: drizzle(counting) as never };
+        expect(await rotateKey(c, { legacyOnly: true })).toMatchObject({ reencrypted: 0, unreadable: 0 });
+        expect(await rotateFanoutKey(c, { legacyOnly: true })).toMatchObject({ reencrypted: 0, unreadable: 0 });
+        expect(queries).toBe(2);
+      } finally {
+        await counting.end();
+      }
+    } finally {
+      await h.sql`delete from subscriptions where id = ${sub!.id}`;
+      await Promise.all(booted.map((b) => b.service.stop()));
+    }
+  }, 60_000);
 });
 
 // Last: it re-seals every owner of this database under key B.
