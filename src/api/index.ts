@@ -29,10 +29,17 @@ export function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Constant-time check of an Authorization header against the expected token. */
-export function hasBearer(header: string | undefined, expected: string): boolean {
+/**
+ * Constant-time check of an Authorization header against the expected token, or any of the
+ * expected tokens (the current one and the one being rotated away from; unset ones are skipped).
+ */
+export function hasBearer(header: string | undefined, expected: string | ReadonlyArray<string | undefined>): boolean {
   const presented = bearer(header);
-  return presented !== undefined && safeEqual(presented, expected);
+  if (presented === undefined) return false;
+  let ok = false;
+  // Every candidate compared, none skipped on a match: the time does not say which one matched.
+  for (const token of typeof expected === 'string' ? [expected] : expected) if (token !== undefined && safeEqual(presented, token)) ok = true;
+  return ok;
 }
 
 export function createHttpApp(opts: {
@@ -135,7 +142,7 @@ export function createHttpApp(opts: {
         app: ctx,
         log: c.get('log')(),
         requestId: c.get('requestId'),
-        authorized: hasBearer(c.req.header('authorization'), ctx.config.serviceToken),
+        authorized: hasBearer(c.req.header('authorization'), [ctx.config.serviceToken, ctx.config.serviceTokenPrevious]),
       }),
     }),
   );
@@ -149,7 +156,7 @@ export function createHttpApp(opts: {
   });
   app.get(`${GRAPHIQL_ASSET_PREFIX}:name`, async (c) => (await graphiqlAsset(c.req.param('name'))) ?? c.json({ detail: 'Not found' }, 404));
   app.all('/graphql', async (c) => {
-    const admin = hasBearer(c.req.header('authorization'), ctx.config.adminToken);
+    const admin = hasBearer(c.req.header('authorization'), [ctx.config.adminToken, ctx.config.adminTokenPrevious]);
     const isBrowserPage = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
     if (!admin && !isBrowserPage) {
       return c.json(

@@ -39,6 +39,10 @@ const EnvSchema = z.object({
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   SERVICE_TOKEN: secretToken.optional(),
   ADMIN_TOKEN: secretToken.optional(),
+  /** The token being rotated away from: still accepted on /trpc until removed. */
+  SERVICE_TOKEN_PREVIOUS: secretToken.optional(),
+  /** The token being rotated away from: still accepted on /graphql until removed. */
+  ADMIN_TOKEN_PREVIOUS: secretToken.optional(),
   /** Shared secret accepted in X-Calwatch-Secret on POST /link-events (WebhookDB migration path). */
   LINK_EVENTS_SECRET: secretToken.optional(),
   /** Comma-separated origins that OAuth may redirect back to (returnTo). */
@@ -107,6 +111,9 @@ export interface Config {
   encryptionKeyPrevious: Buffer | undefined;
   serviceToken: string;
   adminToken: string;
+  /** Also accepted while SERVICE_TOKEN / ADMIN_TOKEN are rotated. */
+  serviceTokenPrevious: string | undefined;
+  adminTokenPrevious: string | undefined;
   linkEventsSecret: string | undefined;
   oauthReturnOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
@@ -136,6 +143,63 @@ const PRODUCTION_REQUIRED = [
   'ADMIN_TOKEN',
 ] as const;
 
+/** The emulator's OAuth client id: not a real Google client. */
+export const EMULATOR_CLIENT_ID = 'calwatch-dev';
+/** Minimum length of SERVICE_TOKEN and ADMIN_TOKEN (and their _PREVIOUS) in production. */
+export const PRODUCTION_TOKEN_MIN = 32;
+
+/**
+ * What makes a configuration without NODE_ENV look like production: at least two of a
+ * DATABASE_URL, a GOOGLE_CLIENT_ID other than the emulator's, an https:// PUBLIC_URL. One alone is
+ * a developer trying something (their own Postgres, a real client on localhost); two is a deployment
+ * that forgot NODE_ENV, and development mode would generate secrets, allow private subscriber
+ * addresses and send cookies without Secure.
+ */
+export function productionSignals(env: Pick<Env, 'DATABASE_URL' | 'GOOGLE_CLIENT_ID' | 'PUBLIC_URL'>): string[] {
+  return [
+    env.DATABASE_URL !== undefined ? 'DATABASE_URL is set' : undefined,
+    env.GOOGLE_CLIENT_ID !== undefined && env.GOOGLE_CLIENT_ID !== EMULATOR_CLIENT_ID ? 'GOOGLE_CLIENT_ID is a real client' : undefined,
+    env.PUBLIC_URL?.startsWith('https://') ? 'PUBLIC_URL is https' : undefined,
+  ].filter((s): s is string => s !== undefined);
+}
+
+function checkProduction(env: Env): void {
+  for (const name of PRODUCTION_REQUIRED) {
+    if (env[name] === undefined) throw new ConfigError(`missing ${name}: required when NODE_ENV=production`);
+  }
+  if (!env.PUBLIC_URL!.startsWith('https://')) {
+    throw new ConfigError('invalid PUBLIC_URL: Google only delivers push notifications to https:// addresses');
+  }
+  for (const name of ['SERVICE_TOKEN', 'ADMIN_TOKEN', 'SERVICE_TOKEN_PREVIOUS', 'ADMIN_TOKEN_PREVIOUS'] as const) {
+    const value = env[name];
+    if (value !== undefined && value.length < PRODUCTION_TOKEN_MIN) {
+      throw new ConfigError(`invalid ${name}: must be at least ${PRODUCTION_TOKEN_MIN} characters when NODE_ENV=production (openssl rand -base64 32)`);
+    }
+  }
+  for (const origin of (env.OAUTH_RETURN_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean)) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.protocol !== 'https:' || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`invalid OAUTH_RETURN_ORIGINS: ${JSON.stringify(origin)} is not an https:// origin (scheme and host only); production allows only https`);
+    }
+  }
+}
+
+/** A service token must never open the admin API, nor an admin token the service API. */
+function checkTokensDistinct(env: Env): void {
+  const service = [env.SERVICE_TOKEN, env.SERVICE_TOKEN_PREVIOUS].filter((t) => t !== undefined);
+  const admin: Array<[string, string | undefined]> = [['ADMIN_TOKEN', env.ADMIN_TOKEN], ['ADMIN_TOKEN_PREVIOUS', env.ADMIN_TOKEN_PREVIOUS]];
+  for (const [name, value] of admin) {
+    if (value !== undefined && service.includes(value)) {
+      throw new ConfigError(`invalid ${name}: must differ from SERVICE_TOKEN and SERVICE_TOKEN_PREVIOUS (the service token would open the admin API)`);
+    }
+  }
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset: `FOO= bun run start` should not fail a URL check.
   const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -146,14 +210,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';
-  if (production) {
-    for (const name of PRODUCTION_REQUIRED) {
-      if (env[name] === undefined) throw new ConfigError(`missing ${name}: required when NODE_ENV=production`);
-    }
-    if (!env.PUBLIC_URL!.startsWith('https://')) {
-      throw new ConfigError('invalid PUBLIC_URL: Google only delivers push notifications to https:// addresses');
+  if (raw.NODE_ENV === undefined) {
+    const signals = productionSignals(env);
+    if (signals.length >= 2) {
+      throw new ConfigError(
+        `NODE_ENV is not set but the configuration looks like production (${signals.join(', ')}): refusing to start in ` +
+          'development mode (generated secrets, private subscriber addresses allowed, cookies without Secure). ' +
+          'Set NODE_ENV=production, or NODE_ENV=development to insist.',
+      );
     }
   }
+  if (production) checkProduction(env);
+  checkTokensDistinct(env);
 
   const useEmulator = !production && env.GOOGLE_CLIENT_ID === undefined;
   const needsDev = !production && (!env.ENCRYPTION_KEY || !env.SERVICE_TOKEN || !env.ADMIN_TOKEN);
@@ -175,7 +243,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     emulatorPort: env.EMULATOR_PORT,
     google: useEmulator
       ? {
-          clientId: 'calwatch-dev',
+          clientId: EMULATOR_CLIENT_ID,
           clientSecret: 'calwatch-dev-secret',
           redirectUri: env.GOOGLE_REDIRECT_URI ?? `${selfUrl}/oauth/google/callback`,
           apiUrl: emulatorUrl,
@@ -208,6 +276,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     encryptionKeyPrevious: env.ENCRYPTION_KEY_PREVIOUS ? Buffer.from(env.ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
     serviceToken: env.SERVICE_TOKEN ?? dev!.serviceToken,
     adminToken: env.ADMIN_TOKEN ?? dev!.adminToken,
+    serviceTokenPrevious: env.SERVICE_TOKEN_PREVIOUS,
+    adminTokenPrevious: env.ADMIN_TOKEN_PREVIOUS,
     linkEventsSecret: env.LINK_EVENTS_SECRET,
     oauthReturnOrigins: (env.OAUTH_RETURN_ORIGINS ?? (production ? '' : `${selfUrl},http://localhost:${env.PORT}`))
       .split(',')

@@ -13,8 +13,8 @@ const production = {
   GOOGLE_CLIENT_SECRET: 'secret',
   GOOGLE_REDIRECT_URI: 'https://calwatch.example.com/oauth/google/callback',
   ENCRYPTION_KEY: key,
-  SERVICE_TOKEN: 'service-token-0123456789',
-  ADMIN_TOKEN: 'admin-token-0123456789ab',
+  SERVICE_TOKEN: 'service-token-0123456789abcdefghijkl',
+  ADMIN_TOKEN: 'admin-token-0123456789abcdefghijklmn',
 };
 
 describe('production refuses to start without what it needs, naming it', () => {
