@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   ADMIN_TOKEN_PREVIOUS: secretToken.optional(),
   /** Shared secret accepted in X-Calwatch-Secret on POST /link-events (WebhookDB migration path). */
   LINK_EVENTS_SECRET: secretToken.optional(),
+  /** Standard Webhooks secret (`whsec_` + base64) for signed link events (webhook-id, -timestamp, -signature). */
+  LINK_EVENTS_SIGNING_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64 (at least 18 bytes)').optional(),
+  /** Refuse unsigned link events (the shared-secret headers and the bearer token no longer suffice). */
+  LINK_EVENTS_REQUIRE_SIGNATURE: bool.optional(),
   /** Comma-separated origins that OAuth may redirect back to (returnTo). */
   OAUTH_RETURN_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -115,6 +119,8 @@ export interface Config {
   serviceTokenPrevious: string | undefined;
   adminTokenPrevious: string | undefined;
   linkEventsSecret: string | undefined;
+  linkEventsSigningSecret: string | undefined;
+  linkEventsRequireSignature: boolean;
   oauthReturnOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
   channels: { ttlSeconds: number; renewMarginSeconds: number };
@@ -222,6 +228,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   if (production) checkProduction(env);
   checkTokensDistinct(env);
+  if (env.LINK_EVENTS_REQUIRE_SIGNATURE && !env.LINK_EVENTS_SIGNING_SECRET) {
+    throw new ConfigError('invalid LINK_EVENTS_REQUIRE_SIGNATURE: set LINK_EVENTS_SIGNING_SECRET (whsec_...) to verify the signatures it requires');
+  }
 
   const useEmulator = !production && env.GOOGLE_CLIENT_ID === undefined;
   const needsDev = !production && (!env.ENCRYPTION_KEY || !env.SERVICE_TOKEN || !env.ADMIN_TOKEN);
@@ -279,6 +288,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     serviceTokenPrevious: env.SERVICE_TOKEN_PREVIOUS,
     adminTokenPrevious: env.ADMIN_TOKEN_PREVIOUS,
     linkEventsSecret: env.LINK_EVENTS_SECRET,
+    linkEventsSigningSecret: env.LINK_EVENTS_SIGNING_SECRET,
+    linkEventsRequireSignature: env.LINK_EVENTS_REQUIRE_SIGNATURE ?? false,
     oauthReturnOrigins: (env.OAUTH_RETURN_ORIGINS ?? (production ? '' : `${selfUrl},http://localhost:${env.PORT}`))
       .split(',')
       .map((o) => o.trim())
