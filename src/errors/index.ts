@@ -19,7 +19,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: { retryAfterSeconds?: number; cause?: unknown; reason?: string; status?: number },
+    readonly details?: { retryAfterSeconds?: number; cause?: unknown; reason?: string; status?: number; /** OAuth: where the browser goes back to. */ returnTo?: string | null },
   ) {
     super(message);
   }

@@ -9,8 +9,9 @@ export const ExternalOwnerId = z.string().min(1).max(255).refine(notBlank, 'must
 export const RefreshToken = z.string().min(1).max(2048).refine(notBlank, 'must not be blank');
 
 export const LinkEventInput = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('LINKED'), externalOwnerId: ExternalOwnerId, refreshToken: RefreshToken }),
-  z.object({ type: z.literal('REFRESHED'), externalOwnerId: ExternalOwnerId, refreshToken: RefreshToken }),
+  // force: replace the grant even if it is for another Google account than the owner's.
+  z.object({ type: z.literal('LINKED'), externalOwnerId: ExternalOwnerId, refreshToken: RefreshToken, force: z.boolean().optional() }),
+  z.object({ type: z.literal('REFRESHED'), externalOwnerId: ExternalOwnerId, refreshToken: RefreshToken, force: z.boolean().optional() }),
   z.object({ type: z.literal('UNLINKED'), externalOwnerId: ExternalOwnerId, keepBlockedTimes: z.boolean().optional() }),
   // WebhookDB's docs use both names.
   z.object({ type: z.literal('UNLINK'), externalOwnerId: ExternalOwnerId, keepBlockedTimes: z.boolean().optional() }),
@@ -49,9 +50,9 @@ export function parseWebhookDbLinkEvent(body: unknown): { success: true; data: L
 export async function applyLinkEvent(ctx: Ctx, ev: LinkEvent): Promise<LinkResult> {
   switch (ev.type) {
     case 'LINKED':
-      return linkOwner(ctx, { externalOwnerId: ev.externalOwnerId, refreshToken: ev.refreshToken });
+      return linkOwner(ctx, { externalOwnerId: ev.externalOwnerId, refreshToken: ev.refreshToken, ...(ev.force ? { force: true } : {}) });
     case 'REFRESHED':
-      return refreshOwnerToken(ctx, { externalOwnerId: ev.externalOwnerId, refreshToken: ev.refreshToken });
+      return refreshOwnerToken(ctx, { externalOwnerId: ev.externalOwnerId, refreshToken: ev.refreshToken, ...(ev.force ? { force: true } : {}) });
     case 'UNLINKED':
     case 'UNLINK':
       return unlinkOwner(ctx, { externalOwnerId: ev.externalOwnerId, ...(ev.keepBlockedTimes !== undefined ? { keepBlockedTimes: ev.keepBlockedTimes } : {}) });

@@ -173,7 +173,7 @@ export async function consumeOAuthState(ctx: Ctx, state: string): Promise<Consum
 /** Exchanges the code and links the owner exactly as LINKED does (same verb, same 'linked' event). */
 export async function finishOAuth(
   ctx: Ctx,
-  input: { code: string; state: string; expectedExternalOwnerId?: string },
+  input: { code: string; state: string; expectedExternalOwnerId?: string; force?: boolean },
 ): Promise<{ externalOwnerId: string; ownerId: string; returnTo: string | null }> {
   if (input.expectedExternalOwnerId !== undefined) {
     // Before anything is spent or exchanged: a frontend finishing another owner's flow (link CSRF).
@@ -204,6 +204,11 @@ export async function finishOAuth(
     refreshToken: tokens.refresh_token,
     ...(tokens.access_token ? { accessToken: tokens.access_token, accessTokenExpiresAt: expiryFrom(ctx, expiresIn, tokens.expiry_date) } : {}),
     ...(tokens.scope ? { scopes: tokens.scope } : {}),
+    ...(input.force ? { force: true } : {}),
+  }).catch((err) => {
+    // The browser goes back to returnTo with the reason (account_mismatch): carry it along.
+    if (err instanceof AppError) throw new AppError(err.code, err.message, { ...(err.details ?? {}), returnTo: consumed.returnTo });
+    throw err;
   });
   return { externalOwnerId: consumed.externalOwnerId, ownerId: linked.ownerId, returnTo: consumed.returnTo };
 }

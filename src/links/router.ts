@@ -21,6 +21,8 @@ const OAuthFinishInput = z.object({
   state: z.string().min(1).max(512),
   /** The owner the frontend believes it is linking: a flow started for another is refused before the exchange. */
   expectedExternalOwnerId: ExternalOwnerId,
+  /** Replace the owner's grant even if this one is for another Google account. */
+  force: z.boolean().optional(),
 });
 
 export const linksRouter = router({

@@ -72,6 +72,14 @@ export function linksRoutes(ctx: Ctx): Hono {
       if (!done.returnTo) return c.json({ externalOwnerId: done.externalOwnerId, status: 'active' });
       return c.redirect(done.returnTo, 302);
     } catch (err) {
+      // Another Google account than the owner's: back to the frontend, which says so; nothing changed.
+      const returnTo = isAppError(err) ? (err.details?.returnTo as string | null | undefined) : undefined;
+      if (isAppError(err) && err.details?.reason === 'account_mismatch' && returnTo) {
+        deleteCookie(c, STATE_COOKIE, { path: COOKIE_PATH });
+        const back = new URL(returnTo);
+        back.searchParams.set('error', 'account_mismatch');
+        return c.redirect(back.toString(), 302);
+      }
       return fail(c, err);
     }
   });
