@@ -12,7 +12,7 @@ beforeAll(async () => {
   h = await startFanoutHarness('fanout-delivery');
   const o = await h.linkOwner('dl-bob');
   bob = { ...o, externalOwnerId: 'dl-bob' };
-});
+}, 60_000);
 afterAll(() => h?.stop(), 30_000);
 
 const statusOf = async (id: string) => (await h.sql`select * from deliveries where id = ${id}`)[0]!;

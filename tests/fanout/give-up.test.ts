@@ -11,7 +11,7 @@ beforeAll(async () => {
   h = await startFanoutHarness('fanout-give-up', { FANOUT_MAX_ATTEMPTS: '3' });
   const o = await h.linkOwner('gu-bob');
   bob = { ...o, externalOwnerId: 'gu-bob' };
-});
+}, 60_000);
 afterAll(() => h?.stop(), 30_000);
 
 test('after FANOUT_MAX_ATTEMPTS failures it is dead, and what follows it is delivered', async () => {

@@ -17,7 +17,7 @@ beforeAll(async () => {
   // The "development" service: private addresses allowed (the receiver is on 127.0.0.1).
   h = await startFanoutHarness('fanout-safety', {}, db);
   dana = { ...(await h.linkOwner('sf-dana')), externalOwnerId: 'sf-dana' };
-});
+}, 60_000);
 afterAll(async () => {
   await h?.stop();
   await db?.drop();

@@ -10,7 +10,7 @@ let alice: { ownerId: string; email: string };
 beforeAll(async () => {
   h = await startFanoutHarness('fanout-subscriptions');
   alice = await h.linkOwner('sub-alice');
-});
+}, 60_000);
 afterAll(() => h?.stop(), 30_000);
 
 type Created = { id: string; secret: string };

@@ -8,7 +8,7 @@ let h: FanoutHarness;
 
 beforeAll(async () => {
   h = await startFanoutHarness('fanout-volume');
-});
+}, 60_000);
 afterAll(() => h?.stop(), 30_000);
 
 test('1,000 changes over 10 calendars, with one request in 25 failing', async () => {
