@@ -1,7 +1,8 @@
-// The pure parts of fan-out: which addresses are refused, the retry schedule, Retry-After, the
-// verdict on each kind of answer, the changed fields of an update, and ids that keep their order.
+// The pure parts of fan-out: which addresses are refused (only global unicast is allowed), the
+// retry schedule, Retry-After, the verdict on each kind of answer, the changed fields of an update,
+// and ids that keep their order.
 import { describe, expect, test } from 'bun:test';
-import { isPrivateAddress, parseSubscriberUrl, resolveTarget } from '../../src/fanout/address-policy.ts';
+import { IPV4_NOT_GLOBAL, IPV6_NOT_GLOBAL, isGlobalUnicast, isPrivateAddress, notGlobalReason, parseSubscriberUrl, resolveTarget } from '../../src/fanout/address-policy.ts';
 import { backoffSeconds, nextDelaySeconds, parseRetryAfter } from '../../src/fanout/retry-schedule.ts';
 import { judge } from '../../src/fanout/deliver.ts';
 import { changedFields } from '../../src/fanout/messages.ts';
@@ -34,12 +35,92 @@ describe('address policy', () => {
     '64:ff9b::10.0.0.1',
     '2002:7f00:1::1',
     'not-an-ip',
+    // IPv4-compatible (deprecated, ::/96): ::127.0.0.1, the metadata address, any other
+    '::7f00:1',
+    '::127.0.0.1',
+    '::a9fe:a9fe',
+    '::808:808',
+    // IPv4-mapped ::ffff:0:0/96, whatever it embeds, and IPv4-translated ::ffff:0:0:0/96
+    '::ffff:8.8.8.8',
+    '0:0:0:0:0:ffff:7f00:1',
+    '::ffff:0:7f00:1',
+    '::ffff:0:a9fe:a9fe',
+    // local-use NAT64 (RFC 8215): the embedding is the network's own, anything may be behind it
+    '64:ff9b:1::7f00:1',
+    '64:ff9b:1::a9fe:a9fe',
+    '64:ff9b:1:ffff::8.8.8.8',
+    // the well-known NAT64 prefix, judged by the IPv4 inside
+    '64:ff9b::7f00:1',
+    '64:ff9b::a9fe:a9fe',
+    // IPv4 special-purpose blocks
+    '192.88.99.1', // deprecated 6to4 relay anycast
+    '192.0.0.170', // NAT64 discovery
+    '192.0.0.9', // PCP anycast: globally reachable in the registry, still no receiver
+    '198.19.255.255', // benchmarking
+    '198.51.100.7',
+    '203.0.113.200',
+    '100.127.255.255',
+    '240.0.0.1',
+    '239.255.255.250',
+    // IPv6 outside 2000::/3, or special inside it
+    '100::1', // discard-only
+    '5f00::1', // SRv6 SIDs
+    '4000::1', // unassigned
+    'fec0::1', // site-local
+    'fe80::1%eth0', // scoped
+    '2001::1', // Teredo
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '2001:2::1', // benchmarking
+    '2001:db8::1',
+    '3fff::1', // documentation (RFC 9637)
+    '1.2.3',
+    '1::2::3',
   ])('%s is refused', (ip) => {
     expect(isPrivateAddress(ip)).toBe(true);
+    expect(isGlobalUnicast(ip)).toBe(false);
+    expect(notGlobalReason(ip)).toBeString();
   });
 
-  test.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('%s is public', (ip) => {
+  test.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '192.0.1.1',
+    '192.88.98.255',
+    '192.88.100.0',
+    '223.255.255.254',
+    '2606:4700:4700::1111',
+    '2001:4860:4860::8888',
+    '2001:4860:4860:0:0:0:0:8888',
+    '2a00:1450:4001:80b::200e',
+    '2001:200::1', // just past 2001::/23
+    '3ffe:ffff::1', // just below 3fff::/20
+    '64:ff9b::8.8.8.8', // DNS64's synthesis of a public IPv4 address
+    '64:ff9b::808:808',
+  ])('%s is global unicast', (ip) => {
     expect(isPrivateAddress(ip)).toBe(false);
+    expect(isGlobalUnicast(ip)).toBe(true);
+  });
+
+  test('every listed block is refused at its first and last address, and its neighbours outside are not', () => {
+    const v4 = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
+    const v4n = (ip: string) => ip.split('.').reduce((a, p) => a * 256 + Number(p), 0);
+    for (const [net, prefix] of IPV4_NOT_GLOBAL) {
+      const first = v4n(net);
+      const last = first + 2 ** (32 - prefix) - 1;
+      expect([v4(first), isGlobalUnicast(v4(first))]).toEqual([v4(first), false]);
+      expect([v4(last), isGlobalUnicast(v4(last))]).toEqual([v4(last), false]);
+    }
+    expect(IPV6_NOT_GLOBAL.map(([net, prefix]) => [`${net}/${prefix}`, isGlobalUnicast(net.replace(/::$/, '::1'))])).toEqual(IPV6_NOT_GLOBAL.map(([net, prefix]) => [`${net}/${prefix}`, false]));
+  });
+
+  test('the refusal names the block', () => {
+    expect(notGlobalReason('::7f00:1')).toMatch(/IPv4-compatible/);
+    expect(notGlobalReason('64:ff9b:1::7f00:1')).toMatch(/64:ff9b:1::\/48/);
+    expect(notGlobalReason('192.88.99.1')).toMatch(/6to4 relay/);
+    expect(notGlobalReason('64:ff9b::a9fe:a9fe')).toMatch(/169\.254\.169\.254.*link-local/);
+    expect(notGlobalReason('8.8.8.8')).toBeUndefined();
   });
 
   test('only http(s) without credentials', () => {
@@ -50,10 +131,24 @@ describe('address policy', () => {
   });
 
   test('literal and resolved private addresses are refused unless allowed', async () => {
-    for (const url of ['http://127.0.0.1:1/h', 'http://[::1]:1/h', 'http://localhost:1/h', 'http://169.254.169.254/latest/meta-data']) {
+    for (const url of [
+      'http://127.0.0.1:1/h',
+      'http://[::1]:1/h',
+      'http://localhost:1/h',
+      'http://169.254.169.254/latest/meta-data',
+      // The URL parser's canonical forms of the IPv6 spellings above: still refused.
+      'http://[::127.0.0.1]:1/h',
+      'http://[0:0:0:0:0:0:a9fe:a9fe]/latest/meta-data',
+      'http://[::ffff:0:127.0.0.1]/h',
+      'http://[64:ff9b:1::169.254.169.254]/latest/meta-data',
+      'http://192.88.99.1/h',
+    ]) {
       await expect(resolveTarget(url, { allowPrivate: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     }
     await expect(resolveTarget('http://localhost:1/h', { allowPrivate: true })).resolves.toMatchObject({ address: expect.any(String) });
+    // FANOUT_ALLOW_PRIVATE keeps its meaning: every address goes, the special-purpose ones too.
+    await expect(resolveTarget('http://[::7f00:1]:1/h', { allowPrivate: true })).resolves.toMatchObject({ address: '::7f00:1', family: 6 });
+    await expect(resolveTarget('http://8.8.8.8/h', { allowPrivate: false })).resolves.toMatchObject({ address: '8.8.8.8', family: 4 });
     // Decimal and hex spellings of 127.0.0.1 are normalised by the URL parser, then refused.
     await expect(resolveTarget('http://2130706433/h', { allowPrivate: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(resolveTarget('http://0x7f.1/h', { allowPrivate: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
