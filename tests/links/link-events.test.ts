@@ -374,6 +374,56 @@ describe('bad input and auth on links.event: BAD_REQUEST with the zod issue, not
   });
 });
 
+describe('one Google account per owner, and the scopes actually granted', () => {
+  test("attack: LINKED / REFRESHED with another account's grant for an active owner: CONFLICT, nothing changed; force replaces it and revokes the old grant", async () => {
+    const victim = await h.googleUser('victim@example.com');
+    const attacker = await h.googleUser('attacker@example.com');
+    const linked = await event({ type: 'LINKED', externalOwnerId: 'u-victim', refreshToken: victim.refreshToken });
+    expect(linked.body.result!.data.status).toBe('active');
+    expect((await ownerRow('u-victim'))!.google_email).toBe('victim@example.com');
+    const before = linkFields(await ownerRow('u-victim'));
+    for (const type of ['LINKED', 'REFRESHED'] as const) {
+      const r = await event({ type, externalOwnerId: 'u-victim', refreshToken: attacker.refreshToken });
+      expect(r.status).toBe(409);
+      expect(r.body.error!.message).toContain('account_mismatch');
+      expect(await refreshTokenOf('u-victim')).toBe(victim.refreshToken);
+      expect(linkFields(await ownerRow('u-victim'))).toEqual(before);
+    }
+    expect(eventsFor('u-victim')).toEqual(['linked']);
+    // The owner's own account again (a new grant): fine.
+    const again = await h.googleUser('victim@example.com');
+    expect((await event({ type: 'REFRESHED', externalOwnerId: 'u-victim', refreshToken: again.refreshToken })).status).toBe(200);
+    // force: the other account replaces it, and the grant it replaced is revoked at Google.
+    const forced = await event({ type: 'LINKED', externalOwnerId: 'u-victim', refreshToken: attacker.refreshToken, force: true });
+    expect(forced.status).toBe(200);
+    expect((await ownerRow('u-victim'))!.google_email).toBe('attacker@example.com');
+    await waitFor(async () => {
+      const users = (await h.emuJson('users')).items as Array<{ email: string; grants: Array<{ revoked: boolean; offline: boolean }> }>;
+      return users.find((u) => u.email === 'victim@example.com')!.grants.some((g) => g.revoked);
+    }, { what: "the replaced account's grant revoked" });
+  });
+
+  test('a grant missing a scope calwatch needs (granular consent) is not an active link: revoked, lastError naming the scope, no sync', async () => {
+    const partial = await h.emuJson('users', { email: 'partial@example.com', scope: 'https://www.googleapis.com/auth/calendar.readonly' });
+    const r = await event({ type: 'LINKED', externalOwnerId: 'u-partial', refreshToken: partial.refreshToken });
+    expect(r.status).toBe(200);
+    expect(r.body.result!.data.status).toBe('revoked');
+    const row = (await ownerRow('u-partial'))!;
+    expect(row.status).toBe('revoked');
+    expect(row.last_error).toContain('missing https://www.googleapis.com/auth/calendar');
+    expect(eventsFor('u-partial')).toEqual([]);
+    const status = await h.t.trpc<{ status: string; lastError: string }>('links.get', { externalOwnerId: 'u-partial' });
+    expect(status.body.result!.data.lastError).toContain('missing');
+  });
+
+  test('a refresh token Google refuses is not shown as an active link', async () => {
+    const r = await event({ type: 'LINKED', externalOwnerId: 'u-bogus', refreshToken: '1//emu-not-a-token-0123456789' });
+    expect(r.status).toBe(200);
+    expect(r.body.result!.data.status).toBe('revoked');
+    expect((await ownerRow('u-bogus'))!.last_error).toContain('invalid_grant');
+  });
+});
+
 describe('POST /link-events (WebhookDB body format)', () => {
   const post = (body: unknown, headers: Record<string, string>) =>
     fetch(`${h.t.url}/link-events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });

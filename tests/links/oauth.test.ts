@@ -136,6 +136,22 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
   });
 });
 
+describe('one Google account per owner, through the browser', () => {
+  test("a consent with another account than the owner's: back to returnTo with error=account_mismatch, nothing changed", async () => {
+    const own = await h.googleUser('cb-owner@example.com');
+    await h.googleUser('cb-other@example.com');
+    expect((await h.t.trpc('links.event', { type: 'LINKED', externalOwnerId: 'u-cb', refreshToken: own.refreshToken })).status).toBe(200);
+    const before = (await h.sql`select refresh_token_enc, google_email from owners where external_owner_id = 'u-cb'`)[0]!;
+    const s = await start({ externalOwnerId: 'u-cb', returnTo: 'http://app.test/linked', loginHint: 'cb-other@example.com' });
+    const cb = await manual((await consent(s.location)).toString(), s.cookie);
+    expect(cb.status).toBe(302);
+    expect(cb.headers.get('location')).toBe('http://app.test/linked?error=account_mismatch');
+    const after = (await h.sql`select refresh_token_enc, google_email from owners where external_owner_id = 'u-cb'`)[0]!;
+    expect(after).toEqual(before);
+    expect(after.google_email).toBe('cb-owner@example.com');
+  });
+});
+
 describe('callback failures: 400 with a clear JSON message, nothing stored', () => {
   async function expectRefused(res: Response, message: string) {
     expect(res.status).toBe(400);
