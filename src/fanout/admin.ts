@@ -21,8 +21,24 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   values: { PENDING: { value: 'pending' }, DELIVERED: { value: 'delivered' }, DEAD: { value: 'dead' } } as const,
 });
 
+/**
+ * What the admin API may say of a delivery's body: which event it was about and which of its fields
+ * changed, never the contents. The body itself (event titles, descriptions, attendees' emails) is
+ * not exposed: the receiver has it, and the mirror, for those allowed to read it.
+ */
+function bodyOutline(d: DeliveryView): { googleEventId: string | null; changed: string[] | null } {
+  try {
+    const body = JSON.parse(d.body) as { type?: unknown; data?: { googleEventId?: unknown }; changed?: unknown };
+    const googleEventId = typeof body.type === 'string' && body.type.startsWith('event.') && typeof body.data?.googleEventId === 'string' ? body.data.googleEventId : null;
+    const changed = Array.isArray(body.changed) ? body.changed.filter((f): f is string => typeof f === 'string') : null;
+    return { googleEventId, changed };
+  } catch {
+    return { googleEventId: null, changed: null };
+  }
+}
+
 const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement({
-  description: 'One message to one subscription; its id is the webhook-id header',
+  description: "One message to one subscription; its id is the webhook-id header. Its body is not shown (it carries events' titles and attendees)",
   fields: (t) => ({
     id: t.exposeID('id'),
     subscriptionId: t.exposeID('subscriptionId'),
@@ -39,7 +55,17 @@ const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement
     deadAt: t.expose('deadAt', { type: 'DateTime', nullable: true }),
     occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    body: t.exposeString('body', { description: 'the signed JSON body, exactly as sent' }),
+    googleEventId: t.string({
+      nullable: true,
+      description: "event.* deliveries: Google's id of the event (calendar_events.google_event_id)",
+      resolve: (d) => bodyOutline(d).googleEventId,
+    }),
+    changed: t.stringList({
+      nullable: true,
+      description: 'event.updated deliveries: the names of the fields that changed (not their values)',
+      resolve: (d) => bodyOutline(d).changed,
+    }),
+    bodyBytes: t.int({ description: 'size of the signed JSON body, in bytes', resolve: (d) => Buffer.byteLength(d.body) }),
   }),
 });
 

@@ -9,7 +9,7 @@ import { deliveries, subscriptions, type Subscription } from '../../schema/fanou
 import { parseSubscriberUrl, resolveTarget } from './address-policy.ts';
 import { newWebhookSecret } from './sign.ts';
 import { monotonicUuid } from './ids.ts';
-import { sendOnce } from './deliver.ts';
+import { sendOnce, type AttemptVerdict } from './deliver.ts';
 import { PING_TYPE, type DeliveryBody, type WebhookType } from './types.ts';
 
 export interface SubscriptionView {
@@ -132,11 +132,24 @@ export interface PingResult {
   deliveryId: string;
   delivered: boolean;
   status: number | null;
+  /** In our words, never the receiver's: see callerError. */
   error: string | null;
 }
 
 /**
- * One signed `ping`, sent now and answered with what the receiver said (no retries: the caller is
+ * What the caller of `subscriptions.test` is told about a failed ping: the receiver's status, or
+ * our own reason when there was none (refused, timeout, connection error). Never what the receiver
+ * said (its body, the Location of a redirect): a ping on demand must not be a way to read what an
+ * address answers. The delivery row keeps the full error for the admin API.
+ */
+function callerError(verdict: AttemptVerdict): string | null {
+  if (verdict.kind === 'delivered') return null;
+  if (verdict.status === null) return verdict.error;
+  return verdict.status >= 300 && verdict.status < 400 ? `HTTP ${verdict.status} (redirects are not followed)` : `HTTP ${verdict.status}`;
+}
+
+/**
+ * One signed `ping`, sent now and answered with the receiver's status (no retries: the caller is
  * waiting). Recorded as a delivery, so a dead ping can be replayed like any other. Does not count
  * towards disabling the subscription.
  */
@@ -173,7 +186,7 @@ export async function testSubscription(ctx: Ctx, id: string): Promise<PingResult
     deadAt: delivered ? null : at,
     occurredAt: now,
   });
-  return { deliveryId: delivery.id, delivered, status: verdict.status, error };
+  return { deliveryId: delivery.id, delivered, status: verdict.status, error: callerError(verdict) };
 }
 
 /** After fixing the receiver: deliveries flow again (those that died while disabled can be replayed). */
