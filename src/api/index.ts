@@ -6,9 +6,10 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Ctx } from '../context/index.ts';
 import { safeEqual, randomToken } from '../crypto/index.ts';
-import { AppError, HTTP_STATUS, isAppError } from '../errors/index.ts';
+import { HTTP_STATUS, isAppError } from '../errors/index.ts';
 import { createGraphqlHandler } from './graphql.ts';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from './graphiql.ts';
+import { isOwnError, loggableError } from './trpc.ts';
 import type { Logger } from '../log/index.ts';
 
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
@@ -133,11 +134,29 @@ export function createHttpApp(opts: {
 
   for (const routes of opts.routes) app.route('/', routes);
 
+  // CORS, explicitly: none. /trpc and /graphql are for servers holding a bearer token, and GraphiQL
+  // is served from /graphql itself (same origin, no CORS needed). No answer carries an
+  // Access-Control-Allow-* header (yoga's CORS is off, tRPC's fetch adapter has none), and a
+  // browser's preflight from another origin is refused outright, so its call is never sent.
+  for (const path of ['/graphql', '/trpc/*']) {
+    app.use(path, async (c, next) => {
+      if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method')) {
+        return c.json({ detail: 'Cross-origin browser requests are not allowed: this API is for servers (GraphiQL is served at /graphql itself)' }, 403);
+      }
+      await next();
+    });
+  }
+
   app.all('/trpc/*', (c) =>
     fetchRequestHandler({
       endpoint: '/trpc',
       req: c.req.raw,
       router: opts.router,
+      // Every error whose message the caller does not see (see isOwnError), and every internal
+      // one, is logged here, once, with the request's logger.
+      onError: ({ error, path }) => {
+        if (!isOwnError(error) || error.code === 'INTERNAL_SERVER_ERROR') c.get('log')().error({ ...loggableError(error.cause ?? error), path, trpcCode: error.code }, 'procedure failed');
+      },
       createContext: () => ({
         app: ctx,
         log: c.get('log')(),
@@ -147,13 +166,7 @@ export function createHttpApp(opts: {
     }),
   );
 
-  const yoga = createGraphqlHandler({
-    schema: opts.adminSchema,
-    defaultTabs: opts.graphiqlTabs,
-    context: () => {
-      throw new AppError('INTERNAL', 'context is passed per request');
-    },
-  });
+  const yoga = createGraphqlHandler({ schema: opts.adminSchema, log: ctx.log, defaultTabs: opts.graphiqlTabs });
   app.get(`${GRAPHIQL_ASSET_PREFIX}:name`, async (c) => (await graphiqlAsset(c.req.param('name'))) ?? c.json({ detail: 'Not found' }, 404));
   app.all('/graphql', async (c) => {
     const admin = hasBearer(c.req.header('authorization'), [ctx.config.adminToken, ctx.config.adminTokenPrevious]);
@@ -164,9 +177,7 @@ export function createHttpApp(opts: {
         401,
       );
     }
-    return yoga.fetch(c.req.raw, {
-      adminContext: { app: ctx, log: c.get('log')(), requestId: c.get('requestId'), admin, loaders: new Map() },
-    });
+    return yoga.fetch(c.req.raw, { app: ctx, log: c.get('log')(), requestId: c.get('requestId'), admin, loaders: new Map() });
   });
 
   return app;
