@@ -31,6 +31,24 @@ const CAL_SCOPE = 'https://www.googleapis.com/auth/calendar';
 /** Scopes that allow changing events (OAuth 2.0 scopes for Google APIs, Calendar API v3). */
 const WRITE_SCOPES: ReadonlySet<string> = new Set([CAL_SCOPE, `${CAL_SCOPE}.events`, `${CAL_SCOPE}.events.owned`, `${CAL_SCOPE}.app.created`]);
 
+/**
+ * Scopes each family of methods accepts, from the discovery document shipped in googleapis
+ * (node_modules/googleapis/build/src/apis/calendar/v3.d.ts, each method's "scopes" list): a grant
+ * with only calendar.events cannot list calendars, one with only calendar.calendarlist.readonly cannot
+ * read events. Writes are checked by requireWriteScope.
+ */
+const scopeSet = (...names: string[]) => new Set(names.map((n) => (n ? `${CAL_SCOPE}.${n}` : CAL_SCOPE)));
+const CALENDAR_LIST_SCOPES = scopeSet('', 'app.created', 'calendarlist', 'calendarlist.readonly', 'readonly');
+const EVENTS_READ_SCOPES = scopeSet('', 'app.created', 'events', 'events.freebusy', 'events.owned', 'events.owned.readonly', 'events.public.readonly', 'events.readonly', 'readonly');
+const CALENDARS_GET_SCOPES = scopeSet('', 'app.created', 'calendars', 'calendars.readonly', 'readonly');
+
+function familyScopes(path: string): ReadonlySet<string> | undefined {
+  if (path.includes('/users/me/calendarList')) return CALENDAR_LIST_SCOPES;
+  if (/\/calendars\/[^/]+\/events/.test(path)) return EVENTS_READ_SCOPES;
+  if (/\/calendars\/[^/]+\/?$/.test(path)) return CALENDARS_GET_SCOPES;
+  return undefined;
+}
+
 export function googleJson(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=UTF-8' } });
 }
@@ -78,6 +96,8 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     const limited = state.quota.admit(auth.email);
     if (limited) throw limited;
     if (!auth.scopes.some((s) => s.startsWith(CAL_SCOPE))) throw insufficientScopes();
+    const family = familyScopes(new URL(c.req.url).pathname);
+    if (family && !auth.scopes.some((s) => family.has(s))) throw insufficientScopes();
     const fault = state.faults.take(new URL(c.req.url).pathname, c.req.method);
     if (fault) throw fault;
     await next();

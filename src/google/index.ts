@@ -14,10 +14,16 @@ export { OAuth2Client };
 /** Every outgoing call has a timeout. */
 export const GOOGLE_TIMEOUT_MS = 15_000;
 
+/**
+ * The narrowest scopes that do calwatch's work, per the discovery document's scope list of each
+ * method it calls (googleapis' calendar v3.d.ts): calendarList.list/get/watch take
+ * calendar.calendarlist.readonly; events.list/get/watch take calendar.events(.readonly), and
+ * insert/patch/update/delete calendar.events; channels.stop takes any of them.
+ */
 export function scopesFor(access: 'read' | 'write'): string[] {
   return access === 'write'
-    ? ['https://www.googleapis.com/auth/calendar']
-    : ['https://www.googleapis.com/auth/calendar.readonly', 'https://www.googleapis.com/auth/calendar.events.readonly'];
+    ? ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.calendarlist.readonly']
+    : ['https://www.googleapis.com/auth/calendar.events.readonly', 'https://www.googleapis.com/auth/calendar.calendarlist.readonly'];
 }
 
 export function createOAuthClient(config: Config): OAuth2Client {

@@ -4,7 +4,7 @@
 // Google account per owner: a grant for another account than the owner's is refused unless forced.
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
-import { callGoogle, classifyGoogleError, createCalendarClient, createOAuthClient } from '../google/index.ts';
+import { callGoogle, classifyGoogleError, createCalendarClient, createOAuthClient, scopesFor } from '../google/index.ts';
 import { expiryFrom } from './access-token.ts';
 
 export interface GrantIdentity {
@@ -18,17 +18,23 @@ export interface GrantIdentity {
   error?: AppError;
 }
 
-const CALENDAR = 'https://www.googleapis.com/auth/calendar';
+const AUTH = 'https://www.googleapis.com/auth/';
 
-/** The scopes calwatch needs for GOOGLE_ACCESS (what scopesFor asks). `calendar` covers the read-only ones. */
-export function requiredScopes(access: 'read' | 'write'): string[] {
-  return access === 'write' ? [CALENDAR] : ['https://www.googleapis.com/auth/calendar.readonly', 'https://www.googleapis.com/auth/calendar.events.readonly'];
-}
+/**
+ * What each scope calwatch asks (scopesFor) may be satisfied by: the scope itself or a broader one
+ * that covers the same methods (discovery's per-method scope lists).
+ */
+const SATISFIED_BY: Record<string, string[]> = {
+  [`${AUTH}calendar.events`]: [`${AUTH}calendar`],
+  [`${AUTH}calendar.events.readonly`]: [`${AUTH}calendar`, `${AUTH}calendar.readonly`, `${AUTH}calendar.events`],
+  [`${AUTH}calendar.calendarlist.readonly`]: [`${AUTH}calendar`, `${AUTH}calendar.readonly`, `${AUTH}calendar.calendarlist`],
+};
 
+/** Scopes asked but not granted (with granular consent a user may untick some). */
 export function missingScopes(access: 'read' | 'write', granted: string | null): string[] {
   if (granted === null) return [];
   const have = new Set(granted.split(/\s+/).filter(Boolean));
-  return requiredScopes(access).filter((s) => !have.has(s) && !(s.endsWith('.readonly') && have.has(CALENDAR)));
+  return scopesFor(access).filter((s) => !have.has(s) && !(SATISFIED_BY[s] ?? []).some((alt) => have.has(alt)));
 }
 
 export async function identifyGrant(ctx: Ctx, refreshToken: string, known: { accessToken?: string; scopes?: string; quotaKey: string }): Promise<GrantIdentity> {

@@ -410,7 +410,8 @@ describe('one Google account per owner, and the scopes actually granted', () => 
     expect(r.body.result!.data.status).toBe('revoked');
     const row = (await ownerRow('u-partial'))!;
     expect(row.status).toBe('revoked');
-    expect(row.last_error).toContain('missing https://www.googleapis.com/auth/calendar');
+    // calendar.readonly covers the reads, not the writes (GOOGLE_ACCESS=write asks calendar.events)
+    expect(row.last_error).toContain('missing https://www.googleapis.com/auth/calendar.events');
     expect(eventsFor('u-partial')).toEqual([]);
     const status = await h.t.trpc<{ status: string; lastError: string }>('links.get', { externalOwnerId: 'u-partial' });
     expect(status.body.result!.data.lastError).toContain('missing');

@@ -69,7 +69,8 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     expect(p.get('access_type')).toBe('offline');
     expect(p.get('prompt')).toBe('consent');
     expect(p.get('login_hint')).toBe('grace@example.com');
-    expect(p.get('scope')).toBe('https://www.googleapis.com/auth/calendar');
+    // The narrowest scopes that do the job (discovery's per-method scope lists)
+    expect(p.get('scope')!.split(' ').sort()).toEqual(['https://www.googleapis.com/auth/calendar.calendarlist.readonly', 'https://www.googleapis.com/auth/calendar.events']);
     expect(s.state.length).toBeGreaterThanOrEqual(40);
     // PKCE: only the S256 challenge goes to Google; the verifier is stored sealed with the state
     expect(p.get('code_challenge_method')).toBe('S256');
@@ -104,7 +105,7 @@ describe('full round trip through GET /oauth/google/start and /callback', () => 
     expect(owner.refresh_token_enc).toMatch(/^v[12]\./);
     expect(owner.access_token_enc).toMatch(/^v[12]\./);
     expect(owner.access_token_expires_at.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
-    expect(owner.scopes).toContain('https://www.googleapis.com/auth/calendar');
+    expect(owner.scopes).toContain('https://www.googleapis.com/auth/calendar.events');
     expect(events.filter((e) => e.externalOwnerId === 'u-grace').map((e) => e.type)).toEqual(['linked']);
     // the grant is grace's (login_hint), and the exchanged token works at Google
     const users = await h.emuJson('users');
@@ -386,6 +387,6 @@ describe('production settings', () => {
     expect(setCookie).toContain('HttpOnly');
     expect(setCookie).toContain('SameSite=Lax');
     const scope = new URL(res.headers.get('location')!).searchParams.get('scope')!.split(' ');
-    expect(scope.sort()).toEqual(['https://www.googleapis.com/auth/calendar.events.readonly', 'https://www.googleapis.com/auth/calendar.readonly']);
+    expect(scope.sort()).toEqual(['https://www.googleapis.com/auth/calendar.calendarlist.readonly', 'https://www.googleapis.com/auth/calendar.events.readonly']);
   });
 });

@@ -10,7 +10,7 @@ import { createKeyring, decrypt, keyId, sealedKeyId } from '../../src/crypto/ind
 import type { Ctx } from '../../src/context/index.ts';
 import { onOwnerEvent, rotateKey, withCalendar, type OwnerEvent } from '../../src/links/index.ts';
 import { rotateKey as rotateFanoutKey } from '../../src/fanout/index.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 let h: LinksHarness;
@@ -305,7 +305,12 @@ describe('sealed values are bound to their row', () => {
     expect(err.message).toContain('cannot be opened');
     expect(err.message).not.toContain('1//');
     expect(await tokenCount()).toBe(t0); // the victim's refresh token never went to Google
-    const [row] = await h.sql`select status, refresh_lease_id, last_error from owners where id = ${mallory}`;
+    // (mallory's own sync jobs, started by its LINKED, meet the same unopenable values meanwhile and
+    // release their lease: neither a cooldown nor a revocation is left behind)
+    const row = await waitFor(async () => {
+      const [r] = await h.sql`select status, refresh_lease_id, last_error from owners where id = ${mallory}`;
+      return r!.refresh_lease_id === null ? r : undefined;
+    }, { what: "mallory's refresh lease released" });
     expect(row).toMatchObject({ status: 'active', refresh_lease_id: null, last_error: null });
     // the victim's own row opens as before; the same LINKED again re-seals mallory's own token
     await listCalendars(ctx, victim);
