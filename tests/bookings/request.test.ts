@@ -263,7 +263,7 @@ describe('Google failing', () => {
     const inSlot = (await h.liveEvents(EMAIL)).filter((e) => new Date(e.start.dateTime!).toISOString() === s.start);
     expect(inSlot.map((e) => e.id)).toEqual([again.booking!.googleEventId]);
     expect((await h.get(failed!.id)).status).toBe('failed');
-  });
+  }, 20_000); // three attempts with Google's backoff (1 s, then 2 s, plus jitter)
 
   test('a grant revoked at Google: BAD_GATEWAY, the booking failed, the owner revoked; no cleanup (nothing was stored)', async () => {
     await h.linkOwner('owner-grant-gone', 'grant-gone@example.com');
