@@ -4,14 +4,46 @@
 // FACTS §2: a daily 08:00 America/Chicago series keeps 08:00 across DST, its UTC instance ids shift).
 // rrule is therefore run on "floating" times (wall clock encoded as UTC, the library's documented way
 // around its tzid quirks) and the caller maps each wall time back to an instant in the series' zone.
-import { RRule, type Options } from 'rrule';
+//
+// The lines come from anyone who can send the owner an invitation, so an expansion is bounded
+// (docs/availability.md, "Hostile rules"): rules finer than daily, BY* lists whose product is too
+// large, a COUNT above the limit, too many rules or dates, too many occurrences in the window, or an
+// expansion that walks too many rule periods or runs too long are refused with a
+// RecurrenceLimitError (the caller then counts the master once, like an unreadable rule). A rule
+// without COUNT is started at the rule period just before the window, not at a DTSTART decades ago.
+import { Frequency, RRule, Weekday, type Options } from 'rrule';
 import { DAY_MS, instantToWall, wallToInstant, formatDateOnly } from '../time-zones/index.ts';
 
-/** Safety cap on the occurrences of one series in one window (an hourly series over 180 days is ~4,300). */
-export const MAX_OCCURRENCES = 10_000;
+/** What one series may cost in one expansion; beyond any of these it is not expanded. */
+export const RECURRENCE_LIMITS = {
+  /** Occurrences of one series in one window (a series at 09:00 and 17:00 over the 211-day horizon has 422). */
+  occurrences: 10_000,
+  /** Product of the sizes of one rule's BY* lists (BYMONTH x BYWEEKNO x BYYEARDAY x BYMONTHDAY x BYDAY x BYHOUR x BYMINUTE x BYSECOND x BYSETPOS). */
+  byProduct: 1_000,
+  /** COUNT of a rule (a COUNT rule is walked from its DTSTART: the count needs every earlier occurrence; Outlook stops at 999). */
+  count: 1_000,
+  /** RRULE and EXRULE lines of one series. */
+  rules: 10,
+  /** RDATE and EXDATE values of one series. */
+  dates: 10_000,
+  /** Rule periods (days, weeks, months or years) rrule may walk in one expansion, all rules together (~10 µs each). */
+  periods: 2_500,
+  /** Days rrule may examine in those periods (a yearly period examines 365; ~0.2 µs each). */
+  days: 100_000,
+  /** Wall-clock time of one expansion (a backstop: the limits above keep every rule far below it). */
+  ms: 1000,
+} as const;
+
+/** Safety cap on the occurrences of one series in one window. */
+export const MAX_OCCURRENCES = RECURRENCE_LIMITS.occurrences;
 
 export class RecurrenceError extends Error {
   override name = 'RecurrenceError';
+}
+
+/** A series beyond one of RECURRENCE_LIMITS: not expanded (the message names the limit, never the rule's text in full). */
+export class RecurrenceLimitError extends RecurrenceError {
+  override name = 'RecurrenceLimitError';
 }
 
 export interface SeriesClock {
@@ -31,13 +63,31 @@ interface Compiled {
   exdays: Set<string>;
 }
 
+/** The window being expanded (wall times), and the meter every rule of the expansion reports to. */
+interface Expansion {
+  lo: number;
+  hi: number;
+  /** 'YYYYMMDD' two days around the window: date values outside it cannot fall in it, whatever their zone. */
+  loDay: string;
+  hiDay: string;
+  meter: Meter;
+}
+
 const COMPACT = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/;
 
-/** One RDATE/EXDATE value as a wall time of the series, or a day ('YYYY-MM-DD') for a DATE on a timed series. */
-function valueToWall(raw: string, params: Map<string, string>, series: SeriesClock): number | string {
+/** A rule's or value's text for a message: never the whole of a hostile line. */
+const clip = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}... (${s.length} chars)` : s);
+
+/**
+ * One RDATE/EXDATE value as a wall time of the series, a day ('YYYY-MM-DD') for a DATE on a timed
+ * series, or null when it lies too far from the window to matter (it is still checked for syntax).
+ */
+function valueToWall(raw: string, params: Map<string, string>, series: SeriesClock, x: Expansion): number | string | null {
   const value = raw.trim().split('/')[0]!; // VALUE=PERIOD: "start/end" or "start/duration": the start is the occurrence
   const m = COMPACT.exec(value);
-  if (!m) throw new RecurrenceError(`bad date value ${raw}`);
+  if (!m) throw new RecurrenceError(`bad date value ${clip(raw)}`);
+  const ymd = `${m[1]}${m[2]}${m[3]}`;
+  if (ymd < x.loDay || ymd > x.hiDay) return null;
   const day = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   // A DATE value: the occurrence itself on an all-day series, a whole local day on a timed one.
   if (m[4] === undefined) return series.allDay ? day : formatDateOnly(day);
@@ -52,14 +102,151 @@ function valueToWall(raw: string, params: Map<string, string>, series: SeriesClo
   return series.allDay ? Math.floor(seriesWall / DAY_MS) * DAY_MS : seriesWall;
 }
 
-function parseRule(value: string, series: SeriesClock): RRule {
+// --- the budget. rrule (2.8) reads `options.interval` twice per rule period (the loop's end test and
+// the step to the next period) and `options.byeaster` once per day it examines (its day filter) and
+// once per period, whether or not anything matches: getters there meter the walk even of a rule that
+// never matches, which rrule would otherwise walk up to the year 9999. A yearly period examines 365
+// days and costs ten times a daily one, hence both counts.
+
+class Meter {
+  /** Reads of `interval`: two a period. */
+  private intervalReads = 0;
+  /** Reads of `byeaster`: one a day examined, one a period. */
+  private days = 0;
+  private readonly deadline = performance.now() + RECURRENCE_LIMITS.ms;
+
+  period(): void {
+    if (++this.intervalReads > 2 * RECURRENCE_LIMITS.periods) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.periods} rule periods`);
+    if ((this.intervalReads & 63) === 0) this.clock();
+  }
+
+  day(): void {
+    if (++this.days > RECURRENCE_LIMITS.days) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.days} days examined`);
+    if ((this.days & 1023) === 0) this.clock();
+  }
+
+  private clock(): void {
+    if (performance.now() > this.deadline) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.ms} ms`);
+  }
+}
+
+/** The rule with its options metered (see Meter): the values read are unchanged. */
+function metered(rule: RRule, meter: Meter): RRule {
+  const options = rule.options as { interval: number; byeaster: number | null };
+  const { interval, byeaster } = options;
+  Object.defineProperty(options, 'interval', { configurable: true, enumerable: true, get: () => (meter.period(), interval) });
+  Object.defineProperty(options, 'byeaster', { configurable: true, enumerable: true, get: () => (meter.day(), byeaster) });
+  return rule;
+}
+
+const BY_PARTS = ['bymonth', 'byweekno', 'byyearday', 'bymonthday', 'byweekday', 'byhour', 'byminute', 'bysecond', 'bysetpos'] as const;
+
+/** Refuses, before any expansion, a rule whose shape alone makes it too costly. */
+function checkShape(opts: Partial<Options>): void {
+  const freq = opts.freq!;
+  if (freq > Frequency.DAILY) throw new RecurrenceLimitError(`FREQ=${Frequency[freq] ?? freq} is finer than daily: not expanded`);
+  let product = 1;
+  for (const part of BY_PARTS) {
+    const v = opts[part] as unknown;
+    if (Array.isArray(v) && v.length > 1) product *= v.length;
+  }
+  if (product > RECURRENCE_LIMITS.byProduct) {
+    throw new RecurrenceLimitError(`BY* lists give ${product} combinations per period (limit ${RECURRENCE_LIMITS.byProduct})`);
+  }
+  if (typeof opts.count === 'number' && opts.count > RECURRENCE_LIMITS.count) {
+    throw new RecurrenceLimitError(`COUNT=${opts.count} is above ${RECURRENCE_LIMITS.count}`);
+  }
+}
+
+function utcDate(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 1); // not Date.UTC: it reads years 0-99 as 1900-1999
+  return d.getTime();
+}
+
+/**
+ * The start (00:00) of the last period of the rule's own grid (days, weeks from WKST, months, years,
+ * every INTERVAL from DTSTART's) that begins at or before `lo`; null when that is DTSTART's own period.
+ */
+function periodBefore(p: RRule['options'], lo: number): number | null {
+  const dt = p.dtstart.getTime();
+  const interval = p.interval;
+  if (!(interval >= 1) || lo <= dt) return null;
+  const d0 = Math.floor(dt / DAY_MS) * DAY_MS;
+  const a = new Date(dt);
+  const b = new Date(lo);
+  switch (p.freq) {
+    case Frequency.DAILY: {
+      const k = Math.floor((lo - d0) / (interval * DAY_MS));
+      return k >= 1 ? d0 + k * interval * DAY_MS : null;
+    }
+    case Frequency.WEEKLY: {
+      const weekday = (a.getUTCDay() + 6) % 7; // rrule's weekdays: MO = 0
+      const w0 = d0 - ((weekday - p.wkst + 7) % 7) * DAY_MS;
+      const k = Math.floor((lo - w0) / (interval * 7 * DAY_MS));
+      return k >= 1 ? w0 + k * interval * 7 * DAY_MS : null;
+    }
+    case Frequency.MONTHLY: {
+      const m0 = a.getUTCFullYear() * 12 + a.getUTCMonth();
+      const k = Math.floor((b.getUTCFullYear() * 12 + b.getUTCMonth() - m0) / interval);
+      if (k < 1) return null;
+      const m = m0 + k * interval;
+      return utcDate(Math.floor(m / 12), m % 12);
+    }
+    case Frequency.YEARLY: {
+      const k = Math.floor((b.getUTCFullYear() - a.getUTCFullYear()) / interval);
+      return k >= 1 ? utcDate(a.getUTCFullYear() + k * interval, 0) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The same rule started at the period before `lo`: every BY* value rrule derived from DTSTART
+ * (time of day; the weekday of a WEEKLY rule; the day, and month, of a MONTHLY or YEARLY one) is
+ * given explicitly, and the new start lies on the rule's own period grid, so from there on it yields
+ * exactly the original's occurrences. A COUNT rule is left alone (its count runs from DTSTART).
+ */
+function startNear(rule: RRule, lo: number): RRule {
+  const p = rule.options;
+  if (p.count !== null && p.count !== undefined) return rule;
+  if (p.dtstart.getTime() % 1000 !== 0) return rule; // rrule keeps DTSTART's milliseconds in every occurrence
+  const start = periodBefore(p, lo);
+  if (start === null) return rule;
+  const monthdays = [...(p.bymonthday ?? []), ...(p.bynmonthday ?? [])];
+  const weekdays = [...(p.byweekday ?? []).map((d) => new Weekday(d)), ...(p.bynweekday ?? []).map(([d, n]) => new Weekday(d!, n))];
+  const opts: Partial<Options> = {
+    freq: p.freq,
+    interval: p.interval,
+    wkst: p.wkst,
+    until: p.until,
+    tzid: null,
+    dtstart: new Date(start),
+    bysetpos: p.bysetpos,
+    bymonth: p.bymonth,
+    byweekno: p.byweekno,
+    byyearday: p.byyearday,
+    byhour: p.byhour,
+    byminute: p.byminute,
+    bysecond: p.bysecond,
+    byeaster: p.byeaster,
+    ...(monthdays.length > 0 ? { bymonthday: monthdays } : {}),
+    ...(weekdays.length > 0 ? { byweekday: weekdays } : {}),
+  };
+  return new RRule(opts, true);
+}
+
+/** The rule of one RRULE/EXRULE line, ready for the window: null when it cannot reach it. */
+function parseRule(value: string, series: SeriesClock, x: Expansion): RRule | null {
   let opts: Partial<Options>;
   try {
     opts = RRule.parseString(value);
   } catch (e) {
-    throw new RecurrenceError(`bad rule ${value}: ${(e as Error).message}`);
+    throw new RecurrenceError(`bad rule ${clip(value)}: ${(e as Error).message}`);
   }
-  if (opts.freq === undefined || opts.freq === null) throw new RecurrenceError(`rule without FREQ: ${value}`);
+  if (opts.freq === undefined || opts.freq === null) throw new RecurrenceError(`rule without FREQ: ${clip(value)}`);
+  checkShape(opts);
   if (opts.until) {
     const untilRaw = /UNTIL=([0-9TZ]+)/i.exec(value)?.[1] ?? '';
     const u = opts.until.getTime();
@@ -71,18 +258,23 @@ function parseRule(value: string, series: SeriesClock): RRule {
       opts.until = new Date(u + DAY_MS - 1000);
     }
   }
+  let rule: RRule;
   try {
-    return new RRule({ ...opts, dtstart: new Date(series.dtstartWall), tzid: null });
+    rule = new RRule({ ...opts, dtstart: new Date(series.dtstartWall), tzid: null }, true);
   } catch (e) {
-    throw new RecurrenceError(`bad rule ${value}: ${(e as Error).message}`);
+    throw new RecurrenceError(`bad rule ${clip(value)}: ${(e as Error).message}`);
   }
+  if (rule.options.until && rule.options.until.getTime() < x.lo) return null; // ended before the window
+  return metered(startNear(rule, x.lo), x.meter);
 }
 
-function compile(lines: string[], series: SeriesClock): Compiled {
+function compile(lines: string[], series: SeriesClock, x: Expansion): Compiled {
   const out: Compiled = { rules: [], exrules: [], rdates: [], exdates: new Set(), exdays: new Set() };
+  let rules = 0;
+  let dates = 0;
   for (const line of lines) {
     const colon = line.indexOf(':');
-    if (colon < 0) throw new RecurrenceError(`bad recurrence line ${line}`);
+    if (colon < 0) throw new RecurrenceError(`bad recurrence line ${clip(line)}`);
     const [name = '', ...paramParts] = line.slice(0, colon).toUpperCase().split(';');
     const params = new Map(
       paramParts.map((p) => {
@@ -96,16 +288,21 @@ function compile(lines: string[], series: SeriesClock): Compiled {
     const value = line.slice(colon + 1);
     switch (name) {
       case 'RRULE':
-        out.rules.push(parseRule(value, series));
+      case 'EXRULE': {
+        if (++rules > RECURRENCE_LIMITS.rules) throw new RecurrenceLimitError(`more than ${RECURRENCE_LIMITS.rules} RRULE/EXRULE lines`);
+        const rule = parseRule(value, series, x);
+        if (rule) (name === 'RRULE' ? out.rules : out.exrules).push(rule);
         break;
-      case 'EXRULE':
-        out.exrules.push(parseRule(value, series));
-        break;
+      }
       case 'RDATE':
-      case 'EXDATE':
-        for (const raw of value.split(',')) {
+      case 'EXDATE': {
+        const raws = value.split(',');
+        dates += raws.length;
+        if (dates > RECURRENCE_LIMITS.dates) throw new RecurrenceLimitError(`more than ${RECURRENCE_LIMITS.dates} RDATE/EXDATE values`);
+        for (const raw of raws) {
           if (!raw.trim()) continue;
-          const w = valueToWall(raw, params, series);
+          const w = valueToWall(raw, params, series, x);
+          if (w === null) continue;
           if (typeof w === 'string') {
             if (name === 'EXDATE') out.exdays.add(w);
             else out.rdates.push(Date.UTC(+w.slice(0, 4), +w.slice(5, 7) - 1, +w.slice(8, 10)) + (((series.dtstartWall % DAY_MS) + DAY_MS) % DAY_MS));
@@ -113,6 +310,7 @@ function compile(lines: string[], series: SeriesClock): Compiled {
           else out.exdates.add(w);
         }
         break;
+      }
       default:
         // Unknown lines (X- properties) do not change the set of occurrences.
         break;
@@ -121,23 +319,31 @@ function compile(lines: string[], series: SeriesClock): Compiled {
   return out;
 }
 
+const compactDay = (wall: number) => new Date(wall).toISOString().slice(0, 10).replace(/-/g, '');
+
 /**
  * Wall times of the occurrences whose start lies in [fromWall, untilWall], sorted. DTSTART is always
- * the first occurrence (RFC 5545 §3.8.5.3). Throws RecurrenceError on a line it cannot read.
+ * the first occurrence (RFC 5545 §3.8.5.3). Throws RecurrenceError on a line it cannot read, and
+ * RecurrenceLimitError when the series is beyond RECURRENCE_LIMITS.
  */
 export function expandRecurrence(lines: string[], series: SeriesClock, fromWall: number, untilWall: number): number[] {
   if (untilWall < fromWall) return [];
-  const c = compile(lines, series);
   const lo = Math.max(fromWall, series.dtstartWall);
+  const x: Expansion = { lo, hi: untilWall, loDay: compactDay(lo - 2 * DAY_MS), hiDay: compactDay(untilWall + 2 * DAY_MS), meter: new Meter() };
+  const c = compile(lines, series, x);
   if (untilWall < lo) return [];
   const set = new Set<number>();
   if (series.dtstartWall >= fromWall && series.dtstartWall <= untilWall) set.add(series.dtstartWall);
-  const cap = (_d: Date, len: number): boolean => len < MAX_OCCURRENCES;
+  const cap = (_d: Date, len: number): boolean => {
+    if (len >= MAX_OCCURRENCES) throw new RecurrenceLimitError(`more than ${MAX_OCCURRENCES} occurrences in the window`);
+    return true;
+  };
   for (const r of c.rules) for (const d of r.between(new Date(lo), new Date(untilWall), true, cap)) set.add(d.getTime());
   for (const w of c.rdates) if (w >= lo && w <= untilWall) set.add(w);
   for (const r of c.exrules) for (const d of r.between(new Date(lo), new Date(untilWall), true, cap)) set.delete(d.getTime());
   for (const w of c.exdates) set.delete(w);
   let walls = [...set].sort((a, b) => a - b);
   if (c.exdays.size > 0) walls = walls.filter((w) => !c.exdays.has(formatDateOnly(Math.floor(w / DAY_MS) * DAY_MS)));
-  return walls.length > MAX_OCCURRENCES ? walls.slice(0, MAX_OCCURRENCES) : walls;
+  if (walls.length > MAX_OCCURRENCES) throw new RecurrenceLimitError(`more than ${MAX_OCCURRENCES} occurrences in the window`);
+  return walls;
 }

@@ -1,7 +1,14 @@
 // Occurrences of a recurring master (RRULE / EXRULE / RDATE / EXDATE lines, RFC 5545) in a range.
 // The rules are expanded on the wall clock of the event's time zone ("floating" times) and each
 // occurrence is then placed in that zone, so a 09:00 weekly meeting stays at 09:00 across DST.
-import { RRule, RRuleSet } from 'rrule';
+//
+// The lines come from anyone who can send the owner an invitation, so an expansion is bounded
+// (docs/availability.md, "Hostile rules", the same limits as availability's): a series with a rule
+// finer than daily, BY* lists whose product is too large, a COUNT above the limit, too many rules or
+// dates, too many occurrences in the range, or an expansion that walks too many rule periods or runs
+// too long is not expanded: it counts once, at its DTSTART, and the caller is told (once per series
+// and process). A rule without COUNT is started at the rule period just before the range.
+import { Frequency, RRule, RRuleSet, Weekday, type Options } from 'rrule';
 import { isValidTimeZone, wallTimeToInstant, zoneOffsetMs } from './time-zone.ts';
 
 export interface SeriesMaster {
@@ -27,8 +34,157 @@ export interface Occurrence {
   endDate: string | null;
 }
 
-/** Expanding stops here per master and query, whatever the rule says. */
-const MAX_OCCURRENCES = 5000;
+/** What one series may cost in one expansion; beyond any of these it counts once. */
+export const SERIES_LIMITS = {
+  /** Occurrences of one series in one range. */
+  occurrences: 5000,
+  /** Product of the sizes of one rule's BY* lists. */
+  byProduct: 1_000,
+  /** COUNT of a rule (walked from DTSTART: the count needs every earlier occurrence). */
+  count: 1_000,
+  /** RRULE and EXRULE lines. */
+  rules: 10,
+  /** RDATE and EXDATE values. */
+  dates: 10_000,
+  /** Rule periods rrule may walk in one expansion, all rules together. */
+  periods: 2_500,
+  /** Days rrule may examine in those periods. */
+  days: 100_000,
+  /** Wall-clock backstop of one expansion. */
+  ms: 1000,
+} as const;
+
+/** Why a series was not expanded (its text is for a log line: it never quotes the rule). */
+class SeriesLimit extends Error {}
+
+// The budget. rrule (2.8) reads `options.interval` twice per rule period and `options.byeaster` once
+// per day it examines and once per period, whether or not anything matches: getters there meter the
+// walk even of a rule that never matches, which rrule would otherwise walk up to the year 9999.
+class Meter {
+  /** Reads of `interval`: two a period. */
+  private intervalReads = 0;
+  /** Reads of `byeaster`: one a day examined, one a period. */
+  private days = 0;
+  private readonly deadline = performance.now() + SERIES_LIMITS.ms;
+
+  period(): void {
+    if (++this.intervalReads > 2 * SERIES_LIMITS.periods) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.periods} rule periods`);
+    if ((this.intervalReads & 63) === 0) this.clock();
+  }
+
+  day(): void {
+    if (++this.days > SERIES_LIMITS.days) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.days} days examined`);
+    if ((this.days & 1023) === 0) this.clock();
+  }
+
+  private clock(): void {
+    if (performance.now() > this.deadline) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.ms} ms`);
+  }
+}
+
+/** The rule with its options metered (see Meter): the values read are unchanged. */
+function metered(rule: RRule, meter: Meter): RRule {
+  const options = rule.options as { interval: number; byeaster: number | null };
+  const { interval, byeaster } = options;
+  Object.defineProperty(options, 'interval', { configurable: true, enumerable: true, get: () => (meter.period(), interval) });
+  Object.defineProperty(options, 'byeaster', { configurable: true, enumerable: true, get: () => (meter.day(), byeaster) });
+  return rule;
+}
+
+const BY_PARTS = ['bymonth', 'byweekno', 'byyearday', 'bymonthday', 'byweekday', 'byhour', 'byminute', 'bysecond', 'bysetpos'] as const;
+
+function checkShape(opts: Partial<Options>): void {
+  const freq = opts.freq ?? Frequency.YEARLY;
+  if (freq > Frequency.DAILY) throw new SeriesLimit(`FREQ=${Frequency[freq] ?? freq} is finer than daily`);
+  let product = 1;
+  for (const part of BY_PARTS) {
+    const v = opts[part] as unknown;
+    if (Array.isArray(v) && v.length > 1) product *= v.length;
+  }
+  if (product > SERIES_LIMITS.byProduct) throw new SeriesLimit(`BY* lists give ${product} combinations per period (limit ${SERIES_LIMITS.byProduct})`);
+  if (typeof opts.count === 'number' && opts.count > SERIES_LIMITS.count) throw new SeriesLimit(`COUNT=${opts.count} is above ${SERIES_LIMITS.count}`);
+}
+
+const DAY = 86_400_000;
+
+function utcMonthStart(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 1); // not Date.UTC: it reads years 0-99 as 1900-1999
+  return d.getTime();
+}
+
+/** Start (00:00) of the last period of the rule's own grid beginning at or before `lo`; null when that is DTSTART's. */
+function periodBefore(p: RRule['options'], lo: number): number | null {
+  const dt = p.dtstart.getTime();
+  const interval = p.interval;
+  if (!(interval >= 1) || lo <= dt) return null;
+  const d0 = Math.floor(dt / DAY) * DAY;
+  const a = new Date(dt);
+  const b = new Date(lo);
+  switch (p.freq) {
+    case Frequency.DAILY: {
+      const k = Math.floor((lo - d0) / (interval * DAY));
+      return k >= 1 ? d0 + k * interval * DAY : null;
+    }
+    case Frequency.WEEKLY: {
+      const w0 = d0 - ((((a.getUTCDay() + 6) % 7) - p.wkst + 7) % 7) * DAY; // rrule's weekdays: MO = 0
+      const k = Math.floor((lo - w0) / (interval * 7 * DAY));
+      return k >= 1 ? w0 + k * interval * 7 * DAY : null;
+    }
+    case Frequency.MONTHLY: {
+      const m0 = a.getUTCFullYear() * 12 + a.getUTCMonth();
+      const k = Math.floor((b.getUTCFullYear() * 12 + b.getUTCMonth() - m0) / interval);
+      if (k < 1) return null;
+      const m = m0 + k * interval;
+      return utcMonthStart(Math.floor(m / 12), m % 12);
+    }
+    case Frequency.YEARLY: {
+      const k = Math.floor((b.getUTCFullYear() - a.getUTCFullYear()) / interval);
+      return k >= 1 ? utcMonthStart(a.getUTCFullYear() + k * interval, 0) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The same rule started at its period before `lo`, with every BY* value rrule derived from DTSTART
+ * given explicitly: from there on it yields exactly the original's occurrences. COUNT rules are left
+ * alone (their count runs from DTSTART).
+ */
+function startNear(rule: RRule, lo: number): RRule {
+  const p = rule.options;
+  if (p.count !== null && p.count !== undefined) return rule;
+  if (p.dtstart.getTime() % 1000 !== 0) return rule; // rrule keeps DTSTART's milliseconds in every occurrence
+  const start = periodBefore(p, lo);
+  if (start === null) return rule;
+  const monthdays = [...(p.bymonthday ?? []), ...(p.bynmonthday ?? [])];
+  const weekdays = [...(p.byweekday ?? []).map((d) => new Weekday(d)), ...(p.bynweekday ?? []).map(([d, n]) => new Weekday(d!, n))];
+  return new RRule(
+    {
+      freq: p.freq,
+      interval: p.interval,
+      wkst: p.wkst,
+      until: p.until,
+      tzid: p.tzid,
+      dtstart: new Date(start),
+      bysetpos: p.bysetpos,
+      bymonth: p.bymonth,
+      byweekno: p.byweekno,
+      byyearday: p.byyearday,
+      byhour: p.byhour,
+      byminute: p.byminute,
+      bysecond: p.bysecond,
+      byeaster: p.byeaster,
+      ...(monthdays.length > 0 ? { bymonthday: monthdays } : {}),
+      ...(weekdays.length > 0 ? { byweekday: weekdays } : {}),
+    },
+    true,
+  );
+}
+
+/** Series already reported by `onLimit` in this process (bounded: forgotten all at once when full). */
+const reported = new Set<string>();
 
 const toFloating = (instant: Date, tz: string) => new Date(instant.getTime() + zoneOffsetMs(instant.getTime(), tz));
 
@@ -60,8 +216,20 @@ function parseIcalValue(value: string, params: string, tz: string): Date | null 
   return new Date(wall);
 }
 
-function buildSet(master: SeriesMaster, dtstart: Date): RRuleSet {
+/** The window on the floating clock, and the meter of this expansion. */
+interface Window {
+  start: Date;
+  end: Date;
+  /** 'YYYYMMDD' two days around the window: date values outside it cannot fall in it, whatever their zone. */
+  loDay: string;
+  hiDay: string;
+  meter: Meter;
+}
+
+function buildSet(master: SeriesMaster, dtstart: Date, w: Window): RRuleSet {
   const set = new RRuleSet();
+  let rules = 0;
+  let dates = 0;
   for (const line of master.recurrence) {
     const idx = line.indexOf(':');
     if (idx < 0) continue;
@@ -69,20 +237,35 @@ function buildSet(master: SeriesMaster, dtstart: Date): RRuleSet {
     const name = head.split(';')[0];
     const body = line.slice(idx + 1);
     if (name === 'RRULE' || name === 'EXRULE') {
+      if (++rules > SERIES_LIMITS.rules) throw new SeriesLimit(`more than ${SERIES_LIMITS.rules} RRULE/EXRULE lines`);
       let options;
       try {
         options = RRule.parseString(body);
       } catch {
         continue;
       }
+      checkShape(options); // (no FREQ: rrule's default, YEARLY)
       // UNTIL in UTC (Google writes e.g. UNTIL=20250327T045959Z) is moved to the floating clock.
       const untilRaw = /UNTIL=([0-9TZ]+)/i.exec(body)?.[1];
       if (untilRaw) options.until = parseIcalValue(untilRaw, '', master.timeZone);
-      const rule = new RRule({ ...options, dtstart });
+      let rule: RRule;
+      try {
+        rule = new RRule({ ...options, dtstart }, true);
+      } catch {
+        continue; // a rule rrule refuses (e.g. BYSETPOS=400) is skipped like one it cannot read
+      }
+      if (rule.options.until && rule.options.until < w.start) continue; // ended before the window
+      if (dtstart > w.end) continue; // starts after it
+      rule = metered(startNear(rule, w.start.getTime()), w.meter);
       if (name === 'RRULE') set.rrule(rule);
       else set.exrule(rule);
     } else if (name === 'RDATE' || name === 'EXDATE') {
-      for (const v of body.split(',')) {
+      const values = body.split(',');
+      dates += values.length;
+      if (dates > SERIES_LIMITS.dates) throw new SeriesLimit(`more than ${SERIES_LIMITS.dates} RDATE/EXDATE values`);
+      for (const v of values) {
+        const day = v.trim().slice(0, 8);
+        if (day < w.loDay || day > w.hiDay) continue; // cannot fall in the window
         const d = parseIcalValue(v, head, master.timeZone);
         if (!d) continue;
         if (name === 'RDATE') set.rdate(d);
@@ -93,23 +276,36 @@ function buildSet(master: SeriesMaster, dtstart: Date): RRuleSet {
   return set;
 }
 
+export interface ExpandOptions {
+  /** Told once per `limitKey` and process when the series is beyond SERIES_LIMITS (it then counts once). */
+  onLimit?: (reason: string) => void;
+  /** Identifies the series for `onLimit` (default its Google event id). */
+  limitKey?: string;
+}
+
 /** Occurrences overlapping [from, to) (a zero-length one counts when it starts inside). */
-export function expandSeries(master: SeriesMaster, from: Date, to: Date): Occurrence[] {
+export function expandSeries(master: SeriesMaster, from: Date, to: Date, opts: ExpandOptions = {}): Occurrence[] {
   const tz = isValidTimeZone(master.timeZone) ? master.timeZone : 'UTC';
   const durationMs = master.endAt.getTime() - master.startAt.getTime();
   const dtstart = master.allDay ? new Date(`${master.startDate}T00:00:00Z`) : toFloating(master.startAt, tz);
   const dayCount = master.allDay && master.startDate && master.endDate ? Math.round((Date.parse(master.endDate) - Date.parse(master.startDate)) / 86_400_000) : 0;
-  const set = buildSet(master, dtstart);
   // A window wide enough on the floating clock (offsets are within ±1 day), filtered exactly below.
   const windowStart = new Date(toFloating(from, tz).getTime() - Math.max(durationMs, dayCount * 86_400_000) - 2 * 86_400_000);
   const windowEnd = new Date(toFloating(to, tz).getTime() + 2 * 86_400_000);
-  const out: Occurrence[] = [];
-  for (const floating of set.between(windowStart, windowEnd, true, (_d, i) => i < MAX_OCCURRENCES)) {
-    let occ: Occurrence;
+  const compactDay = (ms: number) => ymd(new Date(ms)).replace(/-/g, '');
+  const w: Window = {
+    start: windowStart,
+    end: windowEnd,
+    loDay: compactDay(windowStart.getTime() - 2 * DAY),
+    hiDay: compactDay(windowEnd.getTime() + 2 * DAY),
+    meter: new Meter(),
+  };
+
+  const occurrenceAt = (floating: Date): Occurrence => {
     if (master.allDay) {
       const startDate = ymd(floating);
       const endDate = ymd(new Date(floating.getTime() + dayCount * 86_400_000));
-      occ = {
+      return {
         instanceId: `${master.googleEventId}_${startDate.replace(/-/g, '')}`,
         originalKey: startDate,
         start: wallTimeToInstant({ year: floating.getUTCFullYear(), month: floating.getUTCMonth() + 1, day: floating.getUTCDate() }, tz),
@@ -117,19 +313,42 @@ export function expandSeries(master: SeriesMaster, from: Date, to: Date): Occurr
         startDate,
         endDate,
       };
-    } else {
-      const start = fromFloating(floating, tz);
-      occ = {
-        instanceId: `${master.googleEventId}_${compactUtc(start)}`,
-        originalKey: String(start.getTime()),
-        start,
-        end: new Date(start.getTime() + durationMs),
-        startDate: null,
-        endDate: null,
-      };
     }
-    const overlaps = occ.start < to && (occ.end > from || (occ.end.getTime() === occ.start.getTime() && occ.start >= from));
-    if (overlaps) out.push(occ);
+    const start = fromFloating(floating, tz);
+    return {
+      instanceId: `${master.googleEventId}_${compactUtc(start)}`,
+      originalKey: String(start.getTime()),
+      start,
+      end: new Date(start.getTime() + durationMs),
+      startDate: null,
+      endDate: null,
+    };
+  };
+  const overlaps = (occ: Occurrence) => occ.start < to && (occ.end > from || (occ.end.getTime() === occ.start.getTime() && occ.start >= from));
+
+  let floatings: Date[];
+  try {
+    const set = buildSet(master, dtstart, w);
+    floatings = set.between(windowStart, windowEnd, true, (_d, i) => {
+      if (i >= SERIES_LIMITS.occurrences) throw new SeriesLimit(`more than ${SERIES_LIMITS.occurrences} occurrences in the range`);
+      return true;
+    });
+  } catch (err) {
+    if (!(err instanceof SeriesLimit)) throw err;
+    const key = opts.limitKey ?? master.googleEventId;
+    if (opts.onLimit && !reported.has(key)) {
+      if (reported.size >= 10_000) reported.clear();
+      reported.add(key);
+      opts.onLimit(err.message);
+    }
+    // Not expanded: the series counts once, at its DTSTART.
+    const only = occurrenceAt(dtstart);
+    return overlaps(only) ? [only] : [];
+  }
+  const out: Occurrence[] = [];
+  for (const floating of floatings) {
+    const occ = occurrenceAt(floating);
+    if (overlaps(occ)) out.push(occ);
   }
   return out;
 }

@@ -110,8 +110,15 @@ export async function listEvents(ctx: Ctx, input: { ownerId: string; calendarId?
   const overridden = new Set(exceptions.filter((e) => e.originalStartTime).map((e) => `${e.calendarId} ${e.recurringEventId} ${originalKeyOf(e.originalStartTime!)}`));
 
   const items: ListedEvent[] = singles.map((r) => listed(r, calById.get(r.calendarId)!));
+  // Expansion is CPU work on the event loop the webhook shares, each series bounded (SERIES_LIMITS)
+  // but not their number: between series, other requests get their turn every 20 ms.
+  let turn = performance.now();
   for (const m of masters) {
     if (!m.startAt || !m.endAt) continue;
+    if (performance.now() - turn > 20) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = performance.now();
+    }
     const cal = calById.get(m.calendarId)!;
     const occurrences = expandSeries(
       {
@@ -126,6 +133,12 @@ export async function listEvents(ctx: Ctx, input: { ownerId: string; calendarId?
       },
       from,
       to,
+      {
+        limitKey: `${m.calendarId} ${m.googleEventId}`,
+        // The event id only: the rule and the title are the sender's text.
+        onLimit: (reason) =>
+          ctx.log.warn({ calendarRowId: m.calendarId, eventId: m.googleEventId, reason }, 'events.list: recurrence beyond limits, the series counts once'),
+      },
     );
     for (const o of occurrences) {
       if (overridden.has(`${m.calendarId} ${m.googleEventId} ${o.originalKey}`)) continue;
