@@ -90,7 +90,7 @@ describe('rate limits', () => {
     await h.syncedAfter(cal.id, synced.lastSyncedAt);
     expect((await h.mirror(cal.id)).has('ratelimit02')).toBe(true);
     expect((await h.requests(mark2, '/events')).filter((r) => r.method === 'GET').map((r) => r.status)).toEqual([403, 403, 200]);
-  });
+  }, 30_000); // Google's backoff: 1 s, then 2 s, plus up to a second of jitter each
 });
 
 describe('a revoked grant', () => {
