@@ -77,3 +77,29 @@ describe('development defaults', () => {
     expect(config.publicUrl).toBe('http://127.0.0.1:9000');
   });
 });
+
+describe("Google's quota budgets", () => {
+  test('default to Google\'s own (10,000 a minute per project, 600 per user), and take positive integers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'calwatch-quota-'));
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dir }).google.quota).toEqual({ projectPerMinute: 10000, userPerMinute: 600, windowSeconds: 60 });
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, GOOGLE_QUOTA_PER_MINUTE: '30000', GOOGLE_USER_QUOTA_PER_MINUTE: '1200' }).google.quota).toMatchObject({
+      projectPerMinute: 30000,
+      userPerMinute: 1200,
+    });
+  });
+
+  for (const [name, value] of [
+    ['GOOGLE_QUOTA_PER_MINUTE', '0'],
+    ['GOOGLE_QUOTA_PER_MINUTE', '-5'],
+    ['GOOGLE_QUOTA_PER_MINUTE', '1.5'],
+    ['GOOGLE_QUOTA_PER_MINUTE', 'lots'],
+    ['GOOGLE_USER_QUOTA_PER_MINUTE', '0'],
+    ['GOOGLE_USER_QUOTA_PER_MINUTE', 'ten'],
+    ['GOOGLE_QUOTA_WINDOW_SECONDS', '600'],
+  ] as const) {
+    test(`${name}=${value} stops the boot naming the variable`, () => {
+      expect(() => loadConfig({ NODE_ENV: 'test', [name]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ NODE_ENV: 'test', [name]: value })).toThrow(new RegExp(`invalid ${name}`));
+    });
+  }
+});
