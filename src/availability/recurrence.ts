@@ -11,27 +11,15 @@
 // expansion that walks too many rule periods or runs too long are refused with a
 // RecurrenceLimitError (the caller then counts the master once, like an unreadable rule). A rule
 // without COUNT is started at the rule period just before the window, not at a DTSTART decades ago.
-import { Frequency, RRule, Weekday, type Options } from 'rrule';
+import { RRule, type Options } from 'rrule';
+import { checkShape, Meter, metered, RECURRENCE_GUARD_LIMITS, startNear, type Guard } from '../recurrence-guard/index.ts';
 import { DAY_MS, instantToWall, wallToInstant, formatDateOnly } from '../time-zones/index.ts';
 
-/** What one series may cost in one expansion; beyond any of these it is not expanded. */
+/** What one series may cost in one expansion; beyond any of these it is not expanded (the shared ones: src/recurrence-guard). */
 export const RECURRENCE_LIMITS = {
   /** Occurrences of one series in one window (a series at 09:00 and 17:00 over the 211-day horizon has 422). */
   occurrences: 10_000,
-  /** Product of the sizes of one rule's BY* lists (BYMONTH x BYWEEKNO x BYYEARDAY x BYMONTHDAY x BYDAY x BYHOUR x BYMINUTE x BYSECOND x BYSETPOS). */
-  byProduct: 1_000,
-  /** COUNT of a rule (a COUNT rule is walked from its DTSTART: the count needs every earlier occurrence; Outlook stops at 999). */
-  count: 1_000,
-  /** RRULE and EXRULE lines of one series. */
-  rules: 10,
-  /** RDATE and EXDATE values of one series. */
-  dates: 10_000,
-  /** Rule periods (days, weeks, months or years) rrule may walk in one expansion, all rules together (~10 µs each). */
-  periods: 2_500,
-  /** Days rrule may examine in those periods (a yearly period examines 365; ~0.2 µs each). */
-  days: 100_000,
-  /** Wall-clock time of one expansion (a backstop: the limits above keep every rule far below it). */
-  ms: 1000,
+  ...RECURRENCE_GUARD_LIMITS,
 } as const;
 
 /** Safety cap on the occurrences of one series in one window. */
@@ -62,6 +50,13 @@ interface Compiled {
   /** EXDATE;VALUE=DATE on a timed series: that whole local day is excluded. */
   exdays: Set<string>;
 }
+
+/** How availability is guarded: beyond a limit, a RecurrenceLimitError. */
+const GUARD: Guard = {
+  limits: RECURRENCE_LIMITS,
+  fail: (message) => new RecurrenceLimitError(message),
+  finerThanDailyNote: ': not expanded',
+};
 
 /** The window being expanded (wall times), and the meter every rule of the expansion reports to. */
 interface Expansion {
@@ -102,141 +97,6 @@ function valueToWall(raw: string, params: Map<string, string>, series: SeriesClo
   return series.allDay ? Math.floor(seriesWall / DAY_MS) * DAY_MS : seriesWall;
 }
 
-// --- the budget. rrule (2.8) reads `options.interval` twice per rule period (the loop's end test and
-// the step to the next period) and `options.byeaster` once per day it examines (its day filter) and
-// once per period, whether or not anything matches: getters there meter the walk even of a rule that
-// never matches, which rrule would otherwise walk up to the year 9999. A yearly period examines 365
-// days and costs ten times a daily one, hence both counts.
-
-class Meter {
-  /** Reads of `interval`: two a period. */
-  private intervalReads = 0;
-  /** Reads of `byeaster`: one a day examined, one a period. */
-  private days = 0;
-  private readonly deadline = performance.now() + RECURRENCE_LIMITS.ms;
-
-  period(): void {
-    if (++this.intervalReads > 2 * RECURRENCE_LIMITS.periods) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.periods} rule periods`);
-    if ((this.intervalReads & 63) === 0) this.clock();
-  }
-
-  day(): void {
-    if (++this.days > RECURRENCE_LIMITS.days) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.days} days examined`);
-    if ((this.days & 1023) === 0) this.clock();
-  }
-
-  private clock(): void {
-    if (performance.now() > this.deadline) throw new RecurrenceLimitError(`expansion budget exceeded: over ${RECURRENCE_LIMITS.ms} ms`);
-  }
-}
-
-/** The rule with its options metered (see Meter): the values read are unchanged. */
-function metered(rule: RRule, meter: Meter): RRule {
-  const options = rule.options as { interval: number; byeaster: number | null };
-  const { interval, byeaster } = options;
-  Object.defineProperty(options, 'interval', { configurable: true, enumerable: true, get: () => (meter.period(), interval) });
-  Object.defineProperty(options, 'byeaster', { configurable: true, enumerable: true, get: () => (meter.day(), byeaster) });
-  return rule;
-}
-
-const BY_PARTS = ['bymonth', 'byweekno', 'byyearday', 'bymonthday', 'byweekday', 'byhour', 'byminute', 'bysecond', 'bysetpos'] as const;
-
-/** Refuses, before any expansion, a rule whose shape alone makes it too costly. */
-function checkShape(opts: Partial<Options>): void {
-  const freq = opts.freq!;
-  if (freq > Frequency.DAILY) throw new RecurrenceLimitError(`FREQ=${Frequency[freq] ?? freq} is finer than daily: not expanded`);
-  let product = 1;
-  for (const part of BY_PARTS) {
-    const v = opts[part] as unknown;
-    if (Array.isArray(v) && v.length > 1) product *= v.length;
-  }
-  if (product > RECURRENCE_LIMITS.byProduct) {
-    throw new RecurrenceLimitError(`BY* lists give ${product} combinations per period (limit ${RECURRENCE_LIMITS.byProduct})`);
-  }
-  if (typeof opts.count === 'number' && opts.count > RECURRENCE_LIMITS.count) {
-    throw new RecurrenceLimitError(`COUNT=${opts.count} is above ${RECURRENCE_LIMITS.count}`);
-  }
-}
-
-function utcDate(year: number, month: number): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month, 1); // not Date.UTC: it reads years 0-99 as 1900-1999
-  return d.getTime();
-}
-
-/**
- * The start (00:00) of the last period of the rule's own grid (days, weeks from WKST, months, years,
- * every INTERVAL from DTSTART's) that begins at or before `lo`; null when that is DTSTART's own period.
- */
-function periodBefore(p: RRule['options'], lo: number): number | null {
-  const dt = p.dtstart.getTime();
-  const interval = p.interval;
-  if (!(interval >= 1) || lo <= dt) return null;
-  const d0 = Math.floor(dt / DAY_MS) * DAY_MS;
-  const a = new Date(dt);
-  const b = new Date(lo);
-  switch (p.freq) {
-    case Frequency.DAILY: {
-      const k = Math.floor((lo - d0) / (interval * DAY_MS));
-      return k >= 1 ? d0 + k * interval * DAY_MS : null;
-    }
-    case Frequency.WEEKLY: {
-      const weekday = (a.getUTCDay() + 6) % 7; // rrule's weekdays: MO = 0
-      const w0 = d0 - ((weekday - p.wkst + 7) % 7) * DAY_MS;
-      const k = Math.floor((lo - w0) / (interval * 7 * DAY_MS));
-      return k >= 1 ? w0 + k * interval * 7 * DAY_MS : null;
-    }
-    case Frequency.MONTHLY: {
-      const m0 = a.getUTCFullYear() * 12 + a.getUTCMonth();
-      const k = Math.floor((b.getUTCFullYear() * 12 + b.getUTCMonth() - m0) / interval);
-      if (k < 1) return null;
-      const m = m0 + k * interval;
-      return utcDate(Math.floor(m / 12), m % 12);
-    }
-    case Frequency.YEARLY: {
-      const k = Math.floor((b.getUTCFullYear() - a.getUTCFullYear()) / interval);
-      return k >= 1 ? utcDate(a.getUTCFullYear() + k * interval, 0) : null;
-    }
-    default:
-      return null;
-  }
-}
-
-/**
- * The same rule started at the period before `lo`: every BY* value rrule derived from DTSTART
- * (time of day; the weekday of a WEEKLY rule; the day, and month, of a MONTHLY or YEARLY one) is
- * given explicitly, and the new start lies on the rule's own period grid, so from there on it yields
- * exactly the original's occurrences. A COUNT rule is left alone (its count runs from DTSTART).
- */
-function startNear(rule: RRule, lo: number): RRule {
-  const p = rule.options;
-  if (p.count !== null && p.count !== undefined) return rule;
-  if (p.dtstart.getTime() % 1000 !== 0) return rule; // rrule keeps DTSTART's milliseconds in every occurrence
-  const start = periodBefore(p, lo);
-  if (start === null) return rule;
-  const monthdays = [...(p.bymonthday ?? []), ...(p.bynmonthday ?? [])];
-  const weekdays = [...(p.byweekday ?? []).map((d) => new Weekday(d)), ...(p.bynweekday ?? []).map(([d, n]) => new Weekday(d!, n))];
-  const opts: Partial<Options> = {
-    freq: p.freq,
-    interval: p.interval,
-    wkst: p.wkst,
-    until: p.until,
-    tzid: null,
-    dtstart: new Date(start),
-    bysetpos: p.bysetpos,
-    bymonth: p.bymonth,
-    byweekno: p.byweekno,
-    byyearday: p.byyearday,
-    byhour: p.byhour,
-    byminute: p.byminute,
-    bysecond: p.bysecond,
-    byeaster: p.byeaster,
-    ...(monthdays.length > 0 ? { bymonthday: monthdays } : {}),
-    ...(weekdays.length > 0 ? { byweekday: weekdays } : {}),
-  };
-  return new RRule(opts, true);
-}
-
 /** The rule of one RRULE/EXRULE line, ready for the window: null when it cannot reach it. */
 function parseRule(value: string, series: SeriesClock, x: Expansion): RRule | null {
   let opts: Partial<Options>;
@@ -246,7 +106,7 @@ function parseRule(value: string, series: SeriesClock, x: Expansion): RRule | nu
     throw new RecurrenceError(`bad rule ${clip(value)}: ${(e as Error).message}`);
   }
   if (opts.freq === undefined || opts.freq === null) throw new RecurrenceError(`rule without FREQ: ${clip(value)}`);
-  checkShape(opts);
+  checkShape(opts, GUARD);
   if (opts.until) {
     const untilRaw = /UNTIL=([0-9TZ]+)/i.exec(value)?.[1] ?? '';
     const u = opts.until.getTime();
@@ -329,7 +189,7 @@ const compactDay = (wall: number) => new Date(wall).toISOString().slice(0, 10).r
 export function expandRecurrence(lines: string[], series: SeriesClock, fromWall: number, untilWall: number): number[] {
   if (untilWall < fromWall) return [];
   const lo = Math.max(fromWall, series.dtstartWall);
-  const x: Expansion = { lo, hi: untilWall, loDay: compactDay(lo - 2 * DAY_MS), hiDay: compactDay(untilWall + 2 * DAY_MS), meter: new Meter() };
+  const x: Expansion = { lo, hi: untilWall, loDay: compactDay(lo - 2 * DAY_MS), hiDay: compactDay(untilWall + 2 * DAY_MS), meter: new Meter(GUARD) };
   const c = compile(lines, series, x);
   if (untilWall < lo) return [];
   const set = new Set<number>();

@@ -8,7 +8,8 @@
 // dates, too many occurrences in the range, or an expansion that walks too many rule periods or runs
 // too long is not expanded: it counts once, at its DTSTART, and the caller is told (once per series
 // and process). A rule without COUNT is started at the rule period just before the range.
-import { Frequency, RRule, RRuleSet, Weekday, type Options } from 'rrule';
+import { RRule, RRuleSet } from 'rrule';
+import { checkShape, Meter, metered, RECURRENCE_GUARD_LIMITS, startNear, type Guard } from '../recurrence-guard/index.ts';
 import { isValidTimeZone, wallTimeToInstant, zoneOffsetMs } from './time-zone.ts';
 
 export interface SeriesMaster {
@@ -34,154 +35,20 @@ export interface Occurrence {
   endDate: string | null;
 }
 
-/** What one series may cost in one expansion; beyond any of these it counts once. */
+/** What one series may cost in one expansion; beyond any of these it counts once (the shared ones: src/recurrence-guard). */
 export const SERIES_LIMITS = {
   /** Occurrences of one series in one range. */
   occurrences: 5000,
-  /** Product of the sizes of one rule's BY* lists. */
-  byProduct: 1_000,
-  /** COUNT of a rule (walked from DTSTART: the count needs every earlier occurrence). */
-  count: 1_000,
-  /** RRULE and EXRULE lines. */
-  rules: 10,
-  /** RDATE and EXDATE values. */
-  dates: 10_000,
-  /** Rule periods rrule may walk in one expansion, all rules together. */
-  periods: 2_500,
-  /** Days rrule may examine in those periods. */
-  days: 100_000,
-  /** Wall-clock backstop of one expansion. */
-  ms: 1000,
+  ...RECURRENCE_GUARD_LIMITS,
 } as const;
 
 /** Why a series was not expanded (its text is for a log line: it never quotes the rule). */
 class SeriesLimit extends Error {}
 
-// The budget. rrule (2.8) reads `options.interval` twice per rule period and `options.byeaster` once
-// per day it examines and once per period, whether or not anything matches: getters there meter the
-// walk even of a rule that never matches, which rrule would otherwise walk up to the year 9999.
-class Meter {
-  /** Reads of `interval`: two a period. */
-  private intervalReads = 0;
-  /** Reads of `byeaster`: one a day examined, one a period. */
-  private days = 0;
-  private readonly deadline = performance.now() + SERIES_LIMITS.ms;
-
-  period(): void {
-    if (++this.intervalReads > 2 * SERIES_LIMITS.periods) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.periods} rule periods`);
-    if ((this.intervalReads & 63) === 0) this.clock();
-  }
-
-  day(): void {
-    if (++this.days > SERIES_LIMITS.days) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.days} days examined`);
-    if ((this.days & 1023) === 0) this.clock();
-  }
-
-  private clock(): void {
-    if (performance.now() > this.deadline) throw new SeriesLimit(`expansion budget exceeded: over ${SERIES_LIMITS.ms} ms`);
-  }
-}
-
-/** The rule with its options metered (see Meter): the values read are unchanged. */
-function metered(rule: RRule, meter: Meter): RRule {
-  const options = rule.options as { interval: number; byeaster: number | null };
-  const { interval, byeaster } = options;
-  Object.defineProperty(options, 'interval', { configurable: true, enumerable: true, get: () => (meter.period(), interval) });
-  Object.defineProperty(options, 'byeaster', { configurable: true, enumerable: true, get: () => (meter.day(), byeaster) });
-  return rule;
-}
-
-const BY_PARTS = ['bymonth', 'byweekno', 'byyearday', 'bymonthday', 'byweekday', 'byhour', 'byminute', 'bysecond', 'bysetpos'] as const;
-
-function checkShape(opts: Partial<Options>): void {
-  const freq = opts.freq ?? Frequency.YEARLY;
-  if (freq > Frequency.DAILY) throw new SeriesLimit(`FREQ=${Frequency[freq] ?? freq} is finer than daily`);
-  let product = 1;
-  for (const part of BY_PARTS) {
-    const v = opts[part] as unknown;
-    if (Array.isArray(v) && v.length > 1) product *= v.length;
-  }
-  if (product > SERIES_LIMITS.byProduct) throw new SeriesLimit(`BY* lists give ${product} combinations per period (limit ${SERIES_LIMITS.byProduct})`);
-  if (typeof opts.count === 'number' && opts.count > SERIES_LIMITS.count) throw new SeriesLimit(`COUNT=${opts.count} is above ${SERIES_LIMITS.count}`);
-}
+/** How events.list is guarded: beyond a limit, a SeriesLimit. */
+const GUARD: Guard = { limits: SERIES_LIMITS, fail: (message) => new SeriesLimit(message) };
 
 const DAY = 86_400_000;
-
-function utcMonthStart(year: number, month: number): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month, 1); // not Date.UTC: it reads years 0-99 as 1900-1999
-  return d.getTime();
-}
-
-/** Start (00:00) of the last period of the rule's own grid beginning at or before `lo`; null when that is DTSTART's. */
-function periodBefore(p: RRule['options'], lo: number): number | null {
-  const dt = p.dtstart.getTime();
-  const interval = p.interval;
-  if (!(interval >= 1) || lo <= dt) return null;
-  const d0 = Math.floor(dt / DAY) * DAY;
-  const a = new Date(dt);
-  const b = new Date(lo);
-  switch (p.freq) {
-    case Frequency.DAILY: {
-      const k = Math.floor((lo - d0) / (interval * DAY));
-      return k >= 1 ? d0 + k * interval * DAY : null;
-    }
-    case Frequency.WEEKLY: {
-      const w0 = d0 - ((((a.getUTCDay() + 6) % 7) - p.wkst + 7) % 7) * DAY; // rrule's weekdays: MO = 0
-      const k = Math.floor((lo - w0) / (interval * 7 * DAY));
-      return k >= 1 ? w0 + k * interval * 7 * DAY : null;
-    }
-    case Frequency.MONTHLY: {
-      const m0 = a.getUTCFullYear() * 12 + a.getUTCMonth();
-      const k = Math.floor((b.getUTCFullYear() * 12 + b.getUTCMonth() - m0) / interval);
-      if (k < 1) return null;
-      const m = m0 + k * interval;
-      return utcMonthStart(Math.floor(m / 12), m % 12);
-    }
-    case Frequency.YEARLY: {
-      const k = Math.floor((b.getUTCFullYear() - a.getUTCFullYear()) / interval);
-      return k >= 1 ? utcMonthStart(a.getUTCFullYear() + k * interval, 0) : null;
-    }
-    default:
-      return null;
-  }
-}
-
-/**
- * The same rule started at its period before `lo`, with every BY* value rrule derived from DTSTART
- * given explicitly: from there on it yields exactly the original's occurrences. COUNT rules are left
- * alone (their count runs from DTSTART).
- */
-function startNear(rule: RRule, lo: number): RRule {
-  const p = rule.options;
-  if (p.count !== null && p.count !== undefined) return rule;
-  if (p.dtstart.getTime() % 1000 !== 0) return rule; // rrule keeps DTSTART's milliseconds in every occurrence
-  const start = periodBefore(p, lo);
-  if (start === null) return rule;
-  const monthdays = [...(p.bymonthday ?? []), ...(p.bynmonthday ?? [])];
-  const weekdays = [...(p.byweekday ?? []).map((d) => new Weekday(d)), ...(p.bynweekday ?? []).map(([d, n]) => new Weekday(d!, n))];
-  return new RRule(
-    {
-      freq: p.freq,
-      interval: p.interval,
-      wkst: p.wkst,
-      until: p.until,
-      tzid: p.tzid,
-      dtstart: new Date(start),
-      bysetpos: p.bysetpos,
-      bymonth: p.bymonth,
-      byweekno: p.byweekno,
-      byyearday: p.byyearday,
-      byhour: p.byhour,
-      byminute: p.byminute,
-      bysecond: p.bysecond,
-      byeaster: p.byeaster,
-      ...(monthdays.length > 0 ? { bymonthday: monthdays } : {}),
-      ...(weekdays.length > 0 ? { byweekday: weekdays } : {}),
-    },
-    true,
-  );
-}
 
 /** Series already reported by `onLimit` in this process (bounded: forgotten all at once when full). */
 const reported = new Set<string>();
@@ -244,7 +111,7 @@ function buildSet(master: SeriesMaster, dtstart: Date, w: Window): RRuleSet {
       } catch {
         continue;
       }
-      checkShape(options); // (no FREQ: rrule's default, YEARLY)
+      checkShape(options, GUARD); // (no FREQ: rrule's default, YEARLY)
       // UNTIL in UTC (Google writes e.g. UNTIL=20250327T045959Z) is moved to the floating clock.
       const untilRaw = /UNTIL=([0-9TZ]+)/i.exec(body)?.[1];
       if (untilRaw) options.until = parseIcalValue(untilRaw, '', master.timeZone);
@@ -298,7 +165,7 @@ export function expandSeries(master: SeriesMaster, from: Date, to: Date, opts: E
     end: windowEnd,
     loDay: compactDay(windowStart.getTime() - 2 * DAY),
     hiDay: compactDay(windowEnd.getTime() + 2 * DAY),
-    meter: new Meter(),
+    meter: new Meter(GUARD),
   };
 
   const occurrenceAt = (floating: Date): Occurrence => {

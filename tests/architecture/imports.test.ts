@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dir, '..', '..');
-const PLATFORM = ['config', 'db', 'jobs', 'google', 'quota', 'api', 'log', 'errors', 'crypto', 'context', 'metrics', 'time-zones'];
+const PLATFORM = ['config', 'db', 'jobs', 'google', 'quota', 'api', 'log', 'errors', 'crypto', 'context', 'metrics', 'time-zones', 'recurrence-guard'];
 const DOMAIN = ['links', 'sync', 'channels', 'oncall', 'bookings', 'availability', 'fanout'];
 const TRANSPORT_FILES = /\/(router|admin|routes|webhook|oauth-routes|link-events-route)\.ts$/;
 
