@@ -121,6 +121,11 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
       const reason = input.replaces.status === 'expired' ? 'channel-expired' : 'channel-renewed';
       if (calendarRowId) await enqueueEventSync(ctx, calendarRowId, { tx, reason });
       else await enqueueCalendarListSync(ctx, input.ownerId, { tx, reason });
+    } else {
+      // A change made after the last sync listed and before this watch began is notified by no
+      // one: one incremental sync from now covers it (usually empty; background work).
+      if (calendarRowId) await enqueueEventSync(ctx, calendarRowId, { tx, reason: 'watched' });
+      else await enqueueCalendarListSync(ctx, input.ownerId, { tx, reason: 'watched' });
     }
     await scheduleRenewal(ctx, tx, row);
     return row;

@@ -31,6 +31,8 @@ beforeAll(async () => {
     const cal = await h.primarySynced(owner, { what: 'first sync' });
     await waitFor(async () => (await listChannels(h.t.service.ctx, { status: 'active', calendarRowId: cal.id })).length === 1, { what: 'channel active' });
   }
+  // The sync each new watch asks for (covering changes between the first sync and the watch) is done.
+  await h.jobsSettled(h.sql`name = 'sync.events'`, { what: 'first syncs settled' });
 }, 60_000);
 
 afterAll(() => h?.stop(), 30_000);
