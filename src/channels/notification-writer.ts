@@ -181,7 +181,7 @@ async function writeBatch(ctx: Ctx, cache: ChannelCache, holds: SyncRequestHolds
   ]);
   for (const row of noted) {
     accepted.set(row.id, row.lastMessageNumber);
-    if (row.held && row.deferredMs > 0) holds.hold(row.resourceKey, sentAt);
+    if (row.held && row.deferredMs > 0) holds.hold(row.resourceKey, sentAt, row.deferredMs);
   }
   if (noted.length > 0) requestDrain(Math.max(0, ...noted.map((r) => r.deferredMs)));
 

@@ -32,9 +32,16 @@ export class SyncRequestHolds {
   private readonly held = new Map<string, number>();
   private unflushed = new Map<string, UnflushedMessage>();
 
-  /** After a note sent at `sentAt` (performance.now()) that held the row back for HOT_DEFER_MS. */
-  hold(resourceKey: string, sentAt: number): void {
-    this.held.set(resourceKey, sentAt + HOT_DEFER_MS / 2);
+  /**
+   * After a note sent at `sentAt` (performance.now()) whose statement found the row held back for
+   * another `deferredMs` (DB clock, at the statement's end, which is after `sentAt`). Trusted for
+   * half of that, and never more than HOT_DEFER_MS / 2: the row surely still waits until then,
+   * whatever the statement's own latency (a row already waiting keeps its time, so the remaining
+   * wait may be short).
+   */
+  hold(resourceKey: string, sentAt: number, deferredMs: number): void {
+    const until = sentAt + Math.min(HOT_DEFER_MS, deferredMs) / 2;
+    if (until > (this.held.get(resourceKey) ?? 0)) this.held.set(resourceKey, until);
   }
 
   isHeld(resourceKey: string): boolean {
