@@ -2,7 +2,10 @@
 # lock, so several replicas may start at once), then the service.
 FROM oven/bun:1.4.4-slim AS deps
 WORKDIR /app
+# patches/ holds the postgres.js fix RELIABILITY.md relies on: bun applies it during install, and
+# --frozen-lockfile fails without it (tests/foundation/image.test.ts installs exactly these files).
 COPY package.json bun.lock ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 
 FROM oven/bun:1.4.4-slim

@@ -50,6 +50,8 @@ export interface StartOptions {
   skipStartHooks?: boolean;
   /** Modules added after the built-in ones (tests declare probe jobs this way). */
   extraModules?: CalwatchModule[];
+  /** Called for every SQL statement the app's pool sends (tests that count statements). */
+  onQuery?: () => void;
 }
 
 export interface OpenedContext {
@@ -63,9 +65,9 @@ export interface OpenedContext {
  *  The service builds on it; the CLI uses it alone. */
 export async function openContext(
   config: Config,
-  opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[] },
+  opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[]; onQuery?: () => void },
 ): Promise<OpenedContext> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, max: config.databasePoolMax });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, max: config.databasePoolMax, onQuery: opts.onQuery });
   try {
     await runMigrations(database.url);
     const metrics = createMetrics();
@@ -142,7 +144,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       log.info({ url: emulator.url }, 'built-in Google/Slack emulator started');
     }
 
-    const opened = await openContext(config, { log, clock: opts.clock, extraModules: opts.extraModules });
+    const opened = await openContext(config, { log, clock: opts.clock, extraModules: opts.extraModules, onQuery: opts.onQuery });
     cleanups.unshift(() => opened.close());
     const { ctx, database } = opened;
     const { jobs } = ctx;
@@ -191,9 +193,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
         (stopping ??= (async () => {
           for (const cleanup of cleanups) {
             try {
-              const t0 = performance.now();
               await cleanup();
-              if (process.env.DEBUG_STOP) console.log('cleanup', cleanups.indexOf(cleanup), performance.now() - t0);
             } catch (err) {
               log.warn({ err }, 'error during shutdown');
             }

@@ -67,7 +67,7 @@ describe('batched loading', () => {
   }`;
 
   async function queriesFor(first: number): Promise<number> {
-    const before = t.service.db.queryCount();
+    const before = t.queryCount();
     const r = await t.graphql<{ owners: { edges: Array<{ node: { calendars: Array<{ channel: unknown }> } }> } }>(listQuery, { first });
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data!.owners.edges.length).toBe(first);
@@ -75,7 +75,7 @@ describe('batched loading', () => {
       expect(e.node.calendars.length).toBe(2);
       expect(e.node.calendars.filter((c) => c.channel !== null).length).toBe(1);
     }
-    return t.service.db.queryCount() - before;
+    return t.queryCount() - before;
   }
 
   test('100 owners with their calendars and channels cost as many SQL queries as 10', async () => {
@@ -93,11 +93,11 @@ describe('batched loading', () => {
 describe('limits', () => {
   test('a too-deep query is refused before it runs, with an error code', async () => {
     const deep = `{ channels(first: 1) { edges { node { calendar { channel { calendar { channel { calendar { channel { calendar { channel { id } } } } } } } } } } } }`;
-    const before = t.service.db.queryCount();
+    const before = t.queryCount();
     const r = await t.graphql(deep);
     expect(r.body.errors?.[0]?.message).toMatch(/depth/i);
     expect(r.body.errors?.[0]?.extensions?.code).toBeDefined();
-    expect(t.service.db.queryCount() - before).toBe(0);
+    expect(t.queryCount() - before).toBe(0);
   });
 
   test('401 without the admin token, for queries and mutations alike', async () => {

@@ -32,6 +32,8 @@ export interface TestService {
   url: string;
   clock: SettableClock;
   database: TestDatabase;
+  /** SQL statements the service's pool has sent so far (the admin API's batching is tested with it). */
+  queryCount(): number;
   /** Calls a tRPC procedure with the service token; returns {status, body}. */
   trpc<T = unknown>(path: string, input?: unknown, opts?: { token?: string | null; method?: 'query' | 'mutation' }): Promise<{ status: number; body: { result?: { data: T }; error?: { message: string; code: number; data: { code: string; appCode?: string; httpStatus: number } } } }>;
   /** Runs a GraphQL operation with the admin token. */
@@ -85,7 +87,8 @@ export async function startTestService(opts: {
     destination: pino.destination({ dest: join(LOG_DIR, `${opts.name}.log`), sync: true, append: true }),
   });
   const clock = new SettableClock();
-  const service = await startService(config, { log, clock, skipStartHooks: opts.skipStartHooks, extraModules: opts.extraModules });
+  let queries = 0;
+  const service = await startService(config, { log, clock, skipStartHooks: opts.skipStartHooks, extraModules: opts.extraModules, onQuery: () => void (queries += 1) });
   const url = service.url;
 
   return {
@@ -94,6 +97,7 @@ export async function startTestService(opts: {
     url,
     clock,
     database,
+    queryCount: () => queries,
     trpc: (path, input, o) => callTrpc(url, path, input, o),
     graphql: (query, variables, o) => callGraphql(url, query, variables, o),
     async stop() {
