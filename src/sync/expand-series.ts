@@ -1,16 +1,16 @@
-// Occurrences of a recurring master (RRULE / EXRULE / RDATE / EXDATE lines, RFC 5545) in a range.
-// The rules are expanded on the wall clock of the event's time zone ("floating" times) and each
-// occurrence is then placed in that zone, so a 09:00 weekly meeting stays at 09:00 across DST.
+// Occurrences of a recurring master (RRULE / EXRULE / RDATE / EXDATE lines, RFC 5545) in a range, for
+// events.list. The lines are read by the one reading availability also uses
+// (src/recurrence-guard/expand.ts: the series' own wall clock, DTSTART always first, a DATE UNTIL or
+// EXDATE;VALUE=DATE on a timed series meaning the whole local day), so events.list and
+// availability.busy give the same occurrences for the same series; this file only places them.
 //
 // The lines come from anyone who can send the owner an invitation, so an expansion is bounded
-// (docs/availability.md, "Hostile rules", the same limits as availability's): a series with a rule
-// finer than daily, BY* lists whose product is too large, a COUNT above the limit, too many rules or
-// dates, too many occurrences in the range, or an expansion that walks too many rule periods or runs
-// too long is not expanded: it counts once, at its DTSTART, and the caller is told (once per series
-// and process). A rule without COUNT is started at the rule period just before the range.
-import { RRule, RRuleSet } from 'rrule';
-import { checkShape, Meter, metered, RECURRENCE_GUARD_LIMITS, startNear, type Guard } from '../recurrence-guard/index.ts';
-import { isValidTimeZone, wallTimeToInstant, zoneOffsetMs } from './time-zone.ts';
+// (docs/availability.md, "Hostile rules", the same limits as availability's but for the number of
+// occurrences): a series beyond a limit, or one whose lines cannot be read, is not expanded: it counts
+// once, at its DTSTART, and the caller is told (once per series and process).
+import { expandRecurrence, RECURRENCE_GUARD_LIMITS, RecurrenceError, RecurrenceLimitError } from '../recurrence-guard/index.ts';
+import { DAY_MS, instantToWall } from '../time-zones/index.ts';
+import { isValidTimeZone, wallTimeToInstant } from './time-zone.ts';
 
 export interface SeriesMaster {
   googleEventId: string;
@@ -42,106 +42,11 @@ export const SERIES_LIMITS = {
   ...RECURRENCE_GUARD_LIMITS,
 } as const;
 
-/** Why a series was not expanded (its text is for a log line: it never quotes the rule). */
-class SeriesLimit extends Error {}
-
-/** How events.list is guarded: beyond a limit, a SeriesLimit. */
-const GUARD: Guard = { limits: SERIES_LIMITS, fail: (message) => new SeriesLimit(message) };
-
-const DAY = 86_400_000;
-
 /** Series already reported by `onLimit` in this process (bounded: forgotten all at once when full). */
 const reported = new Set<string>();
 
-const toFloating = (instant: Date, tz: string) => new Date(instant.getTime() + zoneOffsetMs(instant.getTime(), tz));
-
-function fromFloating(floating: Date, tz: string): Date {
-  return wallTimeToInstant(
-    {
-      year: floating.getUTCFullYear(),
-      month: floating.getUTCMonth() + 1,
-      day: floating.getUTCDate(),
-      hour: floating.getUTCHours(),
-      minute: floating.getUTCMinutes(),
-      second: floating.getUTCSeconds(),
-    },
-    tz,
-  );
-}
-
 const ymd = (d: Date) => d.toISOString().slice(0, 10);
 const compactUtc = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-
-/** An RFC 5545 DATE or DATE-TIME value (with its TZID parameter, if any) as a floating time in `tz`. */
-function parseIcalValue(value: string, params: string, tz: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(value.trim());
-  if (!m) return null;
-  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, m[4] ? +m[4] : 0, m[5] ? +m[5] : 0, m[6] ? +m[6] : 0);
-  if (m[7]) return toFloating(new Date(wall), tz); // UTC instant
-  const tzid = /TZID=([^;:]+)/i.exec(params)?.[1];
-  if (tzid && isValidTimeZone(tzid) && tzid !== tz) return toFloating(wallTimeToInstant({ year: +m[1]!, month: +m[2]!, day: +m[3]!, hour: +(m[4] ?? 0), minute: +(m[5] ?? 0), second: +(m[6] ?? 0) }, tzid), tz);
-  return new Date(wall);
-}
-
-/** The window on the floating clock, and the meter of this expansion. */
-interface Window {
-  start: Date;
-  end: Date;
-  /** 'YYYYMMDD' two days around the window: date values outside it cannot fall in it, whatever their zone. */
-  loDay: string;
-  hiDay: string;
-  meter: Meter;
-}
-
-function buildSet(master: SeriesMaster, dtstart: Date, w: Window): RRuleSet {
-  const set = new RRuleSet();
-  let rules = 0;
-  let dates = 0;
-  for (const line of master.recurrence) {
-    const idx = line.indexOf(':');
-    if (idx < 0) continue;
-    const head = line.slice(0, idx).toUpperCase();
-    const name = head.split(';')[0];
-    const body = line.slice(idx + 1);
-    if (name === 'RRULE' || name === 'EXRULE') {
-      if (++rules > SERIES_LIMITS.rules) throw new SeriesLimit(`more than ${SERIES_LIMITS.rules} RRULE/EXRULE lines`);
-      let options;
-      try {
-        options = RRule.parseString(body);
-      } catch {
-        continue;
-      }
-      checkShape(options, GUARD); // (no FREQ: rrule's default, YEARLY)
-      // UNTIL in UTC (Google writes e.g. UNTIL=20250327T045959Z) is moved to the floating clock.
-      const untilRaw = /UNTIL=([0-9TZ]+)/i.exec(body)?.[1];
-      if (untilRaw) options.until = parseIcalValue(untilRaw, '', master.timeZone);
-      let rule: RRule;
-      try {
-        rule = new RRule({ ...options, dtstart }, true);
-      } catch {
-        continue; // a rule rrule refuses (e.g. BYSETPOS=400) is skipped like one it cannot read
-      }
-      if (rule.options.until && rule.options.until < w.start) continue; // ended before the window
-      if (dtstart > w.end) continue; // starts after it
-      rule = metered(startNear(rule, w.start.getTime()), w.meter);
-      if (name === 'RRULE') set.rrule(rule);
-      else set.exrule(rule);
-    } else if (name === 'RDATE' || name === 'EXDATE') {
-      const values = body.split(',');
-      dates += values.length;
-      if (dates > SERIES_LIMITS.dates) throw new SeriesLimit(`more than ${SERIES_LIMITS.dates} RDATE/EXDATE values`);
-      for (const v of values) {
-        const day = v.trim().slice(0, 8);
-        if (day < w.loDay || day > w.hiDay) continue; // cannot fall in the window
-        const d = parseIcalValue(v, head, master.timeZone);
-        if (!d) continue;
-        if (name === 'RDATE') set.rdate(d);
-        else set.exdate(d);
-      }
-    }
-  }
-  return set;
-}
 
 export interface ExpandOptions {
   /** Told once per `limitKey` and process when the series is beyond SERIES_LIMITS (it then counts once). */
@@ -154,34 +59,31 @@ export interface ExpandOptions {
 export function expandSeries(master: SeriesMaster, from: Date, to: Date, opts: ExpandOptions = {}): Occurrence[] {
   const tz = isValidTimeZone(master.timeZone) ? master.timeZone : 'UTC';
   const durationMs = master.endAt.getTime() - master.startAt.getTime();
-  const dtstart = master.allDay ? new Date(`${master.startDate}T00:00:00Z`) : toFloating(master.startAt, tz);
-  const dayCount = master.allDay && master.startDate && master.endDate ? Math.round((Date.parse(master.endDate) - Date.parse(master.startDate)) / 86_400_000) : 0;
-  // A window wide enough on the floating clock (offsets are within ±1 day), filtered exactly below.
-  const windowStart = new Date(toFloating(from, tz).getTime() - Math.max(durationMs, dayCount * 86_400_000) - 2 * 86_400_000);
-  const windowEnd = new Date(toFloating(to, tz).getTime() + 2 * 86_400_000);
-  const compactDay = (ms: number) => ymd(new Date(ms)).replace(/-/g, '');
-  const w: Window = {
-    start: windowStart,
-    end: windowEnd,
-    loDay: compactDay(windowStart.getTime() - 2 * DAY),
-    hiDay: compactDay(windowEnd.getTime() + 2 * DAY),
-    meter: new Meter(GUARD),
-  };
+  const dayCount = master.allDay && master.startDate && master.endDate ? Math.round((Date.parse(master.endDate) - Date.parse(master.startDate)) / DAY_MS) : 0;
+  const dtstartWall = master.allDay ? Date.parse(`${master.startDate}T00:00:00Z`) : instantToWall(master.startAt.getTime(), tz);
+  // Starts wide enough on the wall clock (offsets are within a day) to catch every occurrence that
+  // overlaps the range; the exact test is below.
+  const fromWall = instantToWall(from.getTime(), tz) - Math.max(durationMs, dayCount * DAY_MS) - 2 * DAY_MS;
+  const untilWall = instantToWall(to.getTime(), tz) + 2 * DAY_MS;
 
-  const occurrenceAt = (floating: Date): Occurrence => {
+  const occurrenceAt = (wall: number): Occurrence => {
+    const w = new Date(wall);
     if (master.allDay) {
-      const startDate = ymd(floating);
-      const endDate = ymd(new Date(floating.getTime() + dayCount * 86_400_000));
+      const startDate = ymd(w);
+      const endDate = ymd(new Date(wall + dayCount * DAY_MS));
       return {
         instanceId: `${master.googleEventId}_${startDate.replace(/-/g, '')}`,
         originalKey: startDate,
-        start: wallTimeToInstant({ year: floating.getUTCFullYear(), month: floating.getUTCMonth() + 1, day: floating.getUTCDate() }, tz),
+        start: wallTimeToInstant({ year: w.getUTCFullYear(), month: w.getUTCMonth() + 1, day: w.getUTCDate() }, tz),
         end: wallTimeToInstant({ year: +endDate.slice(0, 4), month: +endDate.slice(5, 7), day: +endDate.slice(8, 10) }, tz),
         startDate,
         endDate,
       };
     }
-    const start = fromFloating(floating, tz);
+    const start = wallTimeToInstant(
+      { year: w.getUTCFullYear(), month: w.getUTCMonth() + 1, day: w.getUTCDate(), hour: w.getUTCHours(), minute: w.getUTCMinutes(), second: w.getUTCSeconds() },
+      tz,
+    );
     return {
       instanceId: `${master.googleEventId}_${compactUtc(start)}`,
       originalKey: String(start.getTime()),
@@ -193,28 +95,25 @@ export function expandSeries(master: SeriesMaster, from: Date, to: Date, opts: E
   };
   const overlaps = (occ: Occurrence) => occ.start < to && (occ.end > from || (occ.end.getTime() === occ.start.getTime() && occ.start >= from));
 
-  let floatings: Date[];
+  let walls: number[];
   try {
-    const set = buildSet(master, dtstart, w);
-    floatings = set.between(windowStart, windowEnd, true, (_d, i) => {
-      if (i >= SERIES_LIMITS.occurrences) throw new SeriesLimit(`more than ${SERIES_LIMITS.occurrences} occurrences in the range`);
-      return true;
-    });
+    walls = expandRecurrence(master.recurrence, { allDay: master.allDay, timeZone: tz, dtstartWall }, fromWall, untilWall, SERIES_LIMITS.occurrences);
   } catch (err) {
-    if (!(err instanceof SeriesLimit)) throw err;
+    if (!(err instanceof RecurrenceError)) throw err;
     const key = opts.limitKey ?? master.googleEventId;
     if (opts.onLimit && !reported.has(key)) {
       if (reported.size >= 10_000) reported.clear();
       reported.add(key);
-      opts.onLimit(err.message);
+      // A limit's message names the limit only; an unreadable line's would quote the sender's text.
+      opts.onLimit(err instanceof RecurrenceLimitError ? err.message : 'unreadable recurrence line');
     }
-    // Not expanded: the series counts once, at its DTSTART.
-    const only = occurrenceAt(dtstart);
+    // Not expanded: the series counts once, at its DTSTART (as in availability).
+    const only = occurrenceAt(dtstartWall);
     return overlaps(only) ? [only] : [];
   }
   const out: Occurrence[] = [];
-  for (const floating of floatings) {
-    const occ = occurrenceAt(floating);
+  for (const wall of walls) {
+    const occ = occurrenceAt(wall);
     if (overlaps(occ)) out.push(occ);
   }
   return out;

@@ -276,7 +276,7 @@ describe('events.list: a series beyond a limit counts once, at its DTSTART, repo
         ['hourly2027_20270105T100000Z', '2027-01-05T10:00:00.000Z', '2027-01-05T10:30:00.000Z'],
       ]);
     }
-    expect(reports).toEqual(['FREQ=HOURLY is finer than daily']);
+    expect(reports).toEqual(['FREQ=HOURLY is finer than daily: not expanded']);
   });
 
   test('the limits are the same as availability’s (but occurrences: 5,000 per range)', () => {
