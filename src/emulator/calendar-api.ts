@@ -179,7 +179,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     if (q.sync) checkSyncPoint(q.sync, scope, listCtx(), cal.events.epoch);
     const b = await body(c);
     if (cal.pushNotSupported) throw pushNotSupported();
-    return watch(c, b, { resourceKey: scope, resourceUri: `${GOOGLE_API_BASE}/calendars/${asGiven}/events?alt=json` });
+    return watch(c, b, { resourceKey: scope, resourceUri: `${GOOGLE_API_BASE}/calendars/${asGiven}/events?alt=json` }, q.eventTypes);
   });
 
   app.post('/calendars/:calendarId/events', async (c) => {
@@ -258,7 +258,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     return c.body(null, 204);
   });
 
-  function watch(c: Context<ApiEnv>, b: JsonObject, target: { resourceKey: string; resourceUri: string }): Response {
+  function watch(c: Context<ApiEnv>, b: JsonObject, target: { resourceKey: string; resourceUri: string }, eventTypes: string[] = []): Response {
     const auth = c.get('auth');
     const existing = typeof b.id === 'string' ? state.notifier.get(b.id) : undefined;
     if (existing && existing.state === 'active') {
@@ -267,6 +267,8 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     }
     const maxTtlSeconds = state.faults.maxChannelTtlSeconds ?? state.config.defaultMaxChannelTtlSeconds;
     const ch = buildChannel(b, target, { email: auth.email, clientId: auth.clientId }, { maxTtlSeconds, gen: state.gen });
+    // No eventTypes: every type (events.watch reference: "If unset, returns all event types").
+    if (eventTypes.length > 0) ch.eventTypes = new Set(eventTypes);
     state.notifier.add(ch);
     return googleJson(channelResource(ch));
   }

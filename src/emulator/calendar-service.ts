@@ -3,6 +3,7 @@
 // channels; calendar-list changes notify the affected users' calendarList channels.
 
 import type { Calendar } from './calendars-store.ts';
+import { checkEventType } from './event-types.ts';
 import { conditionNotMet, deleted, duplicate, invalidValue, notFound } from './errors.ts';
 import {
   cancelledEvent, exceptionSeed, instanceOf, newEvent, patchedEvent, replacedEvent, respondedEvent, type WriteContext,
@@ -22,7 +23,7 @@ export function calendarListResourceKey(email: string): string {
 
 export function commitEvent(state: EmulatorState, cal: Calendar, ev: CalEvent): CalEvent {
   cal.events.put(ev, state.nextSeq(), cal.timeZone);
-  state.notifier.notify(eventsResourceKey(cal.id));
+  state.notifier.notify(eventsResourceKey(cal.id), ev.eventType ?? 'default');
   return ev;
 }
 
@@ -78,17 +79,23 @@ export function insertEvent(state: EmulatorState, body: JsonObject, ctx: WriteCo
     if (ctx.calendar.events.get(body.id)) throw duplicate();
     id = body.id;
   }
-  return commitEvent(state, ctx.calendar, newEvent(body, id, ctx));
+  const ev = newEvent(body, id, ctx);
+  checkEventType(ev, { calendar: ctx.calendar, input: body, asPerson: ctx.asPerson ?? false });
+  return commitEvent(state, ctx.calendar, ev);
 }
 
 export function patchEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
   const { prev } = writable(ctx.calendar, id, ifMatch);
-  return commitEvent(state, ctx.calendar, patchedEvent(prev, body, ctx));
+  const ev = patchedEvent(prev, body, ctx);
+  checkEventType(ev, { calendar: ctx.calendar, input: body, prev, asPerson: ctx.asPerson ?? false });
+  return commitEvent(state, ctx.calendar, ev);
 }
 
 export function updateEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
   const { prev } = writable(ctx.calendar, id, ifMatch);
-  return commitEvent(state, ctx.calendar, replacedEvent(prev, body, ctx));
+  const ev = replacedEvent(prev, body, ctx);
+  checkEventType(ev, { calendar: ctx.calendar, input: body, prev, asPerson: ctx.asPerson ?? false });
+  return commitEvent(state, ctx.calendar, ev);
 }
 
 /** events.delete: the event becomes cancelled; deleting a series cancels its exceptions too. */
@@ -111,12 +118,18 @@ export function deleteEvent(state: EmulatorState, cal: Calendar, id: string, ifM
 export function putEventAsPerson(state: EmulatorState, cal: Calendar, id: string, body: JsonObject): { ev: CalEvent; created: boolean } {
   const ctx: WriteContext = { calendar: cal, actor: cal.owner, asPerson: true };
   const r = resolveEvent(cal, id);
-  if (r.kind === 'stored') return { ev: commitEvent(state, cal, replacedEvent(r.ev, body, ctx)), created: false };
+  // The event-type rules hold for a person too (status events only on primary calendars, types fixed);
+  // only Gmail's own fromGmail events and Calendar's birthday shapes are theirs to make.
+  const checked = (ev: CalEvent, prev?: CalEvent) => {
+    checkEventType(ev, { calendar: cal, input: body, asPerson: true, ...(prev ? { prev } : {}) });
+    return commitEvent(state, cal, ev);
+  };
+  if (r.kind === 'stored') return { ev: checked(replacedEvent(r.ev, body, ctx), r.ev), created: false };
   if (r.kind === 'virtual') {
     const seed = exceptionSeed(r.master, r.occ, cal.id);
-    return { ev: commitEvent(state, cal, replacedEvent(seed, body, ctx)), created: true };
+    return { ev: checked(replacedEvent(seed, body, ctx), seed), created: true };
   }
-  return { ev: commitEvent(state, cal, newEvent(body, id, ctx)), created: true };
+  return { ev: checked(newEvent(body, id, ctx)), created: true };
 }
 
 /** An attendee accepts, declines, ... (control API). Null when the event has no such attendee. */

@@ -9,6 +9,8 @@ export interface ErrorItem {
   message: string;
   locationType?: string;
   location?: string;
+  /** A link to the documentation, on some Calendar errors (observed on eventTypeRestriction). */
+  extendedHelp?: string;
 }
 
 export class GoogleApiError extends Error {

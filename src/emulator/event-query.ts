@@ -155,6 +155,7 @@ function boundsOf(ev: CalEvent, calTz: string): { start: number; end: number } |
 
 function matchesFilters(ev: CalEvent, q: EventListQuery): boolean {
   if (q.iCalUID !== undefined && ev.iCalUID !== q.iCalUID) return false;
+  // No eventTypes: every type (events.list reference: "If unset, returns all event types"; Event types guide).
   if (q.eventTypes.length > 0 && !q.eventTypes.includes(ev.eventType ?? 'default')) return false;
   if (q.updatedMin !== undefined && Date.parse(ev.updated ?? '') < q.updatedMin) return false;
   for (const [k, v] of q.privateExt) if (ev.extendedProperties?.private?.[k] !== v) return false;

@@ -39,6 +39,12 @@ export interface Channel {
   queue: NotificationRecord[];
   pumping: boolean;
   pendingExists: boolean;
+  /**
+   * events.watch's `eventTypes`: only changes to events of these types are announced ("eventTypes can
+   * be specified in an Events:watch call to subscribe to updates on events of specific types. If no
+   * type is specified, the request will result in subscribing to all event types", Event types guide).
+   */
+  eventTypes?: ReadonlySet<string>;
 }
 
 export interface NotificationRecord {
@@ -84,11 +90,12 @@ export class Notifier {
   }
 
   /** Something changed in the resource: queue an `exists` message on each live channel watching it. */
-  notify(resourceKey: string): void {
+  notify(resourceKey: string, eventType?: string): void {
     const set = this.byResource.get(resourceKey);
     if (!set) return;
     for (const ch of set) {
       if (!this.isLive(ch)) continue;
+      if (ch.eventTypes && eventType !== undefined && !ch.eventTypes.has(eventType)) continue;
       if (ch.pendingExists) continue;
       this.enqueue(ch, 'exists');
     }

@@ -160,3 +160,128 @@ describe('access', () => {
     expect((await failure(() => carol.calendar.events.list({ calendarId: id }))).status).toBe(404);
   });
 });
+
+// Event types guide (developers.google.com/workspace/calendar/api/guides/event-types) and the
+// discovery document's eventTypes parameter of events.list and events.watch.
+describe('event types', () => {
+  const ooo = {
+    summary: 'Away',
+    eventType: 'outOfOffice',
+    outOfOfficeProperties: { autoDeclineMode: 'declineAllConflictingInvitations', declineMessage: 'Away' },
+    start: { dateTime: '2030-05-06T09:00:00+02:00' },
+    end: { dateTime: '2030-05-06T17:00:00+02:00' },
+  };
+  const birthday = {
+    summary: "Ada's birthday",
+    eventType: 'birthday',
+    start: { date: '2030-12-10' },
+    end: { date: '2030-12-11' },
+    recurrence: ['RRULE:FREQ=YEARLY'],
+    visibility: 'private',
+    transparency: 'transparent',
+  };
+  const secondary = async () => (await control<{ id: string }>(suite.emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: 'Team' })).id;
+  const restriction = (message: string | RegExp) => ({
+    error: { code: 400, message: expect.stringMatching(message), errors: [expect.objectContaining({ domain: 'calendar', reason: 'eventTypeRestriction', message: expect.stringMatching(message) })] },
+  });
+
+  test('focus time, out of office and working location exist only on primary calendars', async () => {
+    const made = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
+    expect(made.data.eventType).toBe('outOfOffice');
+    const team = await secondary();
+    for (const [eventType, extra] of [
+      ['outOfOffice', { outOfOfficeProperties: {} }],
+      ['focusTime', { focusTimeProperties: {} }],
+      ['workingLocation', { workingLocationProperties: { type: 'homeOffice', homeOffice: {} } }],
+    ] as const) {
+      const refused = await failure(() => suite.user.calendar.events.insert({ calendarId: team, requestBody: { ...ooo, eventType, ...extra } }));
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual(restriction(/only available on primary calendars/));
+      // A person in Google Calendar cannot either.
+      const res = await fetch(`${suite.emu.url}_emulator/calendars/${encodeURIComponent(team)}/events/persontype${eventType.toLowerCase()}`, {
+        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ooo, eventType, ...extra }),
+      });
+      expect(res.status).toBe(400);
+    }
+  });
+
+  test('fromGmail cannot be inserted through the API (Gmail, a person, makes them); an unknown type is invalid', async () => {
+    const refused = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...slot, summary: 'Flight', eventType: 'fromGmail' } }));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual(restriction(/'fromGmail'.*cannot be created/));
+    await control(suite.emu, 'PUT', 'calendars/alice@example.com/events/gmailflight0001', { ...slot, summary: 'Flight', eventType: 'fromGmail' });
+    expect((await suite.user.calendar.events.get({ calendarId: 'primary', eventId: 'gmailflight0001' })).data.eventType).toBe('fromGmail');
+    const unknown = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...slot, eventType: 'holiday' } }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.errors[0]).toMatchObject({ domain: 'global', reason: 'invalid' });
+  });
+
+  test('a birthday is inserted only in its one shape, and patched only in its summary, colour, reminders and day', async () => {
+    const made = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: birthday });
+    expect(made.data.eventType).toBe('birthday');
+    const leap = await suite.user.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { ...birthday, start: { date: '2032-02-29' }, end: { date: '2032-03-01' }, recurrence: ['RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1'] },
+    });
+    expect(leap.data.eventType).toBe('birthday');
+    for (const wrong of [
+      { ...birthday, transparency: 'opaque' },
+      { ...birthday, visibility: 'default' },
+      { ...birthday, end: { date: '2030-12-12' } },
+      { ...birthday, recurrence: ['RRULE:FREQ=MONTHLY'] },
+      { ...birthday, start: { date: '2032-02-29' }, end: { date: '2032-03-01' } },
+      { ...birthday, description: 'cake' },
+      { ...birthday, birthdayProperties: { type: 'anniversary' } },
+    ]) {
+      const refused = await failure(() => suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: wrong }));
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual(restriction(/'birthday'/));
+    }
+    const renamed = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: made.data.id!, requestBody: { summary: 'Ada (80)', colorId: '3' } });
+    expect(renamed.data.summary).toBe('Ada (80)');
+    const moved = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: made.data.id!, requestBody: { start: { date: '2030-12-11' }, end: { date: '2030-12-12' } } });
+    expect(moved.data.start).toEqual({ date: '2030-12-11' });
+    const located = await failure(() => suite.user.calendar.events.patch({ calendarId: 'primary', eventId: made.data.id!, requestBody: { location: 'Home' } }));
+    expect(located.body).toEqual(restriction("Attempt made to modify 'birthday' event in a way that is not valid for this event type."));
+    expect(located.body.error.errors[0]).toMatchObject({ extendedHelp: 'https://developers.google.com/workspace/calendar/api/guides/event-types#birthday' });
+    // Deleting one is allowed.
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: made.data.id! });
+  });
+
+  test('the type cannot be changed; a patch or update that does not name it keeps it', async () => {
+    const made = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
+    const changed = await failure(() => suite.user.calendar.events.patch({ calendarId: 'primary', eventId: made.data.id!, requestBody: { eventType: 'default' } }));
+    expect(changed.status).toBe(400);
+    expect(changed.body).toEqual(restriction('Event type cannot be changed.'));
+    const updated = await suite.user.calendar.events.update({ calendarId: 'primary', eventId: made.data.id!, requestBody: { summary: 'Away (longer)', start: ooo.start, end: { dateTime: '2030-05-06T18:00:00+02:00' } } });
+    expect(updated.data.eventType).toBe('outOfOffice');
+  });
+
+  test('without eventTypes, events.list returns every type; with it, only those', async () => {
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...slot, summary: 'Meeting' } });
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...ooo, eventType: 'focusTime', focusTimeProperties: {}, outOfOfficeProperties: undefined } });
+    await suite.user.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { ...ooo, eventType: 'workingLocation', workingLocationProperties: { type: 'homeOffice', homeOffice: {} }, outOfOfficeProperties: undefined, visibility: 'public', transparency: 'transparent' },
+    });
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: birthday });
+    const all = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    expect(all.items.map((e) => e.eventType).sort()).toEqual(['birthday', 'default', 'focusTime', 'outOfOffice', 'workingLocation']);
+    const some = await listAll(suite.user.calendar, { calendarId: 'primary', eventTypes: ['outOfOffice', 'focusTime'] });
+    expect(some.items.map((e) => e.eventType).sort()).toEqual(['focusTime', 'outOfOffice']);
+  });
+
+  test('events.watch with eventTypes announces changes to those types only; without it, every change', async () => {
+    const address = 'http://127.0.0.1:9/unreachable';
+    await suite.user.calendar.events.watch({ calendarId: 'primary', eventTypes: ['outOfOffice'], requestBody: { id: 'ooo-only', type: 'web_hook', address } });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'everything', type: 'web_hook', address } });
+    const states = async (channelId: string) =>
+      (await control<{ items: Array<{ state: string; duplicate: boolean }> }>(suite.emu, 'GET', `notifications?channelId=${channelId}`)).items.filter((r) => !r.duplicate).map((r) => r.state);
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...slot, summary: 'Meeting' } });
+    expect(await states('everything')).toEqual(['sync', 'exists']);
+    expect(await states('ooo-only')).toEqual(['sync']);
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
+    expect(await states('ooo-only')).toEqual(['sync', 'exists']);
+  });
+});
