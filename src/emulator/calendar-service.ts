@@ -2,6 +2,7 @@
 // sequence, lands in the calendar's change log and queues an `exists` notification on the calendar's
 // channels; calendar-list changes notify the affected users' calendarList channels.
 
+import { autoDeclines } from './auto-decline.ts';
 import type { Calendar } from './calendars-store.ts';
 import { checkEventType } from './event-types.ts';
 import { conditionNotMet, deleted, duplicate, invalidValue, notFound } from './errors.ts';
@@ -22,8 +23,14 @@ export function calendarListResourceKey(email: string): string {
 }
 
 export function commitEvent(state: EmulatorState, cal: Calendar, ev: CalEvent): CalEvent {
+  const isNew = cal.events.get(ev.id) === undefined;
   cal.events.put(ev, state.nextSeq(), cal.timeZone);
   state.notifier.notify(eventsResourceKey(cal.id), ev.eventType ?? 'default');
+  // The invitations an out-of-office or focus-time event declines, as Google does (auto-decline.ts).
+  for (const d of autoDeclines(cal, ev, isNew)) {
+    cal.events.put(d, state.nextSeq(), cal.timeZone);
+    state.notifier.notify(eventsResourceKey(cal.id), d.eventType ?? 'default');
+  }
   return ev;
 }
 

@@ -265,3 +265,75 @@ describe('privacy', () => {
     expect(cols!.c).toEqual(['id', 'owner_id', 'calendar_row_id', 'calendar_id', 'series_id', 'source_event_id', 'start_at', 'end_at']);
   });
 });
+
+// Status events (docs/availability.md, "Event types"): out of office and focus time block whatever their
+// autoDeclineMode; what the mode changes is the owner's answer to the invitations under them, which
+// Google writes (declined) and the sync brings: the declined part no longer blocks once the status
+// event is gone or where it reaches beyond it.
+describe('out of office and its automatic declines', () => {
+  const invite = (id: string, start: string, end: string) =>
+    h.putEvent(EMAIL, id, {
+      summary: 'Quarterly review',
+      organizer: { email: 'boss@example.com' },
+      attendees: [
+        { email: 'boss@example.com', organizer: true, responseStatus: 'accepted' },
+        { email: EMAIL, responseStatus: 'needsAction' },
+      ],
+      start: { dateTime: start },
+      end: { dateTime: end },
+    });
+
+  test('declineAllConflictingInvitations: an invitation reaching past the day off is declined, so only the day off blocks', async () => {
+    await invite('oooinvite0001', at(80, '16:00', TZ), at(80, '19:00', TZ));
+    await h.putEvent(EMAIL, 'oooevent00001', {
+      summary: 'Out of office',
+      eventType: 'outOfOffice',
+      outOfOfficeProperties: { autoDeclineMode: 'declineAllConflictingInvitations', declineMessage: 'On leave' },
+      start: { dateTime: at(80, '09:00', TZ) },
+      end: { dateTime: at(80, '17:00', TZ) },
+    });
+    await h.syncNow(ownerId, EMAIL);
+    const [from, to] = range(80, 81);
+    await h.busyBecomes(OWNER, from, to, [iv(at(80, '09:00', TZ), at(80, '17:00', TZ))], 'the day off only: the review was declined for the owner');
+    // The day off cancelled: the declined review stays declined, nothing blocks.
+    await h.deleteEvent(EMAIL, 'oooevent00001');
+    await h.syncNow(ownerId, EMAIL);
+    await h.busyBecomes(OWNER, from, to, [], 'nothing once the day off is gone');
+  });
+
+  test('declineNone: the invitation keeps blocking; focus time blocks too; a working location does not', async () => {
+    await invite('oooinvite0002', at(82, '16:00', TZ), at(82, '19:00', TZ));
+    await h.putEvent(EMAIL, 'oooevent00002', {
+      summary: 'Out of office',
+      eventType: 'outOfOffice',
+      outOfOfficeProperties: { autoDeclineMode: 'declineNone' },
+      start: { dateTime: at(82, '09:00', TZ) },
+      end: { dateTime: at(82, '17:00', TZ) },
+    });
+    await h.putEvent(EMAIL, 'focusevent001', {
+      summary: 'Focus',
+      eventType: 'focusTime',
+      focusTimeProperties: { autoDeclineMode: 'declineOnlyNewConflictingInvitations', chatStatus: 'doNotDisturb' },
+      start: { dateTime: at(83, '09:00', TZ) },
+      end: { dateTime: at(83, '11:00', TZ) },
+    });
+    await h.putEvent(EMAIL, 'workloc00002', {
+      summary: 'Office',
+      eventType: 'workingLocation',
+      workingLocationProperties: { type: 'officeLocation', officeLocation: { label: 'HQ' } },
+      visibility: 'public',
+      transparency: 'transparent',
+      start: { dateTime: at(83, '08:00', TZ) },
+      end: { dateTime: at(83, '18:00', TZ) },
+    });
+    await h.syncNow(ownerId, EMAIL);
+    const [from, to] = range(82, 84);
+    await h.busyBecomes(
+      OWNER,
+      from,
+      to,
+      [iv(at(82, '09:00', TZ), at(82, '19:00', TZ)), iv(at(83, '09:00', TZ), at(83, '11:00', TZ))],
+      'the day off merged with the review it did not decline, and the focus time',
+    );
+  });
+});

@@ -257,6 +257,43 @@ describe('event types', () => {
     expect(updated.data.eventType).toBe('outOfOffice');
   });
 
+  test('out of office and focus time decline conflicting invitations as their autoDeclineMode says', async () => {
+    const invite = async (id: string, start: string, end: string) => {
+      await control(suite.emu, 'PUT', `calendars/alice@example.com/events/${id}`, {
+        summary: 'Sync with boss',
+        organizer: { email: 'boss@example.com' },
+        attendees: [{ email: 'boss@example.com', organizer: true, responseStatus: 'accepted' }, { email: 'alice@example.com', responseStatus: 'needsAction' }],
+        start: { dateTime: start },
+        end: { dateTime: end },
+      });
+    };
+    const mine = async (id: string) => (await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data.attendees?.find((a) => a.email === 'alice@example.com');
+    // Overlapping the end of the day off, and one well after it.
+    await invite('inviteoverlap01', '2030-05-06T16:00:00+02:00', '2030-05-06T18:00:00+02:00');
+    await invite('invitelater0001', '2030-05-06T18:00:00+02:00', '2030-05-06T19:00:00+02:00');
+    await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...ooo, outOfOfficeProperties: { autoDeclineMode: 'declineAllConflictingInvitations', declineMessage: 'On leave' } } });
+    expect(await mine('inviteoverlap01')).toMatchObject({ responseStatus: 'declined', comment: 'On leave' });
+    expect((await mine('invitelater0001'))?.responseStatus).toBe('needsAction');
+
+    // declineNone declines nothing; declineOnlyNewConflictingInvitations keeps the invitations already there
+    // and declines those that arrive while it is present.
+    const day2 = (t: string) => `2030-05-07T${t}:00+02:00`;
+    await invite('invitekept00001', day2('10:00'), day2('11:00'));
+    await suite.user.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { summary: 'Focus', eventType: 'focusTime', focusTimeProperties: { autoDeclineMode: 'declineOnlyNewConflictingInvitations', chatStatus: 'doNotDisturb' }, start: { dateTime: day2('09:00') }, end: { dateTime: day2('12:00') } },
+    });
+    await suite.user.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { ...ooo, outOfOfficeProperties: { autoDeclineMode: 'declineNone' }, start: { dateTime: day2('14:00') }, end: { dateTime: day2('16:00') } },
+    });
+    expect((await mine('invitekept00001'))?.responseStatus).toBe('needsAction');
+    await invite('invitenew000001', day2('11:30'), day2('12:30'));
+    await invite('invitenone00001', day2('14:30'), day2('15:00'));
+    expect((await mine('invitenew000001'))?.responseStatus).toBe('declined');
+    expect((await mine('invitenone00001'))?.responseStatus).toBe('needsAction');
+  });
+
   test('without eventTypes, events.list returns every type; with it, only those', async () => {
     await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { ...slot, summary: 'Meeting' } });
     await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
