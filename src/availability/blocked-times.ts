@@ -35,7 +35,11 @@ export interface Horizon {
   until: number;
 }
 
-// Event types that never block: a working location says where, not when busy; a birthday is a reminder.
+// Event types that never block: a working location says where, not when busy; a birthday is a reminder
+// (Google makes them all-day, yearly and transparent: Event types guide). Out of office and focus time
+// block in every autoDeclineMode: the mode acts on the invitations under them, whose declines Google
+// writes and the sync brings (docs/availability.md, "Event types"). Other types, fromGmail and any
+// type Google adds later, follow the rules of every event.
 const NEVER_BLOCKING_TYPES = new Set(['workingLocation', 'birthday']);
 
 /** Why an event does or does not block; `tentative` ones block only when the owner prefers so. */
