@@ -337,3 +337,26 @@ describe('out of office and its automatic declines', () => {
     );
   });
 });
+
+// One reading of recurrence (docs/availability.md, "Recurring series"): events.list and availability.busy
+// expand a series with the same function, so a date UNTIL keeps its last day and an EXDATE;VALUE=DATE
+// removes its whole local day in both.
+describe('events.list and availability.busy agree about a series', () => {
+  test('a daily series with a date UNTIL and an EXDATE;VALUE=DATE: the same four days in both', async () => {
+    const compact = (n: number) => day(n).replace(/-/g, '');
+    await h.putEvent(EMAIL, 'untildate0001', {
+      summary: 'Standup',
+      start: { dateTime: at(90, '10:00', TZ), timeZone: 'Asia/Tokyo' },
+      end: { dateTime: at(90, '10:30', TZ), timeZone: 'Asia/Tokyo' },
+      recurrence: [`RRULE:FREQ=DAILY;UNTIL=${compact(94)}`, `EXDATE;VALUE=DATE:${compact(92)}`],
+    });
+    await h.syncNow(ownerId, EMAIL);
+    const [from, to] = range(89, 97);
+    const slots = [90, 91, 93, 94].map((n) => iv(at(n, '10:00', TZ), at(n, '10:30', TZ)));
+    await h.busyBecomes(OWNER, from, to, slots, 'the series: day 90, 91, 93 and 94');
+    const r = await h.t.trpc<{ items: Array<{ googleEventId: string; start: string; end: string; recurringEventId?: string }> }>('events.list', { externalOwnerId: OWNER, from, to });
+    const listed = r.body.result!.data.items.filter((i) => i.recurringEventId === 'untildate0001');
+    expect(listed.map((i) => ({ start: utc(i.start), end: utc(i.end) }))).toEqual(slots);
+    expect(listed.map((i) => i.googleEventId)).toEqual([90, 91, 93, 94].map((n) => `untildate0001_${compactUtc(at(n, '10:00', TZ))}`));
+  });
+});
