@@ -36,10 +36,9 @@ const BIRTHDAY_INSERT_FIELDS: ReadonlySet<string> = new Set([
 const BIRTHDAY_MUTABLE_FIELDS: ReadonlySet<string> = new Set(['colorId', 'summary', 'reminders', 'start', 'end']);
 /** Stamped by the server on every write: not the client's change. */
 const SERVER_FIELDS: ReadonlySet<string> = new Set(['kind', 'etag', 'id', 'htmlLink', 'created', 'updated', 'creator', 'organizer', 'sequence', 'iCalUID']);
-const BIRTHDAY_RULES: ReadonlySet<string> = new Set(['RRULE:FREQ=YEARLY', 'RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1']);
-
-function restriction(message: string, anchor = ''): GoogleApiError {
-  return new GoogleApiError(400, { domain: 'calendar', reason: 'eventTypeRestriction', message, extendedHelp: `${GUIDE}${anchor}` });
+/** 400 eventTypeRestriction; `extendedHelp` only where a capture shows it (the birthday refusal). */
+function restriction(message: string, help?: string): GoogleApiError {
+  return new GoogleApiError(400, { domain: 'calendar', reason: 'eventTypeRestriction', message, ...(help ? { extendedHelp: help } : {}) });
 }
 
 const typeOf = (ev: { eventType?: unknown }): string => (typeof ev.eventType === 'string' ? ev.eventType : 'default');
@@ -52,7 +51,7 @@ function isOneAllDay(ev: CalEvent): boolean {
 }
 
 function checkBirthdayInsert(input: JsonObject, ev: CalEvent): void {
-  const bad = (what: string) => restriction(`Attempt made to create 'birthday' event in a way that is not valid for this event type: ${what}.`, '#birthday');
+  const bad = (what: string) => restriction(`Attempt made to create 'birthday' event in a way that is not valid for this event type: ${what}.`, `${GUIDE}#birthday`);
   for (const k of Object.keys(input)) if (!SERVER_FIELDS.has(k) && !BIRTHDAY_INSERT_FIELDS.has(k) && input[k] !== null) throw bad(`${k} is not allowed`);
   if (!isOneAllDay(ev)) throw bad('start and end must define an all-day event which spans exactly one day');
   if (ev.visibility !== 'private') throw bad("visibility must be 'private'");
@@ -60,7 +59,7 @@ function checkBirthdayInsert(input: JsonObject, ev: CalEvent): void {
   const leapDay = ev.start?.date?.endsWith('-02-29') ?? false;
   const rule = Array.isArray(ev.recurrence) && ev.recurrence.length === 1 ? ev.recurrence[0] : undefined;
   const wanted = leapDay ? 'RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1' : 'RRULE:FREQ=YEARLY';
-  if (rule === undefined || !BIRTHDAY_RULES.has(rule) || rule !== wanted) throw bad(`recurrence must be '${wanted}'`);
+  if (rule !== wanted) throw bad(`recurrence must be '${wanted}'`);
   const props = ev.birthdayProperties as JsonObject | undefined;
   if (props !== undefined) {
     if ((props.type ?? 'birthday') !== 'birthday' || props.customTypeName || props.contact) throw bad("birthdayProperties must be of type 'birthday', without customTypeName or contact");
@@ -72,11 +71,11 @@ function checkBirthdayChange(prev: CalEvent, next: CalEvent): void {
   for (const k of keys) {
     if (SERVER_FIELDS.has(k) || BIRTHDAY_MUTABLE_FIELDS.has(k) || k === 'eventType') continue;
     if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) {
-      throw restriction("Attempt made to modify 'birthday' event in a way that is not valid for this event type.", '#birthday');
+      throw restriction("Attempt made to modify 'birthday' event in a way that is not valid for this event type.", `${GUIDE}#birthday`);
     }
   }
   if (JSON.stringify(prev.start) !== JSON.stringify(next.start) || JSON.stringify(prev.end) !== JSON.stringify(next.end)) {
-    if (!isOneAllDay(next)) throw restriction("Attempt made to modify 'birthday' event in a way that is not valid for this event type.", '#birthday');
+    if (!isOneAllDay(next)) throw restriction("Attempt made to modify 'birthday' event in a way that is not valid for this event type.", `${GUIDE}#birthday`);
   }
 }
 
@@ -109,8 +108,8 @@ export function checkEventType(next: CalEvent, c: TypeCheck): void {
   }
   const type = typeOf(next);
   if (PRIMARY_ONLY.has(type) && c.calendar.id !== c.calendar.owner) {
-    throw restriction(`Attempt made to create '${type}' event on a calendar that is not a primary calendar: this event type is only available on primary calendars.`, '#focus-time-out-of-office-and-working-location');
+    throw restriction(`Attempt made to create '${type}' event on a calendar that is not a primary calendar: this event type is only available on primary calendars.`);
   }
-  if (type === 'fromGmail' && !c.asPerson) throw restriction("Attempt made to create 'fromGmail' event: this event type cannot be created.", '#events-from-gmail');
+  if (type === 'fromGmail' && !c.asPerson) throw restriction("Attempt made to create 'fromGmail' event: this event type cannot be created.");
   if (type === 'birthday' && !c.asPerson) checkBirthdayInsert(c.input, next);
 }
