@@ -10,7 +10,8 @@
 // sync's calendar row. blocked_times references nothing: the daily horizon job inserts into it
 // while holding series rows, and must never wait on the sync's calendar lock. Its rows are deleted
 // with their series by the verbs, and the horizon job sweeps any left without a source.
-import { pgTable, uuid, text, timestamp, boolean, jsonb, bigserial, primaryKey, index } from 'drizzle-orm/pg-core';
+import { pgTable, uuid, text, timestamp, boolean, jsonb, bigserial, primaryKey, index, integer, uniqueIndex } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import { owners } from './links.ts';
 import { calendars } from './sync.ts';
 
@@ -51,6 +52,11 @@ export const availabilitySources = pgTable(
     endTimeUnspecified: boolean('end_time_unspecified').notNull().default(false),
     recurrence: text('recurrence').array(),
     originalStart: jsonb('original_start').$type<EventTimeJson>(),
+    /**
+     * Google's visibility (default | public | private | confidential); null on rows stored before
+     * the column existed. Only `availability.busy {explain}` reads it: a private event shows as "busy".
+     */
+    visibility: text('visibility'),
     /** The calendar's zone when the event was last seen (all-day days are placed in it). */
     calendarTimeZone: text('calendar_time_zone'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -124,6 +130,37 @@ export const frozenBlockedTimes = pgTable(
   ],
 );
 
+/**
+ * Runs re-deriving owners' blocked times from their stored sources: one at boot when the rules
+ * version (RULES_VERSION in src/availability/rules-version.ts) is new, or one asked for (CLI, admin
+ * API) for every owner or one. Progress is `done` of `total` owners; `cursor` is the last owner
+ * done (owners are taken in id order), so a run interrupted anywhere resumes where it stopped.
+ */
+export const availabilityRebuilds = pgTable(
+  'availability_rebuilds',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** rules (a new rules version, at boot) | manual (CLI or admin API) */
+    reason: text('reason').notNull(),
+    rulesVersion: integer('rules_version').notNull(),
+    /** One owner only; null: every owner with sources. No foreign key: the run outlives an unlinked owner. */
+    ownerId: uuid('owner_id'),
+    total: integer('total').notNull(),
+    done: integer('done').notNull().default(0),
+    cursor: uuid('cursor'),
+    lastError: text('last_error'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    // One boot-time run per rules version, however many processes start at once.
+    uniqueIndex('availability_rebuilds_rules_version_idx').on(t.rulesVersion).where(sql`${t.reason} = 'rules'`),
+    index('availability_rebuilds_started_idx').on(t.startedAt),
+  ],
+);
+
+export type AvailabilityRebuild = typeof availabilityRebuilds.$inferSelect;
 export type AvailabilitySource = typeof availabilitySources.$inferSelect;
 export type AvailabilitySourceInsert = typeof availabilitySources.$inferInsert;
 export type BlockedTimeRow = typeof blockedTimes.$inferSelect;

@@ -7,9 +7,9 @@ import { AppError } from '../errors/index.ts';
 import { findOwnerByExternalId, getOwner, type Owner } from '../links/index.ts';
 import { findCalendar } from '../sync/index.ts';
 import { blockedTimes, frozenBlockedTimes } from '../../schema/availability.ts';
-import { freeSlots, parseClock, type Interval, type WorkingHours } from './intervals.ts';
+import { clipIntervals, mergeIntervals, type Interval } from './intervals.ts';
 import { readPreferences } from './store.ts';
-import { DAY_MS, isValidTimeZone } from '../time-zones/index.ts';
+import { DAY_MS, MINUTE_MS } from '../time-zones/index.ts';
 
 /** The longest range one query may ask: a year (a leap one included). */
 export const MAX_RANGE_MS = 366 * DAY_MS;
@@ -33,25 +33,31 @@ export function checkRange(from: Date, to: Date): void {
   if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new AppError('VALIDATION', 'the range from `from` to `to` must not exceed 1 year (366 days)');
 }
 
-const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+export const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 /**
- * Gaps and islands in SQL over rows (s, e) overlapping [from, to), in start order (the index order,
- * so no sort): a row starts a new island when it begins after every earlier row has ended (touching
- * intervals merge). Islands are cut to [from, to) at the end.
+ * Gaps and islands in SQL over rows (o, s, e) overlapping [from, to), per owner `o`, in start order
+ * (the index order, so no sort for one owner): a row starts a new island when it begins after every
+ * earlier row of its owner has ended (touching intervals merge). Islands are cut to [from, to).
  */
-async function mergedIntervals(db: Executor, rows: SQL, from: Date, to: Date): Promise<Interval[]> {
-  const result = await db.execute<{ s: number; e: number }>(sql`
+async function mergedIntervalsByOwner(db: Executor, rows: SQL, from: Date, to: Date): Promise<Map<string, Interval[]>> {
+  const result = await db.execute<{ o: string; s: number; e: number }>(sql`
     with b as (${rows}),
-    o as (select s, e, max(e) over w as prev_end from b window w as (order by s, e rows between unbounded preceding and 1 preceding)),
-    g as (select s, e, sum(case when prev_end is null or s > prev_end then 1 else 0 end) over (order by s, e rows unbounded preceding) as island from o)
-    select (extract(epoch from greatest(min(s), ${ts(from)})) * 1000)::float8 as s,
+    o as (select o, s, e, max(e) over w as prev_end from b window w as (partition by o order by s, e rows between unbounded preceding and 1 preceding)),
+    g as (select o, s, e, sum(case when prev_end is null or s > prev_end then 1 else 0 end) over (partition by o order by s, e rows unbounded preceding) as island from o)
+    select o, (extract(epoch from greatest(min(s), ${ts(from)})) * 1000)::float8 as s,
            (extract(epoch from least(max(e), ${ts(to)})) * 1000)::float8 as e
-    from g group by island order by 1`);
-  return [...result].map((r) => ({ start: Number(r.s), end: Number(r.e) }));
+    from g group by o, island order by o, 2`);
+  const out = new Map<string, Interval[]>();
+  for (const r of result) {
+    let list = out.get(r.o);
+    if (!list) out.set(r.o, (list = []));
+    list.push({ start: Number(r.s), end: Number(r.e) });
+  }
+  return out;
 }
 
-function calendarFilter(column: SQL, ids: string[] | null): SQL {
+export function calendarFilter(column: SQL, ids: string[] | null): SQL {
   if (ids === null) return sql`true`;
   if (ids.length === 0) return sql`false`;
   return sql`${column} in (${sql.join(
@@ -67,24 +73,57 @@ async function resolveCalendarIds(ctx: Ctx, ownerId: string, ids: string[] | nul
   return [...new Set(ids.map((id) => (id === 'primary' ? primary?.calendarId : id)).filter((id): id is string => !!id))];
 }
 
-async function busyOfOwner(ctx: Ctx, owner: Owner, input: Omit<BusyInput, 'ownerId'>): Promise<TimeInterval[]> {
-  const { from, to } = input;
-  let rows: SQL;
+/** The calendar ids that count for one owner (the explicit list, else the preference; null: all). */
+export async function countingCalendarIds(ctx: Ctx, owner: Owner, calendarIds: string[] | undefined): Promise<string[] | null> {
+  // Frozen by UNLINKED keepBlockedTimes: the calendars are gone, so ids are matched as given.
+  if (owner.status === 'unlinked') return calendarIds ?? null;
+  const wanted = calendarIds ?? (await readPreferences(ctx.db, owner.id)).calendarIds;
+  return resolveCalendarIds(ctx, owner.id, wanted);
+}
+
+/** Rows (o, s, e) of one owner's blocked times overlapping [from, to): live, or frozen by an unlink. */
+function ownerRows(owner: Owner, ids: string[] | null, from: Date, to: Date): SQL {
   if (owner.status === 'unlinked') {
-    // Frozen by UNLINKED keepBlockedTimes: the calendars are gone, so ids are matched as given.
     const f = frozenBlockedTimes;
-    rows = sql`select ${f.startAt} as s, ${f.endAt} as e from ${f}
+    return sql`select ${f.formerOwnerId}::text as o, ${f.startAt} as s, ${f.endAt} as e from ${f}
       where ${f.formerOwnerId} = ${owner.id} and ${f.startAt} < ${ts(to)} and ${f.endAt} > ${ts(from)}
-      and ${calendarFilter(sql`${f.calendarId}`, input.calendarIds ?? null)}`;
-  } else {
-    const wanted = input.calendarIds ?? (await readPreferences(ctx.db, owner.id)).calendarIds;
-    const ids = await resolveCalendarIds(ctx, owner.id, wanted);
-    const b = blockedTimes;
-    rows = sql`select ${b.startAt} as s, ${b.endAt} as e from ${b}
-      where ${b.ownerId} = ${owner.id} and ${b.startAt} < ${ts(to)} and ${b.endAt} > ${ts(from)}
-      and ${calendarFilter(sql`${b.calendarId}`, ids)}`;
+      and ${calendarFilter(sql`${f.calendarId}`, ids)}`;
   }
-  return (await mergedIntervals(ctx.db, rows, from, to)).map((i) => ({ start: new Date(i.start), end: new Date(i.end) }));
+  const b = blockedTimes;
+  return sql`select ${b.ownerId}::text as o, ${b.startAt} as s, ${b.endAt} as e from ${b}
+    where ${b.ownerId} = ${owner.id} and ${b.startAt} < ${ts(to)} and ${b.endAt} > ${ts(from)}
+    and ${calendarFilter(sql`${b.calendarId}`, ids)}`;
+}
+
+export interface OwnerQuery {
+  owner: Owner;
+  calendarIds?: string[];
+}
+
+/**
+ * Merged busy intervals (ms) of several owners over [from, to) in one statement: each owner's rows
+ * come from its own index range (`union all`), merged per owner.
+ */
+export async function busyOfOwners(ctx: Ctx, owners: OwnerQuery[], from: Date, to: Date): Promise<Map<string, Interval[]>> {
+  if (owners.length === 0) return new Map();
+  const parts: SQL[] = [];
+  for (const q of owners) parts.push(ownerRows(q.owner, await countingCalendarIds(ctx, q.owner, q.calendarIds), from, to));
+  const rows = parts.length === 1 ? parts[0]! : sql.join(parts.map((p) => sql`(${p})`), sql` union all `);
+  return mergedIntervalsByOwner(ctx.db, rows, from, to);
+}
+
+/**
+ * Busy intervals widened by buffers around each (`before` ms ahead of its start, `after` ms past its
+ * end), merged again and cut to [from, to). Widening merged islands equals widening every row.
+ */
+export function withBuffers(busy: Interval[], beforeMs: number, afterMs: number, from: number, to: number): Interval[] {
+  if (beforeMs === 0 && afterMs === 0) return busy;
+  return clipIntervals(mergeIntervals(busy.map((i) => ({ start: i.start - beforeMs, end: i.end + afterMs }))), from, to);
+}
+
+async function busyOfOwner(ctx: Ctx, owner: Owner, input: Omit<BusyInput, 'ownerId'>): Promise<TimeInterval[]> {
+  const merged = (await busyOfOwners(ctx, [{ owner, ...(input.calendarIds ? { calendarIds: input.calendarIds } : {}) }], input.from, input.to)).get(owner.id) ?? [];
+  return merged.map((i) => ({ start: new Date(i.start), end: new Date(i.end) }));
 }
 
 /** The face function bookings uses: busy intervals of an owner (by our id), merged and sorted. */
@@ -101,46 +140,38 @@ export async function ownerByExternalId(ctx: Ctx, externalOwnerId: string): Prom
   return owner;
 }
 
-export async function busyForExternalOwner(
-  ctx: Ctx,
-  input: { externalOwnerId: string; from: Date; to: Date; calendarIds?: string[] },
-): Promise<TimeInterval[]> {
-  checkRange(input.from, input.to);
-  const owner = await ownerByExternalId(ctx, input.externalOwnerId);
-  return busyOfOwner(ctx, owner, input);
-}
-
-export interface FreeInput {
+export interface ExternalBusyInput {
   externalOwnerId: string;
   from: Date;
   to: Date;
-  durationMinutes: number;
-  workingHours?: WorkingHours;
   calendarIds?: string[];
+  /** Minutes counted busy ahead of each busy stretch. */
+  bufferBeforeMinutes?: number;
+  /** Minutes counted busy past each busy stretch. */
+  bufferAfterMinutes?: number;
 }
 
-/** Free slots of at least `durationMinutes` in [from, to), within working hours when given. */
-export async function freeForExternalOwner(ctx: Ctx, input: FreeInput): Promise<TimeInterval[]> {
+export function bufferMs(name: string, minutes: number | undefined): number {
+  if (minutes === undefined) return 0;
+  if (!Number.isInteger(minutes) || minutes < 0 || minutes > 1440) throw new AppError('VALIDATION', `\`${name}\` must be an integer from 0 to 1440`);
+  return minutes * MINUTE_MS;
+}
+
+export async function busyForExternalOwner(ctx: Ctx, input: ExternalBusyInput): Promise<TimeInterval[]> {
   checkRange(input.from, input.to);
-  const durationMs = input.durationMinutes * 60_000;
-  if (!Number.isInteger(input.durationMinutes) || input.durationMinutes < 1) throw new AppError('VALIDATION', '`durationMinutes` must be a positive integer');
-  const wh = input.workingHours;
-  if (wh) {
-    if (!isValidTimeZone(wh.timeZone)) throw new AppError('VALIDATION', `unknown time zone ${wh.timeZone}`);
-    const start = parseClock(wh.start);
-    const end = parseClock(wh.end);
-    if (start === null || end === null) throw new AppError('VALIDATION', 'working hours are HH:MM (end up to 24:00)');
-    if (end <= start) throw new AppError('VALIDATION', 'working hours must end after they start (overnight hours are not supported)');
-    if (wh.days.length === 0 || wh.days.some((d) => !Number.isInteger(d) || d < 1 || d > 7)) {
-      throw new AppError('VALIDATION', 'working days are ISO weekdays 1 (Monday) to 7 (Sunday)');
-    }
-  }
-  const busy = await busyForExternalOwner(ctx, input);
-  return freeSlots(
-    busy.map((b) => ({ start: b.start.getTime(), end: b.end.getTime() })),
-    input.from.getTime(),
-    input.to.getTime(),
-    durationMs,
-    wh,
-  ).map((s) => ({ start: new Date(s.start), end: new Date(s.end) }));
+  const beforeMs = bufferMs('bufferBeforeMinutes', input.bufferBeforeMinutes);
+  const afterMs = bufferMs('bufferAfterMinutes', input.bufferAfterMinutes);
+  const owner = await ownerByExternalId(ctx, input.externalOwnerId);
+  if (beforeMs === 0 && afterMs === 0) return busyOfOwner(ctx, owner, input);
+  // A busy row just outside [from, to) may reach into it by its buffer.
+  const from = input.from.getTime();
+  const to = input.to.getTime();
+  const wide = await busyOfOwner(ctx, owner, { ...input, from: new Date(from - afterMs), to: new Date(to + beforeMs) });
+  return withBuffers(
+    wide.map((i) => ({ start: i.start.getTime(), end: i.end.getTime() })),
+    beforeMs,
+    afterMs,
+    from,
+    to,
+  ).map((i) => ({ start: new Date(i.start), end: new Date(i.end) }));
 }

@@ -14,6 +14,7 @@ export interface GoogleEventShape {
   id?: string | null;
   status?: string | null;
   transparency?: string | null;
+  visibility?: string | null;
   eventType?: string | null;
   start?: EventTime | null;
   end?: EventTime | null;
@@ -40,6 +41,8 @@ export interface SourceEvent {
   recurrence: string[] | null;
   /** Instance of a series (modified or cancelled): the slot of the series it replaces. */
   originalStart: EventTime | null;
+  /** Google's visibility (default | public | private | confidential); read only by busy's explain. */
+  visibility?: string | null;
 }
 
 /** "<masterId>_<YYYYMMDD[THHMMSSZ]>": Google's instance ids carry the original start (FACTS §2, observed). */
@@ -97,6 +100,7 @@ export function sourceFromGoogleEvent(ev: GoogleEventShape): SourceEvent {
     endTimeUnspecified: ev.endTimeUnspecified === true,
     recurrence: recurringEventId ? null : recurrence,
     originalStart: recurringEventId ? originalStart : null,
+    visibility: ev.visibility ?? 'default',
   };
 }
 
@@ -119,6 +123,7 @@ export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
     id: ev.googleEventId,
     status: ev.status || raw.status,
     transparency: raw.transparency ?? ev.transparency,
+    visibility: raw.visibility,
     eventType: raw.eventType ?? ev.eventType,
     start: raw.start ?? fallbackStart,
     end: raw.end ?? fallbackEnd,

@@ -73,6 +73,7 @@ export function toSourceRow(src: SourceEvent, cal: CalendarRef, now: Date): Avai
     endTimeUnspecified: src.endTimeUnspecified,
     recurrence: src.recurrence,
     originalStart: src.originalStart,
+    visibility: src.visibility ?? null,
     calendarTimeZone: cal.calendarTimeZone,
     updatedAt: now,
   };
@@ -91,6 +92,7 @@ export function fromSourceRow(row: AvailabilitySource): SourceEvent {
     endTimeUnspecified: row.endTimeUnspecified,
     recurrence: row.recurrence,
     originalStart: row.originalStart,
+    visibility: row.visibility,
   };
 }
 
@@ -107,6 +109,7 @@ const SOURCE_UPDATABLE = [
   'endTimeUnspecified',
   'recurrence',
   'originalStart',
+  'visibility',
   'calendarTimeZone',
   'updatedAt',
 ] as const;
