@@ -1,7 +1,11 @@
-// Jobs of availability: the daily move of the rolling horizon.
+// Jobs of availability: the daily move of the rolling horizon; rebuild runs (rules changed, or asked).
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
 import { extendHorizon } from './extend-horizon.ts';
+import { enqueueRebuild, processRebuild, REBUILD_JOB } from './rebuild-owners.ts';
+
+/** A rebuild job works this long, then queues its own continuation (no job outlives its expiry). */
+const REBUILD_SLICE_MS = 60_000;
 
 export const EXTEND_HORIZON_JOB = 'availability.extendHorizon';
 
@@ -19,5 +23,21 @@ export const availabilityJobs = [
     expireInSeconds: 3600,
     concurrency: 1,
     handler: (ctx) => extendHorizon(ctx),
+  }),
+  defineJob({
+    name: REBUILD_JOB,
+    schema: z.object({ rebuildId: z.uuid() }),
+    // Per run (singletonKey): one slice running, its continuation queued.
+    policy: 'stately',
+    retryLimit: 10,
+    retryDelay: 30,
+    retryBackoff: true,
+    expireInSeconds: 900,
+    concurrency: 1,
+    handler: async (ctx, data) => {
+      const p = await processRebuild(ctx, data.rebuildId, { budgetMs: REBUILD_SLICE_MS });
+      if (!p.finished) await enqueueRebuild(ctx, data.rebuildId);
+      return p;
+    },
   }),
 ];

@@ -26,7 +26,7 @@ export async function getPreferences(ctx: Ctx, input: { externalOwnerId: string 
 }
 
 const DEADLOCK = '40P01';
-const isDeadlock = (err: unknown): boolean => {
+export const isDeadlock = (err: unknown): boolean => {
   for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     if ((e as { code?: unknown }).code === DEADLOCK) return true;
   }

@@ -144,12 +144,24 @@ export async function loadSeriesSources(tx: Executor, calendarRowId: string, ser
   return out;
 }
 
-export async function loadOwnerSources(tx: Executor, ownerId: string): Promise<AvailabilitySource[]> {
-  return tx
+export async function loadOwnerSources(tx: Executor, ownerId: string, opts: { forUpdate?: boolean } = {}): Promise<AvailabilitySource[]> {
+  const q = tx
     .select()
     .from(availabilitySources)
     .where(eq(availabilitySources.ownerId, ownerId))
-    .orderBy(asc(availabilitySources.calendarRowId), asc(availabilitySources.seriesId));
+    .orderBy(asc(availabilitySources.calendarRowId), asc(availabilitySources.seriesId), asc(availabilitySources.googleEventId));
+  return opts.forUpdate ? q.for('update') : q;
+}
+
+/** Locks the owner's series rows in key order (the order claimSeries takes them in). */
+export async function lockOwnerSeries(tx: Executor, ownerId: string): Promise<void> {
+  await tx
+    .select({ seriesId: availabilitySeries.seriesId })
+    .from(availabilitySeries)
+    .where(eq(availabilitySeries.ownerId, ownerId))
+    // Byte order, as claimSeries sorts in JavaScript: two lockers of one series take it in one order.
+    .orderBy(asc(availabilitySeries.calendarRowId), sql`${availabilitySeries.seriesId} collate "C"`)
+    .for('update');
 }
 
 /** Removes whole series (sources, expansion state and blocked times) from one calendar. */

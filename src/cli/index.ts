@@ -9,6 +9,7 @@ import { runChannelsCommand, listChannels, CHANNELS_USAGE } from '../channels/in
 import { resyncOwner, rotateKey as rotateLinksKey, listOwners, getOwner } from '../links/index.ts';
 import { getCalendar } from '../sync/index.ts';
 import { rotateKey as rotateFanoutKey } from '../fanout/index.ts';
+import { runAvailabilityCommand, AVAILABILITY_USAGE } from '../availability/index.ts';
 import { createProgress, formatTable } from './progress.ts';
 import { isAppError } from '../errors/index.ts';
 
@@ -19,6 +20,8 @@ Commands:
   channels backfill [--owner <id>] [--concurrency <n>]
                                    create a watch channel for every selected calendar lacking one (safe to repeat)
   channels renew [--within <s>]    renew every active channel expiring within <s> seconds (default: the renew margin)
+  availability rebuild [--owner <externalOwnerId>]
+                                   re-derive blocked times from stored sources (every owner, or one), with a progress bar
   resync <externalOwnerId>         forget sync tokens and fully resync an owner's calendars
   rotate-key                       re-seal every stored secret under ENCRYPTION_KEY, bound to its row
                                    (configure the old key as ENCRYPTION_KEY_PREVIOUS while this runs)
@@ -127,6 +130,12 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         return 2;
       }
       return withContext(config, (o) => runChannelsCommand(o.ctx, args, io));
+    case 'availability':
+      if (args[0] !== 'rebuild') {
+        io.out(`usage: calwatch ${AVAILABILITY_USAGE}`);
+        return 2;
+      }
+      return withContext(config, (o) => runAvailabilityCommand(o.ctx, args, io));
     case 'resync': {
       const externalOwnerId = args[0];
       if (!externalOwnerId) {
