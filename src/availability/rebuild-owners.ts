@@ -12,7 +12,7 @@ import { horizonAt } from './horizon.ts';
 import { isDeadlock } from './preferences.ts';
 import { groupSeries, rebuildSeries } from './rebuild.ts';
 import { RULES_VERSION } from './rules-version.ts';
-import { fromSourceRow, loadOwnerSources, lockOwnerSeries, readPreferences } from './store.ts';
+import { deleteOrphanBlockedTimes, fromSourceRow, loadOwnerSources, lockOwnerSeries, readPreferences } from './store.ts';
 
 export const REBUILD_JOB = 'availability.rebuild';
 
@@ -28,6 +28,9 @@ export async function rebuildOwner(tx: Executor, ctx: Ctx, ownerId: string): Pro
   const rows = await loadOwnerSources(tx, ownerId, { forUpdate: true });
   const prefs = await readPreferences(tx, ownerId);
   const groups = groupSeries(rows.map((r) => ({ ...r, source: fromSourceRow(r) })));
+  // Every blocked time is re-derived: those of no known series go (the sources are locked, so none
+  // is being added to them; a series a sync commits meanwhile has its source, and stays).
+  await deleteOrphanBlockedTimes(tx, ownerId);
   return rebuildSeries(tx, ctx, groups, () => prefs, horizonAt(ctx.clock.now(), ctx.config.availability.horizonDays));
 }
 

@@ -233,6 +233,17 @@ export async function deleteBlockedTimesOf(tx: Executor, calendarRowId: string, 
   }
 }
 
+/** The owner's blocked times whose series has no source left (a rule or a race left them behind). */
+export async function deleteOrphanBlockedTimes(tx: Executor, ownerId: string): Promise<number> {
+  const b = blockedTimes;
+  const s = availabilitySources;
+  const rows = await tx.execute(sql`
+    delete from ${b} where ${b.ownerId} = ${ownerId}
+    and not exists (select 1 from ${s} where ${s.calendarRowId} = ${b.calendarRowId} and ${s.seriesId} = ${b.seriesId})
+    returning 1`);
+  return [...rows].length;
+}
+
 export async function insertBlockedTimes(tx: Executor, rows: BlockedTimeInsert[]): Promise<void> {
   for (const part of chunks(rows, 5000)) await tx.insert(blockedTimes).values(part);
 }
