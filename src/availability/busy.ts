@@ -8,7 +8,8 @@ import { findOwnerByExternalId, getOwner, type Owner } from '../links/index.ts';
 import { findCalendar } from '../sync/index.ts';
 import { blockedTimes, frozenBlockedTimes } from '../../schema/availability.ts';
 import { clipIntervals, mergeIntervals, type Interval } from './intervals.ts';
-import { readPreferences } from './store.ts';
+import { readPreferences, readPreferencesOf, type StoredPreferences } from './store.ts';
+import { DEFAULT_PREFERENCES } from './blocked-times.ts';
 import { DAY_MS, MINUTE_MS } from '../time-zones/index.ts';
 
 /** The longest range one query may ask: a year (a leap one included). */
@@ -74,10 +75,10 @@ async function resolveCalendarIds(ctx: Ctx, ownerId: string, ids: string[] | nul
 }
 
 /** The calendar ids that count for one owner (the explicit list, else the preference; null: all). */
-export async function countingCalendarIds(ctx: Ctx, owner: Owner, calendarIds: string[] | undefined): Promise<string[] | null> {
+export async function countingCalendarIds(ctx: Ctx, owner: Owner, calendarIds: string[] | undefined, prefs?: StoredPreferences): Promise<string[] | null> {
   // Frozen by UNLINKED keepBlockedTimes: the calendars are gone, so ids are matched as given.
   if (owner.status === 'unlinked') return calendarIds ?? null;
-  const wanted = calendarIds ?? (await readPreferences(ctx.db, owner.id)).calendarIds;
+  const wanted = calendarIds ?? (prefs ?? (await readPreferences(ctx.db, owner.id))).calendarIds;
   return resolveCalendarIds(ctx, owner.id, wanted);
 }
 
@@ -106,8 +107,12 @@ export interface OwnerQuery {
  */
 export async function busyOfOwners(ctx: Ctx, owners: OwnerQuery[], from: Date, to: Date): Promise<Map<string, Interval[]>> {
   if (owners.length === 0) return new Map();
-  const parts: SQL[] = [];
-  for (const q of owners) parts.push(ownerRows(q.owner, await countingCalendarIds(ctx, q.owner, q.calendarIds), from, to));
+  // Every owner's preference in one query (several owners), then each owner's calendar choice.
+  const prefs = owners.length > 1 ? await readPreferencesOf(ctx.db, owners.map((q) => q.owner.id)) : undefined;
+  const ids = await Promise.all(
+    owners.map((q) => countingCalendarIds(ctx, q.owner, q.calendarIds, prefs ? (prefs.get(q.owner.id) ?? { ...DEFAULT_PREFERENCES, calendarIds: null }) : undefined)),
+  );
+  const parts = owners.map((q, n) => ownerRows(q.owner, ids[n]!, from, to));
   const rows = parts.length === 1 ? parts[0]! : sql.join(parts.map((p) => sql`(${p})`), sql` union all `);
   return mergedIntervalsByOwner(ctx.db, rows, from, to);
 }
