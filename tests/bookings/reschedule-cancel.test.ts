@@ -87,6 +87,9 @@ describe('bookings.reschedule', () => {
     expect(published.map((c) => c.cause)).toEqual(['requested', 'confirmed', 'google.responded', 'rescheduled']);
     expect(published.at(-1)!.previous).toMatchObject({ start: b.start, end: b.end });
     // the sync that follows our own patch changes nothing back
+    await waitFor(async () => (await h.sql`select 1 from calendar_events where google_event_id = ${b.googleEventId} and start_at = ${start}`).length === 1, {
+      what: 'the moved event in the mirror',
+    });
     await h.syncsSettled();
     expect(await h.get(b.id)).toMatchObject({ start, end, status: 'confirmed', bookeeResponse: 'needsAction' });
     expect((await changes(b.id)).map((c) => c.cause)).toEqual(['requested', 'confirmed', 'google.responded', 'rescheduled']);
@@ -104,8 +107,14 @@ describe('bookings.reschedule', () => {
   });
 
   test('onto its own current time, shifted a quarter hour: allowed (its own event is not "busy")', async () => {
-    const b = await booking('Shift');
+    // confirmed, so that its own event makes the owner busy (a tentative one may not, by preference)
+    const b = await booking('Shift', { confirmed: true });
+    await waitFor(async () => (await h.sql`select 1 from calendar_events where google_event_id = ${b.googleEventId} and status = 'confirmed'`).length === 1, {
+      what: 'the confirmed event in the mirror',
+    });
     await h.syncsSettled();
+    const busy = await h.t.trpc<{ intervals: Array<{ start: string; end: string }> }>('availability.busy', { externalOwnerId: OWNER, from: b.start, to: b.end });
+    expect(busy.body.result!.data.intervals).toHaveLength(1);
     const start = iso(Date.parse(b.start) + 15 * 60_000);
     const end = iso(Date.parse(b.end) + 15 * 60_000);
     const r = await reschedule(b.id, start, end);
@@ -149,6 +158,45 @@ describe('bookings.reschedule', () => {
     expect(after.end).toBe(end);
   });
 
+  test('Google failing the patch: the new times stand (googlePending), a sync showing the old ones does not undo them, the job catches up', async () => {
+    const b = await booking('Patch fails');
+    const s = slot();
+    await h.emuJson('faults', { status: 500, count: 50, paths: `/events/${b.googleEventId}`, method: 'PATCH' });
+    let r;
+    try {
+      r = await reschedule(b.id, s.start, s.end);
+      expect(r.status).toBe(200);
+      expect(r.body.result!.data).toMatchObject({ start: s.start, end: s.end, googlePending: true });
+      // a change at Google while our patch is owed: the event (still at the old time) comes back through the sync
+      await h.emuJson(`calendars/${EMAIL}/events/${b.googleEventId}/respond`, { email: BOOKEE, responseStatus: 'accepted' });
+      const seen = await h.waitForBooking(b.id, (x) => x.bookeeResponse === 'accepted', 'the answer through the sync');
+      expect(seen).toMatchObject({ start: s.start, end: s.end });
+    } finally {
+      await h.emuJson('faults', { count: 0 });
+    }
+    await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: b.id });
+    h.t.service.ctx.jobs.wake('bookings.reconcile');
+    await h.waitForBooking(b.id, (x) => !x.googlePending, 'patch retried');
+    const ev = await eventOf(b);
+    expect(Date.parse(ev.start.dateTime!)).toBe(Date.parse(s.start));
+    expect(Date.parse(ev.end.dateTime!)).toBe(Date.parse(s.end));
+  });
+
+  test('a confirm carries no times: the owner\'s move in Google (refused onto another booking) is not undone', async () => {
+    const a = await booking('Holds A');
+    const b = await booking('Moved onto A by the owner');
+    const ev = await eventOf(b);
+    await h.emuJson(`calendars/${EMAIL}/events/${ev.id}`, { ...ev, start: { dateTime: a.start }, end: { dateTime: a.end } }, 'PUT');
+    await h.waitForBooking(b.id, (x) => (x.lastError ?? '').includes('overlaps another booking'), 'move refused');
+    const since = await h.lastRequestId();
+    expect((await h.t.trpc<Booking>('bookings.confirm', { id: b.id })).status).toBe(200);
+    const patch = (await h.requests({ sinceId: since, method: 'PATCH' })).filter((r) => r.path.endsWith(`/events/${b.googleEventId}`));
+    expect(patch).toHaveLength(1);
+    const after = await eventOf(b);
+    expect(after.status).toBe('confirmed');
+    expect(Date.parse(after.start.dateTime!)).toBe(Date.parse(a.start));
+  });
+
   test('errors: not live -> CONFLICT naming the state; end before start, past -> BAD_REQUEST; unknown -> NOT_FOUND', async () => {
     const b = await booking('Denied');
     await h.t.trpc('bookings.deny', { id: b.id });
@@ -176,9 +224,12 @@ describe('bookings.cancel', () => {
     expect(writes[0]!.query.sendUpdates).toBe('all');
     expect((await eventOf(b)).status).toBe('cancelled');
     expect((await changes(b.id)).map((c) => c.cause)).toEqual(['requested', 'confirmed', 'cancelled']);
-    expect((await h.request({ externalOwnerId: OWNER, start: b.start, end: b.end, title: 'Freed', bookee: { email: 'x@example.org' } })).status).toBe(200);
-    // the deletion coming back through the sync changes nothing more
+    // the deletion coming back through the sync changes nothing more, and the time is free again
+    await waitFor(async () => (await h.sql`select 1 from calendar_events where google_event_id = ${b.googleEventId} and status <> 'cancelled'`).length === 0, {
+      what: 'the deletion in the mirror',
+    });
     await h.syncsSettled();
+    expect((await h.request({ externalOwnerId: OWNER, start: b.start, end: b.end, title: 'Freed', bookee: { email: 'x@example.org' } })).status).toBe(200);
     expect((await changes(b.id)).map((c) => c.cause)).toEqual(['requested', 'confirmed', 'cancelled']);
   });
 
