@@ -3,6 +3,7 @@
 // incremental sync and push, and guests' answers reset when the start moves.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import type { calendar_v3 } from 'googleapis';
 import { control, failure, listAll, startReceiver, waitFor, type Receiver } from './helpers.ts';
 import { emulatorSuite } from './setup.ts';
 
@@ -47,7 +48,7 @@ describe('creating a Meet conference', () => {
     const fresh = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: ev.data.id!, conferenceDataVersion: 1, requestBody: { conferenceData: meet('other') } });
     expect(fresh.data.hangoutLink).toMatch(MEET_URI);
     expect(fresh.data.conferenceData?.createRequest?.requestId).toBe('other');
-    const removed = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: ev.data.id!, conferenceDataVersion: 1, requestBody: { conferenceData: null } });
+    const removed = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: ev.data.id!, conferenceDataVersion: 1, requestBody: { conferenceData: null } as unknown as calendar_v3.Schema$Event });
     expect(removed.data.conferenceData).toBeUndefined();
     expect(removed.data.hangoutLink).toBeUndefined();
   });
