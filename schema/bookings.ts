@@ -35,6 +35,20 @@ export const bookings = pgTable(
     startAt: timestamp('start_at', { withTimezone: true }).notNull(),
     endAt: timestamp('end_at', { withTimezone: true }).notNull(),
     autoConfirmed: boolean('auto_confirmed').notNull().default(false),
+    /**
+     * A video conference asked of Google with the event ('meet'), or null. The create request's id is the
+     * booking id (a retried insert repeats it, and Google ignores a repeated request id).
+     */
+    conference: text('conference').$type<'meet'>(),
+    /** Google's createRequest.status.statusCode as last seen: pending | success | failure. */
+    conferenceStatus: text('conference_status'),
+    /** The Meet link (the video entry point's uri) once Google has created the conference. */
+    conferenceLink: text('conference_link'),
+    /**
+     * bookings.reschedule moved the booking and the event's times are still to be patched. Only then does a
+     * write to Google carry times: otherwise the owner's own moves in Google are followed, never undone.
+     */
+    timesOwed: boolean('times_owed').notNull().default(false),
     /** The event exists at Google (insert answered, or 409 duplicate: inserted by an earlier try). */
     eventInserted: boolean('event_inserted').notNull().default(false),
     /**
@@ -56,6 +70,7 @@ export const bookings = pgTable(
     index('bookings_status_idx').on(t.status),
     check('bookings_status_check', sql`${t.status} in ('requested', 'confirmed', 'denied', 'declined', 'cancelled', 'failed')`),
     check('bookings_time_check', sql`${t.endAt} > ${t.startAt}`),
+    check('bookings_conference_check', sql`${t.conference} is null or ${t.conference} = 'meet'`),
   ],
 );
 

@@ -41,7 +41,7 @@ async function decide(ctx: Ctx, id: string, to: 'confirmed' | 'denied', reason: 
  * Makes the owed Google write now. A failure does not undo the decision: it is recorded on the
  * booking (googlePending, lastError) and the reconcile job retries with backoff.
  */
-async function tellGoogle(ctx: Ctx, b: Booking): Promise<Booking> {
+export async function tellGoogle(ctx: Ctx, b: Booking): Promise<Booking> {
   try {
     return (await reconcileBooking(ctx, b.id)) ?? b;
   } catch (err) {

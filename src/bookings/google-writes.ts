@@ -1,4 +1,4 @@
-// Bringing Google in line with a booking row: insert the event, patch its status, or delete it.
+// Bringing Google in line with a booking row: insert the event, patch its status and times, or delete it.
 // Always called outside any transaction; the row's outbox counter (googleVersion) says whether
 // there is anything to do, so the procedure that made the change and the safety-net job can both
 // call this and Google sees each write once (or, in a race, an idempotent repeat).
@@ -6,8 +6,9 @@ import type { Ctx } from '../context/index.ts';
 import { AppError, isAppError } from '../errors/index.ts';
 import type { calendar_v3 } from '../google/index.ts';
 import { withCalendar } from '../links/index.ts';
-import { bookingById, markGoogleApplied, updateBooking, LIVE_STATUSES, type Booking, type BookingStatus } from './queries.ts';
+import { bookingById, markGoogleApplied, settleTimes, updateBooking, LIVE_STATUSES, type Booking, type BookingStatus } from './queries.ts';
 import { transitionBooking } from './transitions.ts';
+import { conferenceOfEvent, meetCreateRequest } from './conference.ts';
 
 type Desired = 'tentative' | 'confirmed' | 'deleted' | 'nothing';
 
@@ -21,10 +22,10 @@ function desiredEvent(status: BookingStatus): Desired {
     case 'denied':
     case 'declined':
     case 'failed':
-      return 'deleted';
     case 'cancelled':
-      // The owner deleted the event in Google: nothing left to do there.
-      return 'nothing';
+      // A cancellation seen in Google (the owner deleted the event) owes no write, so this only runs for
+      // bookings.cancel; deleting an event already gone answers 410, which is what we wanted.
+      return 'deleted';
   }
 }
 
@@ -57,7 +58,7 @@ async function applyToGoogle(ctx: Ctx, b: Booking): Promise<void> {
   if (desired === 'nothing') return;
   if (desired === 'deleted') return deleteEvent(ctx, b);
   if (!b.eventInserted) return insertEvent(ctx, b, desired);
-  return patchStatus(ctx, b, desired);
+  return patchEvent(ctx, b, desired);
 }
 
 async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
@@ -69,12 +70,20 @@ async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirme
     status,
     attendees: [{ email: b.bookeeEmail, ...(b.bookeeName ? { displayName: b.bookeeName } : {}) }],
     extendedProperties: { private: { calwatchBookingId: b.id } },
+    // A Meet link: Google creates it asynchronously (createRequest.status says pending until it has).
+    ...(b.conference === 'meet' ? { conferenceData: meetCreateRequest(b.id) } : {}),
   };
   let event: calendar_v3.Schema$Event;
   try {
     // events.insert, not import: insert is what makes Google send the invitation to the attendee.
+    // conferenceDataVersion=1: without it Google ignores conferenceData in the body (events.insert reference).
     const res = await withCalendar(ctx, b.ownerId, (cal) =>
-      cal.events.insert({ calendarId: b.calendarId, sendUpdates: sendUpdates(ctx), requestBody }),
+      cal.events.insert({
+        calendarId: b.calendarId,
+        sendUpdates: sendUpdates(ctx),
+        ...(b.conference ? { conferenceDataVersion: 1 } : {}),
+        requestBody,
+      }),
     );
     event = res.data;
   } catch (err) {
@@ -97,16 +106,26 @@ async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirme
     });
     return;
   }
-  await updateBooking(ctx.db, b.id, { eventInserted: true }, { now: ctx.clock.now() });
-  if (event.status !== status) await patchStatus(ctx, b, status);
+  const conf = b.conference ? conferenceOfEvent(event) : null;
+  await updateBooking(
+    ctx.db,
+    b.id,
+    { eventInserted: true, ...(conf?.status ? { conferenceStatus: conf.status, conferenceLink: conf.link } : {}) },
+    { now: ctx.clock.now() },
+  );
+  if (b.timesOwed && sameInstant(event.start, b.startAt) && sameInstant(event.end, b.endAt)) await settleTimes(ctx.db, b.id, b.startAt, b.endAt);
+  if (event.status !== status || b.timesOwed) await patchEvent(ctx, b, status);
 }
 
+const sameInstant = (t: calendar_v3.Schema$EventDateTime | undefined, d: Date) => !!t?.dateTime && Date.parse(t.dateTime) === d.getTime();
+
 /**
- * Sets the event's status. Google lets a patch bring a deleted event back, so the event is read
- * first and patched only under If-Match with the etag read: a change in between (the owner deleting
- * or moving it, the bookee answering) makes Google answer 412 conditionNotMet, and we look again.
+ * Sets the event's status and times (a reschedule). Google lets a patch bring a deleted event back, so
+ * the event is read first and patched only under If-Match with the etag read: a change in between (the
+ * owner deleting or moving it, the bookee answering) makes Google answer 412 conditionNotMet, and we
+ * look again.
  */
-async function patchStatus(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
+async function patchEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     let current: calendar_v3.Schema$Event;
     try {
@@ -116,14 +135,27 @@ async function patchStatus(ctx: Ctx, b: Booking, status: 'tentative' | 'confirme
       return cancelBecauseGone(ctx, b);
     }
     if (current.status === 'cancelled') return cancelBecauseGone(ctx, b);
-    if (current.status === status) return;
+    const requestBody: calendar_v3.Schema$Event = {};
+    if (current.status !== status) requestBody.status = status;
+    const moveIt = b.timesOwed && (!sameInstant(current.start, b.startAt) || !sameInstant(current.end, b.endAt));
+    if (moveIt) {
+      // bookings.reschedule: the row holds the new times. Google itself resets the guests' answers
+      // when the start moves (see docs/bookings.md); sendUpdates tells the bookee.
+      requestBody.start = { dateTime: b.startAt.toISOString() };
+      requestBody.end = { dateTime: b.endAt.toISOString() };
+    }
+    if (Object.keys(requestBody).length === 0) {
+      if (b.timesOwed) await settleTimes(ctx.db, b.id, b.startAt, b.endAt);
+      return;
+    }
     try {
       await withCalendar(ctx, b.ownerId, (cal) =>
         cal.events.patch(
-          { calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody: { status } },
+          { calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody },
           { headers: { 'If-Match': current.etag ?? '*' } },
         ),
       );
+      if (b.timesOwed) await settleTimes(ctx.db, b.id, b.startAt, b.endAt);
       return;
     } catch (err) {
       if (isGone(err)) return cancelBecauseGone(ctx, b);

@@ -9,6 +9,8 @@ import './admin.ts';
 export { bookingsRouter } from './router.ts';
 export { requestBooking, type RequestBookingInput } from './request-booking.ts';
 export { confirmBooking, denyBooking } from './decide-booking.ts';
+export { rescheduleBooking, type RescheduleBookingInput } from './reschedule-booking.ts';
+export { cancelBooking } from './cancel-booking.ts';
 export { getBooking, listOwnerBookings } from './read-bookings.ts';
 export { getBookingSettings, setBookingSettings } from './settings.ts';
 export type { BookingView } from './view.ts';

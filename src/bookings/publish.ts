@@ -12,10 +12,13 @@ export type BookingChangeCause =
   | 'confirmed'
   | 'denied'
   | 'failed'
+  | 'rescheduled'
+  | 'cancelled'
   | 'google.declined'
   | 'google.responded'
   | 'google.cancelled'
-  | 'google.moved';
+  | 'google.moved'
+  | 'google.conference';
 
 export async function publishBookingChanged(
   tx: Executor,

@@ -44,6 +44,9 @@ export type BookingPatch = Partial<
     | 'lastError'
     | 'lastErrorAt'
     | 'statusChangedAt'
+    | 'conferenceStatus'
+    | 'conferenceLink'
+    | 'timesOwed'
   >
 >;
 
@@ -82,6 +85,14 @@ export async function markGoogleApplied(db: Executor, id: string, version: numbe
       updatedAt: now,
     })
     .where(eq(bookings.id, id));
+}
+
+/** The event now has these times at Google: the reschedule's write is done (unless it moved again since). */
+export async function settleTimes(db: Executor, id: string, startAt: Date, endAt: Date): Promise<void> {
+  await db
+    .update(bookings)
+    .set({ timesOwed: false })
+    .where(and(eq(bookings.id, id), eq(bookings.startAt, startAt), eq(bookings.endAt, endAt)));
 }
 
 /** Nothing is owed to Google any more (the owed write became moot); the last error stays. */

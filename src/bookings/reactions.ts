@@ -15,6 +15,7 @@ import { bookingsByEventIds, deleteOwnerBookings, isExclusionViolation, updateBo
 import { isBookingEventId } from './event-id.ts';
 import { publishBookingChanged } from './publish.ts';
 import { transitionBooking } from './transitions.ts';
+import { conferenceOfEvent } from './conference.ts';
 
 export async function reactToChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
   const ours = cs.changes.filter((c) => isBookingEventId(c.event.googleEventId) && c.event.ownerId === cs.ownerId);
@@ -68,9 +69,22 @@ async function reactToChange(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, 
     }
   }
 
+  // The Meet link: Google creates it asynchronously, and settling the request is a change of the event.
+  if (current.conference) {
+    const conf = conferenceOfEvent(ev.raw);
+    if (conf.status && (conf.status !== current.conferenceStatus || conf.link !== current.conferenceLink)) {
+      const row = await updateBooking(tx, current.id, { conferenceStatus: conf.status, conferenceLink: conf.link }, { now });
+      if (row) {
+        await publishBookingChanged(tx, ctx, row, 'google.conference', current);
+        current = row;
+      }
+    }
+  }
+
   const start = ev.startAt;
   const end = ev.endAt;
-  if (start && end && end > start && (start.getTime() !== current.startAt.getTime() || end.getTime() !== current.endAt.getTime())) {
+  // A reschedule not yet at Google: the event's times are older than the row's, and ours will win.
+  if (!current.timesOwed && start && end && end > start && (start.getTime() !== current.startAt.getTime() || end.getTime() !== current.endAt.getTime())) {
     current = await followMove(tx, ctx, cs, current, start, end);
   } else if (current.calendarId !== cs.calendarId) {
     current = (await updateBooking(tx, current.id, { calendarId: cs.calendarId }, { now })) ?? current;

@@ -34,6 +34,8 @@ export interface RequestBookingInput {
   end: string;
   title: string;
   bookee: { email: string; name?: string };
+  /** 'meet': Google creates a Meet link for the event (the booking says pending until it has). */
+  conference?: 'meet';
 }
 
 function instant(value: string, field: string): Date {
@@ -44,7 +46,8 @@ function instant(value: string, field: string): Date {
 
 const Email = z.email();
 
-export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Promise<BookingView> {
+/** A slot a booking may take (request and reschedule): valid instants, end after start, not past, not too long. */
+export function checkedSlot(ctx: Ctx, input: { start: string; end: string }): { start: Date; end: Date } {
   const start = instant(input.start, 'start');
   const end = instant(input.end, 'end');
   if (end.getTime() <= start.getTime()) {
@@ -57,6 +60,12 @@ export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Prom
   if (end.getTime() - start.getTime() > MAX_BOOKING_HOURS * 3_600_000) {
     throw new AppError('VALIDATION', `a booking lasts at most ${MAX_BOOKING_HOURS} hours`);
   }
+  return { start, end };
+}
+
+export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Promise<BookingView> {
+  const { start, end } = checkedSlot(ctx, input);
+  const now = ctx.clock.now();
   const email = input.bookee.email.trim().toLowerCase();
   if (!Email.safeParse(email).success) throw new AppError('VALIDATION', `bookee.email is not a valid email address: ${input.bookee.email}`);
   const title = input.title.trim();
@@ -92,6 +101,7 @@ export async function requestBooking(ctx: Ctx, input: RequestBookingInput): Prom
         startAt: start,
         endAt: end,
         autoConfirmed: autoConfirm,
+        conference: input.conference ?? null,
         // The event must be inserted: one Google write owed.
         googleVersion: 1,
         statusChangedAt: now,

@@ -5,6 +5,8 @@ import { BOOKING_STATUSES } from './statuses.ts';
 import { requestBooking } from './request-booking.ts';
 import { confirmBooking, denyBooking } from './decide-booking.ts';
 import { getBooking, listOwnerBookings } from './read-bookings.ts';
+import { rescheduleBooking } from './reschedule-booking.ts';
+import { cancelBooking } from './cancel-booking.ts';
 import { getBookingSettings, setBookingSettings } from './settings.ts';
 
 const ExternalOwnerId = z.string().min(1).max(255);
@@ -21,7 +23,11 @@ const RequestInput = z.object({
     email: z.email({ message: 'must be a valid email address' }).max(320),
     name: z.string().max(255).optional(),
   }),
+  conference: z.enum(['meet']).optional(),
 });
+
+const RescheduleInput = z.object({ id: BookingId.shape.id, start: Instant, end: Instant });
+const CancelInput = z.object({ id: BookingId.shape.id, reason: z.string().trim().max(500).optional() });
 
 const ListInput = z.object({
   externalOwnerId: ExternalOwnerId,
@@ -37,6 +43,8 @@ export const bookingsRouter = router({
     request: serviceProcedure.input(RequestInput).mutation(({ ctx, input }) => requestBooking(ctx.app, input)),
     confirm: serviceProcedure.input(BookingId).mutation(({ ctx, input }) => confirmBooking(ctx.app, input)),
     deny: serviceProcedure.input(BookingId).mutation(({ ctx, input }) => denyBooking(ctx.app, input)),
+    reschedule: serviceProcedure.input(RescheduleInput).mutation(({ ctx, input }) => rescheduleBooking(ctx.app, input)),
+    cancel: serviceProcedure.input(CancelInput).mutation(({ ctx, input }) => cancelBooking(ctx.app, input)),
     get: serviceProcedure.input(BookingId).query(({ ctx, input }) => getBooking(ctx.app, input)),
     list: serviceProcedure.input(ListInput).query(({ ctx, input }) => listOwnerBookings(ctx.app, input)),
     settings: router({

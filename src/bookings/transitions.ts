@@ -4,8 +4,9 @@
 //
 //   requested --confirm--> confirmed          requested --deny--> denied
 //   requested|confirmed --bookee declines in Google--> declined
-//   requested|confirmed --owner deletes the event in Google--> cancelled
+//   requested|confirmed --owner deletes the event in Google, or bookings.cancel--> cancelled
 //   requested|confirmed --Google refuses the insert--> failed
+// (bookings.reschedule changes the times, never the status.)
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { AppError } from '../errors/index.ts';

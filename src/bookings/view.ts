@@ -16,6 +16,11 @@ export interface BookingView {
   /** The bookee's answer in Google Calendar: needsAction | accepted | tentative | declined. */
   bookeeResponse: string;
   autoConfirmed: boolean;
+  /**
+   * The video conference asked for with the booking (null: none). `status` is Google's create request status
+   * (pending until Google has created it: the link then arrives through the sync); `link` the Meet link.
+   */
+  conference: { type: 'meet'; status: 'pending' | 'success' | 'failure'; link: string | null } | null;
   /** Google has not yet been brought in line with this booking (a write is queued or retrying). */
   googlePending: boolean;
   lastError: string | null;
@@ -38,6 +43,9 @@ export function bookingView(b: Booking): BookingView {
     bookee: { email: b.bookeeEmail, ...(b.bookeeName ? { name: b.bookeeName } : {}) },
     bookeeResponse: b.bookeeResponse,
     autoConfirmed: b.autoConfirmed,
+    conference: b.conference
+      ? { type: b.conference, status: (b.conferenceStatus as 'pending' | 'success' | 'failure' | null) ?? 'pending', link: b.conferenceLink }
+      : null,
     googlePending: b.googleVersion > b.googleAppliedVersion,
     lastError: b.lastError,
     statusChangedAt: b.statusChangedAt.toISOString(),

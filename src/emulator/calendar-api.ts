@@ -70,6 +70,17 @@ export function authenticate(state: EmulatorState, c: Context): AuthInfo {
   return { email: found.grant.email, clientId: found.grant.clientId, scopes: found.grant.scope.split(' ') };
 }
 
+/**
+ * conferenceDataVersion: "Acceptable values are 0 to 1, inclusive" (events.insert reference); the default is 0.
+ * Refusal wording for other values UNVERIFIED.
+ */
+function conferenceDataVersion(c: Context): number {
+  const raw = new URL(c.req.url).searchParams.get('conferenceDataVersion');
+  if (raw === null) return 0;
+  if (raw !== '0' && raw !== '1') throw new GoogleApiError(400, { domain: 'global', reason: 'invalid', message: 'Invalid conferenceDataVersion value.' });
+  return Number(raw);
+}
+
 async function body(c: Context): Promise<JsonObject> {
   const text = await c.req.text();
   if (text.trim() === '') return {};
@@ -158,7 +169,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     const out: JsonObject = { kind: 'calendar#calendar', etag: cal.etag, id: cal.id, summary: cal.summary };
     if (cal.description !== undefined) out.description = cal.description;
     out.timeZone = cal.timeZone;
-    out.conferenceProperties = { allowedConferenceSolutionTypes: ['hangoutsMeet'] };
+    out.conferenceProperties = { allowedConferenceSolutionTypes: state.conferences.allowedTypes(cal.id) };
     return googleJson(out);
   });
 
@@ -184,7 +195,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
 
   app.post('/calendars/:calendarId/events', async (c) => {
     const { cal } = calendarFor(c, 'write');
-    const ev = insertEvent(state, await body(c), { calendar: cal, actor: c.get('auth').email });
+    const ev = insertEvent(state, await body(c), { calendar: cal, actor: c.get('auth').email, conferenceDataVersion: conferenceDataVersion(c) });
     return googleJson(renderEvent(ev, c.get('auth').email, cal.id));
   });
 
@@ -229,13 +240,13 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
 
   app.patch('/calendars/:calendarId/events/:eventId', async (c) => {
     const { cal } = calendarFor(c, 'write');
-    const ev = patchEvent(state, c.req.param('eventId'), await body(c), { calendar: cal, actor: c.get('auth').email }, c.req.header('if-match'));
+    const ev = patchEvent(state, c.req.param('eventId'), await body(c), { calendar: cal, actor: c.get('auth').email, conferenceDataVersion: conferenceDataVersion(c) }, c.req.header('if-match'));
     return googleJson(renderEvent(ev, c.get('auth').email, cal.id));
   });
 
   app.put('/calendars/:calendarId/events/:eventId', async (c) => {
     const { cal } = calendarFor(c, 'write');
-    const ev = updateEvent(state, c.req.param('eventId'), await body(c), { calendar: cal, actor: c.get('auth').email }, c.req.header('if-match'));
+    const ev = updateEvent(state, c.req.param('eventId'), await body(c), { calendar: cal, actor: c.get('auth').email, conferenceDataVersion: conferenceDataVersion(c) }, c.req.header('if-match'));
     return googleJson(renderEvent(ev, c.get('auth').email, cal.id));
   });
 

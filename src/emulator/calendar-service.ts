@@ -4,10 +4,11 @@
 
 import { autoDeclines } from './auto-decline.ts';
 import type { Calendar } from './calendars-store.ts';
+import { applyConferenceWrite, settledConference, trackPending, type ConferenceOutcome } from './conferences.ts';
 import { checkEventType } from './event-types.ts';
 import { conditionNotMet, deleted, duplicate, invalidValue, notFound } from './errors.ts';
 import {
-  cancelledEvent, exceptionSeed, instanceOf, newEvent, patchedEvent, replacedEvent, respondedEvent, type WriteContext,
+  cancelledEvent, changedEvent, exceptionSeed, instanceOf, newEvent, patchedEvent, replacedEvent, respondedEvent, type WriteContext,
 } from './event-model.ts';
 import { isValidClientEventId } from './ids.ts';
 import { findOccurrence, isRecurringMaster, splitInstanceId, type Occurrence } from './recurrence.ts';
@@ -26,12 +27,32 @@ export function commitEvent(state: EmulatorState, cal: Calendar, ev: CalEvent): 
   const isNew = cal.events.get(ev.id) === undefined;
   cal.events.put(ev, state.nextSeq(), cal.timeZone);
   state.notifier.notify(eventsResourceKey(cal.id), ev.eventType ?? 'default');
+  trackPending(state.conferences, cal, ev, (p) => settleConference(state, p.calendarId, p.eventId));
   // The invitations an out-of-office or focus-time event declines, as Google does (auto-decline.ts).
   for (const d of autoDeclines(cal, ev, isNew)) {
     cal.events.put(d, state.nextSeq(), cal.timeZone);
     state.notifier.notify(eventsResourceKey(cal.id), d.eventType ?? 'default');
   }
   return ev;
+}
+
+/** conferenceData / hangoutLink of a write (conferences.ts); a person in Google Calendar counts as version 1. */
+function withConference(state: EmulatorState, prev: CalEvent | undefined, next: CalEvent, body: JsonObject, ctx: WriteContext): CalEvent {
+  const version = ctx.asPerson ? 1 : (ctx.conferenceDataVersion ?? 0);
+  return applyConferenceWrite(state.conferences, prev, next, body, { calendar: ctx.calendar, version });
+}
+
+/**
+ * Google finishes creating a pending conference: the event's next state (new etag, in the change log, pushed).
+ * False when there was nothing pending for that event.
+ */
+export function settleConference(state: EmulatorState, calendarId: string, eventId: string, outcome?: ConferenceOutcome): boolean {
+  const cal = state.directory.calendars.get(calendarId);
+  const current = cal?.events.get(eventId)?.ev;
+  const fields = settledConference(state.conferences, calendarId, current, outcome);
+  if (!cal || !current || !fields) return false;
+  commitEvent(state, cal, changedEvent(current, fields, cal));
+  return true;
 }
 
 export function notifyCalendarLists(state: EmulatorState, emails: Iterable<string>): void {
@@ -86,21 +107,21 @@ export function insertEvent(state: EmulatorState, body: JsonObject, ctx: WriteCo
     if (ctx.calendar.events.get(body.id)) throw duplicate();
     id = body.id;
   }
-  const ev = newEvent(body, id, ctx);
+  const ev = withConference(state, undefined, newEvent(body, id, ctx), body, ctx);
   checkEventType(ev, { calendar: ctx.calendar, input: body, asPerson: ctx.asPerson ?? false });
   return commitEvent(state, ctx.calendar, ev);
 }
 
 export function patchEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
   const { prev } = writable(ctx.calendar, id, ifMatch);
-  const ev = patchedEvent(prev, body, ctx);
+  const ev = withConference(state, prev, patchedEvent(prev, body, ctx), body, ctx);
   checkEventType(ev, { calendar: ctx.calendar, input: body, prev, asPerson: ctx.asPerson ?? false });
   return commitEvent(state, ctx.calendar, ev);
 }
 
 export function updateEvent(state: EmulatorState, id: string, body: JsonObject, ctx: WriteContext, ifMatch?: string): CalEvent {
   const { prev } = writable(ctx.calendar, id, ifMatch);
-  const ev = replacedEvent(prev, body, ctx);
+  const ev = withConference(state, prev, replacedEvent(prev, body, ctx), body, ctx);
   checkEventType(ev, { calendar: ctx.calendar, input: body, prev, asPerson: ctx.asPerson ?? false });
   return commitEvent(state, ctx.calendar, ev);
 }
@@ -131,12 +152,12 @@ export function putEventAsPerson(state: EmulatorState, cal: Calendar, id: string
     checkEventType(ev, { calendar: cal, input: body, asPerson: true, ...(prev ? { prev } : {}) });
     return commitEvent(state, cal, ev);
   };
-  if (r.kind === 'stored') return { ev: checked(replacedEvent(r.ev, body, ctx), r.ev), created: false };
+  if (r.kind === 'stored') return { ev: checked(withConference(state, r.ev, replacedEvent(r.ev, body, ctx), body, ctx), r.ev), created: false };
   if (r.kind === 'virtual') {
     const seed = exceptionSeed(r.master, r.occ, cal.id);
-    return { ev: checked(replacedEvent(seed, body, ctx), seed), created: true };
+    return { ev: checked(withConference(state, seed, replacedEvent(seed, body, ctx), body, ctx), seed), created: true };
   }
-  return { ev: checked(newEvent(body, id, ctx)), created: true };
+  return { ev: checked(withConference(state, undefined, newEvent(body, id, ctx), body, ctx)), created: true };
 }
 
 /** An attendee accepts, declines, ... (control API). Null when the event has no such attendee. */

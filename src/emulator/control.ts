@@ -3,7 +3,8 @@
 
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { deleteEvent, notifyCalendarLists, putEventAsPerson, respond } from './calendar-service.ts';
+import { deleteEvent, notifyCalendarLists, putEventAsPerson, respond, settleConference } from './calendar-service.ts';
+import { pendingConferences } from './conferences.ts';
 import type { Calendar } from './calendars-store.ts';
 import { isResponseStatus, renderEvent } from './event-model.ts';
 import { newEventId } from './ids.ts';
@@ -86,6 +87,17 @@ const schemas = {
     projectLimitStatus: z.union([z.literal(403), z.literal(429), z.literal('alternate')]).optional(),
     windowMs: z.number().int().positive().max(3_600_000).optional(),
     reset: z.boolean().optional(),
+  }).strict(),
+  conferences: z.object({
+    mode: z.enum(['immediate', 'pending']).optional(),
+    outcome: z.enum(['success', 'failure']).optional(),
+    settleAfterMs: z.number().int().min(0).max(3_600_000).nullable().optional(),
+    allowedTypes: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
+  }).strict(),
+  settleConferences: z.object({
+    calendarId: z.string().min(1).optional(),
+    eventId: z.string().min(1).optional(),
+    outcome: z.enum(['success', 'failure']).optional(),
   }).strict(),
   slackUser: z.object({ email, id: z.string().min(1).optional(), name: z.string().min(1).optional() }),
   slackFaults: z.object({
@@ -261,6 +273,26 @@ export function controlRoutes(state: EmulatorState): Hono {
     for (const [k, v] of Object.entries(b)) if (v !== undefined) Object.assign(settings, { [k]: v });
     state.faults.configure(settings);
     return c.json(state.faults.snapshot());
+  });
+
+  // Conference creation: how Google answers a createRequest (at once, or pending then settled), per-calendar
+  // allowedConferenceSolutionTypes, and settling pending requests now (conferences.ts).
+  app.get('/conferences', (c) => c.json(state.conferences.snapshot()));
+  app.post('/conferences', async (c) => {
+    const { allowedTypes, ...patch } = await parse(c, schemas.conferences);
+    const settings: Parameters<typeof state.conferences.configure>[0] = {};
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) Object.assign(settings, { [k]: v });
+    state.conferences.configure(settings);
+    for (const [id, types] of Object.entries(allowedTypes ?? {})) state.conferences.setAllowedTypes(id, types);
+    return c.json(state.conferences.snapshot());
+  });
+  app.post('/conferences/settle', async (c) => {
+    const b = await parse(c, schemas.settleConferences);
+    const filter: { calendarId?: string; eventId?: string } = {};
+    if (b.calendarId) filter.calendarId = b.calendarId;
+    if (b.eventId) filter.eventId = b.eventId;
+    const settled = pendingConferences(state.conferences, filter).filter((p) => settleConference(state, p.calendarId, p.eventId, b.outcome));
+    return c.json({ settled });
   });
 
   app.get('/quota', (c) => c.json(state.quota.snapshot()));

@@ -4,6 +4,7 @@ import type { Calendar } from './calendars-store.ts';
 import { GoogleApiError, invalidValue, required } from './errors.ts';
 import { htmlLinkFor, newEventEtag, newEventId } from './ids.ts';
 import { RecurrenceError, compileSeries, isRecurringMaster, type Occurrence } from './recurrence.ts';
+import { attendeesAfterChange } from './rsvp-reset.ts';
 import { dateToInstant, isValidTimeZone, parseDate, parseDateTime, utcCompact } from './time.ts';
 import { isObject, type Attendee, type CalEvent, type EventDateTime, type EventPerson, type EventStatus, type JsonObject } from './types.ts';
 
@@ -111,6 +112,8 @@ export interface WriteContext {
   actor: string;
   /** Set on control-API writes: a person in Google Calendar may set anything, e.g. an external organizer. */
   asPerson?: boolean;
+  /** The request's conferenceDataVersion parameter (conferences.ts). */
+  conferenceDataVersion?: number;
 }
 
 function firstInstanceSuffix(ev: CalEvent, calTz: string): string | null {
@@ -137,6 +140,8 @@ function stamp(ev: CalEvent, calendar: Calendar, prev: CalEvent | undefined): Ca
   const suffix = isRecurringMaster(ev) ? firstInstanceSuffix(ev, calendar.timeZone) : null;
   ev.htmlLink = htmlLinkFor(suffix ? `${ev.id}_${suffix}` : ev.id, calendar.id);
   ev.attendees = normalizeAttendees(ev.attendees, ev.organizer?.email);
+  // A new start or recurrence asks the guests again (rsvp-reset.ts).
+  if (prev && ev.attendees) ev.attendees = attendeesAfterChange(prev, ev);
   if (ev.attendees === undefined) delete ev.attendees;
   ev.eventType ??= 'default';
   return ev;
@@ -197,6 +202,11 @@ export function replacedEvent(prev: CalEvent, input: JsonObject, ctx: WriteConte
 /** The same event marked cancelled (events.delete keeps the organizer's copy; FACTS §2). */
 export function cancelledEvent(prev: CalEvent, calendar: Calendar): CalEvent {
   return stamp({ ...prev, status: 'cancelled' }, calendar, prev);
+}
+
+/** The same event with some fields set by Google itself (e.g. a conference created asynchronously). */
+export function changedEvent(prev: CalEvent, fields: Partial<CalEvent>, calendar: Calendar): CalEvent {
+  return stamp({ ...prev, ...fields } as CalEvent, calendar, prev);
 }
 
 /** A changed attendee response (a person accepting or declining). */

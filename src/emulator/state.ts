@@ -2,6 +2,7 @@
 // so sync and page tokens issued before the reset are refused.
 
 import { Directory } from './calendars-store.ts';
+import { Conferences } from './conferences.ts';
 import { initialConfig, initialQuotaSettings, type EmulatorOptions, type RuntimeConfig } from './config.ts';
 import { Faults } from './faults.ts';
 import { randomToken } from './ids.ts';
@@ -21,6 +22,8 @@ export class EmulatorState {
   notifier: Notifier;
   requests = new RequestLog();
   slack = new SlackStore();
+  /** Conference creation (Meet links): settings and pending create requests. */
+  conferences = new Conferences();
   /** Per-minute (and optional daily) Calendar API quotas; unlimited unless configured. */
   quota: QuotaKeeper;
   private readonly initialQuota: QuotaSettings;
@@ -41,6 +44,8 @@ export class EmulatorState {
 
   reset(): void {
     this.notifier.close();
+    this.conferences.close();
+    this.conferences = new Conferences();
     this.gen = randomToken(6);
     // seq keeps rising across resets so that tokens can never alias a new state.
     this.config = initialConfig(this.options);
@@ -55,5 +60,6 @@ export class EmulatorState {
 
   close(): void {
     this.notifier.close();
+    this.conferences.close();
   }
 }
