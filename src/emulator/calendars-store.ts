@@ -17,6 +17,11 @@ export interface Calendar {
   pushNotSupported: boolean;
   etag: string;
   events: EventStore;
+  /**
+   * Events on this calendar that are attendees' copies of an event organised on another calendar:
+   * event id -> the organizer's calendar id (calendar-service.ts keeps the copies in step).
+   */
+  copyOf: Map<string, string>;
 }
 
 export interface ListEntry {
@@ -72,6 +77,7 @@ export class Directory {
       pushNotSupported: spec.pushNotSupported ?? false,
       etag: newEventEtag(),
       events: new EventStore(),
+      copyOf: new Map(),
     };
     if (spec.description !== undefined) cal.description = spec.description;
     this.calendars.set(cal.id, cal);

@@ -218,6 +218,31 @@ export function respondedEvent(prev: CalEvent, email: string, responseStatus: st
   return stamp({ ...prev, attendees: next }, calendar, prev);
 }
 
+/**
+ * The organizer's event as it appears on an attendee's calendar: same id and iCalUID ("The team
+ * offsite ... has the team calendar as an organizer ... and copied to Susan and Wei as attendees",
+ * Calendar API concepts overview), its own etag and htmlLink. What is private to each copy stays the
+ * copy's own: `extendedProperties.private` ("Properties that are private to the copy of the event
+ * that appears on this calendar"; `shared` are "shared between copies of the event on other
+ * attendees' calendars") and `reminders` ("the event's reminders for the authenticated user")
+ * (discovery document, Schema$Event).
+ */
+export function attendeeCopy(organizers: CalEvent, existing: CalEvent | undefined, calendar: Calendar): CalEvent {
+  const ev: CalEvent = { ...organizers };
+  const shared = organizers.extendedProperties?.shared;
+  const own = existing?.extendedProperties?.private;
+  delete ev.extendedProperties;
+  if (shared || own) ev.extendedProperties = { ...(shared ? { shared: { ...shared } } : {}), ...(own ? { private: { ...own } } : {}) };
+  delete ev.reminders;
+  if (existing?.reminders !== undefined) ev.reminders = existing.reminders;
+  const out = stamp(ev, calendar, existing);
+  // The copy follows the organizer's sequence (one iCalendar SEQUENCE per event, RFC 5545).
+  out.sequence = organizers.sequence ?? 0;
+  out.created = existing?.created ?? organizers.created ?? out.created;
+  out.iCalUID = organizers.iCalUID ?? out.iCalUID;
+  return out;
+}
+
 /** A materialised instance of a master, as events.list(singleEvents=true) and events.instances return it. */
 export function instanceOf(master: CalEvent, occ: Occurrence, calendarId: string, status?: EventStatus): CalEvent {
   const inst: CalEvent = { ...master, id: `${master.id}_${occ.suffix}` };
@@ -255,21 +280,26 @@ const ORDER = [
   'transparency', 'visibility', 'iCalUID', 'sequence', 'attendees',
 ];
 
-function withSelf(p: EventPerson | undefined, selves: ReadonlySet<string>): EventPerson | undefined {
+function withSelf(p: EventPerson | undefined, calendarId: string): EventPerson | undefined {
   if (!p) return p;
   const out: EventPerson = { ...p };
   delete out.self;
-  if (p.email && selves.has(p.email)) out.self = true;
+  if (p.email && p.email.toLowerCase() === calendarId.toLowerCase()) out.self = true;
   return out;
 }
 
-/** An event as the API returns it to `viewer` reading calendar `calendarId` ("self" flags are per reader). */
-export function renderEvent(ev: CalEvent, viewer: string, calendarId: string): JsonObject {
-  const selves = new Set([viewer, calendarId]);
+/**
+ * An event as the API returns it from calendar `calendarId`. `self` marks the entry of the calendar
+ * the copy is on, never the reader: Schema$EventAttendee.self is "Whether this entry represents the
+ * calendar on which this copy of the event appears" (discovery document; creator.self and
+ * organizer.self in the events reference say the same). A user reading a colleague's calendar sees
+ * the colleague's entry marked, not their own. `_viewer` is kept for the callers' sake.
+ */
+export function renderEvent(ev: CalEvent, _viewer: string, calendarId: string): JsonObject {
   const src: JsonObject = { ...ev };
-  src.creator = withSelf(ev.creator, selves);
-  src.organizer = withSelf(ev.organizer, selves);
-  if (ev.attendees) src.attendees = ev.attendees.map((a) => withSelf(a, selves));
+  src.creator = withSelf(ev.creator, calendarId);
+  src.organizer = withSelf(ev.organizer, calendarId);
+  if (ev.attendees) src.attendees = ev.attendees.map((a) => withSelf(a, calendarId));
   const out: JsonObject = {};
   for (const k of ORDER) if (src[k] !== undefined) out[k] = src[k];
   for (const [k, v] of Object.entries(src)) if (!(k in out) && v !== undefined) out[k] = v;

@@ -1,5 +1,5 @@
 // events.insert/get/patch/update/delete conformance: ids, etags and If-Match, Google's error bodies,
-// attendees, access roles and the request log.
+// attendees (self, invitations copied into attendees' calendars), access roles and the request log.
 
 import { describe, expect, test } from 'bun:test';
 import { control, failure, listAll, newUser } from './helpers.ts';
@@ -76,16 +76,24 @@ describe('insert', () => {
 });
 
 describe('patch, update, delete', () => {
-  test('patch merges top-level fields, update replaces, both honour If-Match (412 conditionNotMet)', async () => {
+  test('patch merges top-level fields and ignores If-Match; update replaces and honours it (412 conditionNotMet), so does delete', async () => {
     const ev = await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'One', description: 'keep me', location: 'Room 1', ...slot } });
     const id = ev.data.id ?? '';
-    const patched = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Two' } });
-    expect(patched.data).toMatchObject({ summary: 'Two', description: 'keep me', location: 'Room 1' });
-    expect(patched.data.etag).not.toBe(ev.data.etag);
+    const patched0 = await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Two' } });
+    expect(patched0.data).toMatchObject({ summary: 'Two', description: 'keep me', location: 'Room 1' });
+    expect(patched0.data.etag).not.toBe(ev.data.etag);
 
-    const stale = await failure(() => suite.user.calendar.events.patch(
+    // Google documents conditional modification for update and delete only (version-resources guide):
+    // a patch with a stale etag is applied all the same, nobody may rely on it being refused.
+    const patched = await suite.user.calendar.events.patch(
       { calendarId: 'primary', eventId: id, requestBody: { summary: 'Three' } },
       { headers: { 'If-Match': ev.data.etag ?? '' } },
+    );
+    expect(patched.data.summary).toBe('Three');
+
+    const stale = await failure(() => suite.user.calendar.events.update(
+      { calendarId: 'primary', eventId: id, requestBody: { summary: 'Four', ...slot } },
+      { headers: { 'If-Match': patched0.data.etag ?? '' } },
     ));
     expect(stale.status).toBe(412);
     expect(stale.body).toEqual({
@@ -320,5 +328,132 @@ describe('event types', () => {
     expect(await states('ooo-only')).toEqual(['sync']);
     await suite.user.calendar.events.insert({ calendarId: 'primary', requestBody: ooo });
     expect(await states('ooo-only')).toEqual(['sync', 'exists']);
+  });
+});
+
+describe('attendees and their copies', () => {
+  const ids = (evs: Array<{ id?: string | null }>) => evs.map((e) => e.id);
+  const live = async (calendarId: string) =>
+    (await control<{ items: Array<Record<string, any>> }>(suite.emu, 'GET', `calendars/${encodeURIComponent(calendarId)}/events`)).items;
+
+  test('self marks the entry of the calendar the copy is on, not the reader', async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    const { id: team } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', {
+      owner: 'carol@example.com', summary: 'Team', timeZone: 'UTC', members: [{ email: 'bob@example.com', role: 'reader' }],
+    });
+    await control(suite.emu, 'PUT', `calendars/${encodeURIComponent(team)}/events/teammeet001`, {
+      summary: 'Standup', ...slot, attendees: [{ email: 'bob@example.com', responseStatus: 'declined' }, { email: team }],
+    });
+    // Bob reads the team calendar: the team calendar's entry is self, Bob's is not.
+    const onTeam = (await bob.calendar.events.get({ calendarId: team, eventId: 'teammeet001' })).data;
+    expect(onTeam.attendees).toEqual([
+      { email: 'bob@example.com', responseStatus: 'declined' },
+      { email: team, organizer: true, self: true, responseStatus: 'accepted' },
+    ]);
+    expect(onTeam.organizer).toEqual({ email: team, displayName: 'Team', self: true });
+    // Bob's own copy: his entry is self.
+    const onBob = (await bob.calendar.events.get({ calendarId: 'primary', eventId: 'teammeet001' })).data;
+    expect(onBob.attendees?.find((a) => a.self)?.email).toBe('bob@example.com');
+    expect(onBob.organizer).toEqual({ email: team, displayName: 'Team' });
+  });
+
+  test("an invitation is copied into the attendee's calendar with the same id; the organizer's changes follow; private properties stay private", async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    const ev = await suite.user.calendar.events.insert({
+      calendarId: 'primary', sendUpdates: 'all',
+      requestBody: {
+        summary: 'Review', ...slot, attendees: [{ email: 'bob@example.com' }, { email: 'stranger@example.org' }],
+        extendedProperties: { private: { mine: 'alice' }, shared: { both: 'yes' } },
+      },
+    });
+    const id = ev.data.id ?? '';
+    const copy = (await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data;
+    expect(copy).toMatchObject({ id, iCalUID: ev.data.iCalUID, summary: 'Review', organizer: { email: 'alice@example.com' }, status: 'confirmed' });
+    expect(copy.extendedProperties).toEqual({ shared: { both: 'yes' } });
+    expect(copy.etag).not.toBe(ev.data.etag);
+    expect(copy.htmlLink).not.toBe(ev.data.htmlLink);
+    expect(copy.attendees?.find((a) => a.self)).toEqual({ email: 'bob@example.com', self: true, responseStatus: 'needsAction' });
+
+    const bobFull = await listAll(bob.calendar, { calendarId: 'primary' });
+    expect(ids(bobFull.items)).toEqual([id]);
+    await suite.user.calendar.events.patch({
+      calendarId: 'primary', eventId: id,
+      requestBody: { start: { dateTime: '2030-05-03T10:00:00+02:00' }, end: { dateTime: '2030-05-03T11:00:00+02:00' } },
+    });
+    const incr = await bob.calendar.events.list({ calendarId: 'primary', syncToken: bobFull.syncToken });
+    expect(incr.data.items?.map((e) => [e.id, e.start?.dateTime, e.sequence])).toEqual([[id, '2030-05-03T10:00:00+02:00', 1]]);
+    // The organizer's private properties never reached Bob's copy; his own private ones stay his.
+    await bob.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { extendedProperties: { private: { mine: 'bob' }, shared: { both: 'yes' } } } });
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { summary: 'Review 2' } });
+    const after = (await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data;
+    expect(after.summary).toBe('Review 2');
+    expect(after.extendedProperties).toEqual({ shared: { both: 'yes' }, private: { mine: 'bob' } });
+    expect((await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data.extendedProperties?.private).toEqual({ mine: 'alice' });
+  });
+
+  test("an attendee's answer on their copy shows on the organizer's event and on the other copies", async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    await newUser(suite.emu, 'carol@example.com');
+    const ev = await suite.user.calendar.events.insert({
+      calendarId: 'primary', requestBody: { summary: 'Plan', ...slot, attendees: [{ email: 'bob@example.com' }, { email: 'carol@example.com' }] },
+    });
+    const id = ev.data.id ?? '';
+    const answers = async (calendarId: string) => (await live(calendarId)).find((e) => e.id === id)?.attendees.map((a: any) => `${a.email}:${a.responseStatus}`);
+    // Bob answers through the API on his own copy.
+    const mine = (await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data;
+    await bob.calendar.events.patch({
+      calendarId: 'primary', eventId: id,
+      requestBody: { attendees: mine.attendees?.map((a) => (a.self ? { ...a, responseStatus: 'accepted' } : a)) },
+    });
+    const expected = ['bob@example.com:accepted', 'carol@example.com:needsAction'];
+    expect(await answers('alice@example.com')).toEqual(expected);
+    expect(await answers('carol@example.com')).toEqual(expected);
+    // Carol answers as a person, on her copy (control API).
+    await control(suite.emu, 'POST', `calendars/carol@example.com/events/${id}/respond`, { email: 'carol@example.com', responseStatus: 'declined' });
+    const both = ['bob@example.com:accepted', 'carol@example.com:declined'];
+    expect(await answers('alice@example.com')).toEqual(both);
+    expect(await answers('bob@example.com')).toEqual(both);
+  });
+
+  test("removing a guest or deleting the event cancels the copies; an attendee deleting their copy leaves the organizer's event", async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    const carol = await newUser(suite.emu, 'carol@example.com');
+    const ev = await suite.user.calendar.events.insert({
+      calendarId: 'primary', requestBody: { summary: 'Sync', ...slot, attendees: [{ email: 'bob@example.com' }, { email: 'carol@example.com' }] },
+    });
+    const id = ev.data.id ?? '';
+    await suite.user.calendar.events.patch({ calendarId: 'primary', eventId: id, requestBody: { attendees: [{ email: 'bob@example.com' }] } });
+    expect((await carol.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('cancelled');
+    expect((await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('confirmed');
+
+    await bob.calendar.events.delete({ calendarId: 'primary', eventId: id });
+    expect((await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('cancelled');
+    expect((await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data.status).toBe('confirmed');
+
+    const again = await suite.user.calendar.events.insert({
+      calendarId: 'primary', requestBody: { summary: 'Sync 2', ...slot, attendees: [{ email: 'bob@example.com' }] },
+    });
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: again.data.id ?? '', sendUpdates: 'all' });
+    expect((await bob.calendar.events.get({ calendarId: 'primary', eventId: again.data.id ?? '' })).data.status).toBe('cancelled');
+  });
+
+  test('a series is copied; an occurrence the organizer cancels is cancelled in the copy too; privateCopy makes no copy', async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    const series = await suite.user.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: {
+        summary: 'Weekly', start: { dateTime: '2030-05-01T10:00:00', timeZone: 'UTC' }, end: { dateTime: '2030-05-01T11:00:00', timeZone: 'UTC' },
+        recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'], attendees: [{ email: 'bob@example.com' }],
+      },
+    });
+    const id = series.data.id ?? '';
+    await suite.user.calendar.events.delete({ calendarId: 'primary', eventId: `${id}_20300508T100000Z` });
+    const inst = await bob.calendar.events.instances({ calendarId: 'primary', eventId: id });
+    expect(inst.data.items?.map((e) => e.id)).toEqual([`${id}_20300501T100000Z`, `${id}_20300515T100000Z`]);
+
+    const priv = await suite.user.calendar.events.insert({
+      calendarId: 'primary', requestBody: { summary: 'Mine only', ...slot, privateCopy: true, attendees: [{ email: 'bob@example.com' }] },
+    });
+    expect((await failure(() => bob.calendar.events.get({ calendarId: 'primary', eventId: priv.data.id ?? '' }))).status).toBe(404);
   });
 });
