@@ -5,7 +5,8 @@
 // series' blocked times replaced. A cancelled master (or one-off event) removes its whole series.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import type { ChangeSet, EventChange } from '../sync/index.ts';
+import { findCalendar, type ChangeSet, type EventChange } from '../sync/index.ts';
+import { getOwner } from '../links/index.ts';
 import { horizonAt } from './horizon.ts';
 import { groupSeries, rebuildSeries } from './rebuild.ts';
 import { sourceFromMirrorEvent, type SourceEvent } from './source-event.ts';
@@ -17,10 +18,10 @@ import { deleteSeries, deleteSources, fromSourceRow, loadSeriesSources, readPref
  * full sync no longer listed it, e.g. an instance that is no longer an exception), as opposed to
  * Google reporting it cancelled (FACTS §2: cancelled instances of live series are still listed).
  */
-export function sourceOfChange(change: EventChange): { source: SourceEvent; vanished: boolean } {
-  let source = sourceFromMirrorEvent(change.event);
+export function sourceOfChange(change: EventChange, ownerEmail: string | null = null): { source: SourceEvent; vanished: boolean } {
+  let source = sourceFromMirrorEvent(change.event, ownerEmail);
   if (change.kind !== 'created' && change.previous && source.seriesId === source.eventId) {
-    const prev = sourceFromMirrorEvent(change.previous);
+    const prev = sourceFromMirrorEvent(change.previous, ownerEmail);
     if (prev.seriesId !== prev.eventId) source = { ...source, seriesId: prev.seriesId, originalStart: source.originalStart ?? prev.originalStart, recurrence: null };
   }
   const vanished = change.kind === 'cancelled' && (change.event.raw as { status?: unknown } | null)?.status !== 'cancelled';
@@ -36,11 +37,16 @@ export async function applyChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Pro
     calendarTimeZone: cs.calendarTimeZone,
   };
   const now = ctx.clock.now();
+  // Whose answer counts (source-event.ts, ownerResponse): the owner's Google address, read only
+  // when some event of the set has guests.
+  const ownerEmail = cs.changes.some((c) => c.event.attendees.length > 0 || (c.event.raw as { attendees?: unknown[] } | null)?.attendees?.length)
+    ? await ownerGoogleEmail(tx, ctx, cs.ownerId)
+    : null;
 
   // Last state per event wins; a removed master (or one-off event) takes its whole series with it.
   const latest = new Map<string, { source: SourceEvent; vanished: boolean }>();
   for (const change of cs.changes) {
-    const c = sourceOfChange(change);
+    const c = sourceOfChange(change, ownerEmail);
     if (c.source.eventId) latest.set(c.source.eventId, c);
   }
   const removed = new Set<string>();
@@ -67,4 +73,15 @@ export async function applyChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Pro
   if (emptied.length > 0) await deleteSeries(tx, cal.calendarRowId, emptied);
   const prefs = await readPreferences(tx, cal.ownerId);
   await rebuildSeries(tx, ctx, groups, () => prefs, horizonAt(now, ctx.config.availability.horizonDays));
+}
+
+/**
+ * The owner's Google address: the one links recorded at consent, else the id of their primary
+ * calendar (a primary calendar's id is its user's email address, FACTS §4 htmlLink examples).
+ */
+async function ownerGoogleEmail(tx: Executor, ctx: Ctx, ownerId: string): Promise<string | null> {
+  const owner = await getOwner({ db: tx }, ownerId);
+  if (owner?.googleEmail) return owner.googleEmail;
+  const primary = await findCalendar(ctx, ownerId, 'primary', { tx });
+  return primary?.calendarId ?? null;
 }

@@ -32,7 +32,7 @@ export interface SourceEvent {
   status: string;
   transparency: string;
   eventType: string;
-  /** The owner's own answer (the attendee marked `self`), null when the owner is not an attendee. */
+  /** The owner's own answer (see `ownerResponse`), null when neither the owner nor the calendar is a guest. */
   selfResponse: string | null;
   start: EventTime | null;
   end: EventTime | null;
@@ -67,6 +67,26 @@ const clean = (t: EventTime | null | undefined): EventTime | null => {
   return out.date || out.dateTime ? out : null;
 };
 
+type AttendeeShape = NonNullable<GoogleEventShape['attendees']>[number];
+
+/**
+ * Whose answer decides whether an event blocks the owner's time. `self` marks the entry of the
+ * calendar this copy of the event is on, not the reader (Schema$EventAttendee.self: "Whether this
+ * entry represents the calendar on which this copy of the event appears", discovery document):
+ * on the owner's primary calendar that is the owner; on a secondary calendar (the owner's own or
+ * one shared with them) it is that calendar's entry, if the calendar itself was invited. So:
+ * the owner's own entry (their Google address) counts first, on every calendar; failing that the
+ * calendar's entry (`self`); failing both, null (the event blocks by its status and transparency).
+ * `ownerEmail` null: only `self` is known (it is the owner's entry on their primary calendar).
+ */
+export function ownerResponse(attendees: readonly AttendeeShape[] | null | undefined, ownerEmail: string | null): string | null {
+  if (!attendees) return null;
+  const owner = ownerEmail ? ownerEmail.toLowerCase() : null;
+  const mine = owner ? attendees.find((a) => (a.email ?? '').toLowerCase() === owner) : undefined;
+  const self = attendees.find((a) => a.self === true);
+  return (mine ?? self)?.responseStatus ?? null;
+}
+
 /**
  * A Google event resource -> what availability keeps. A cancelled instance may come as a bare
  * tombstone `{id, status}` (observed): its series and original start are then read from its id.
@@ -87,14 +107,13 @@ export function sourceFromGoogleEvent(ev: GoogleEventShape): SourceEvent {
       }
     }
   }
-  const self = ev.attendees?.find((a) => a.self === true);
   return {
     eventId,
     seriesId: recurringEventId ?? eventId,
     status,
     transparency: ev.transparency ?? 'opaque',
     eventType: ev.eventType ?? 'default',
-    selfResponse: self?.responseStatus ?? null,
+    selfResponse: ownerResponse(ev.attendees, null),
     start: clean(ev.start),
     end: clean(ev.end),
     endTimeUnspecified: ev.endTimeUnspecified === true,
@@ -107,9 +126,10 @@ export function sourceFromGoogleEvent(ev: GoogleEventShape): SourceEvent {
 /**
  * The mirror row as a Google-shaped event: its raw resource first, the typed columns as fallback,
  * except the status: the mirror's says whether the event still exists (a row the sync removed
- * carries status 'cancelled' over the raw resource it last had).
+ * carries status 'cancelled' over the raw resource it last had). `ownerEmail`: the owner's Google
+ * address, whose answer counts on every calendar (`ownerResponse`).
  */
-export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
+export function sourceFromMirrorEvent(ev: MirrorEvent, ownerEmail: string | null = null): SourceEvent {
   const raw = (ev.raw ?? {}) as GoogleEventShape;
   const timed = (at: Date | null, tz: string | null): EventTime | null =>
     at ? { dateTime: at.toISOString(), ...(tz ? { timeZone: tz } : {}) } : null;
@@ -119,7 +139,8 @@ export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
   if (!original && ev.originalStartTime) {
     original = /^\d{4}-\d{2}-\d{2}$/.test(ev.originalStartTime) ? { date: ev.originalStartTime } : { dateTime: ev.originalStartTime };
   }
-  return sourceFromGoogleEvent({
+  const attendees = raw.attendees ?? ev.attendees;
+  const source = sourceFromGoogleEvent({
     id: ev.googleEventId,
     status: ev.status || raw.status,
     transparency: raw.transparency ?? ev.transparency,
@@ -131,6 +152,7 @@ export function sourceFromMirrorEvent(ev: MirrorEvent): SourceEvent {
     recurrence: raw.recurrence ?? ev.recurrence,
     recurringEventId: raw.recurringEventId ?? ev.recurringEventId,
     originalStartTime: original,
-    attendees: raw.attendees ?? ev.attendees,
+    attendees,
   });
+  return { ...source, selfResponse: ownerResponse(attendees, ownerEmail) };
 }

@@ -2,7 +2,7 @@
 // interval written out by hand (UTC) with the local times it stands for.
 import { describe, expect, test } from 'bun:test';
 import { blockedTimesFor, type AvailabilityPreferences } from '../../src/availability/blocked-times.ts';
-import { sourceFromGoogleEvent, type GoogleEventShape } from '../../src/availability/source-event.ts';
+import { ownerResponse, sourceFromGoogleEvent, type GoogleEventShape } from '../../src/availability/source-event.ts';
 import { E } from './google-events.ts';
 
 const ms = (iso: string) => Date.parse(iso);
@@ -330,6 +330,23 @@ describe('horizon windows partition a series', () => {
 
   test('recurringOnly leaves one-off events out (the horizon job must not duplicate them)', () => {
     expect(blockedTimesFor(sourceFromGoogleEvent(E.timed), CHICAGO, { tentativeBlocks: false }, WIDE, { recurringOnly: true })).toEqual([]);
+  });
+});
+
+describe("whose answer counts (ownerResponse)", () => {
+  const OWNER = 'dana@example.com';
+  const TEAM = 'team123@group.calendar.google.com';
+  test("the owner's own entry first, on any calendar, whatever `self` marks", () => {
+    // On a shared calendar Google marks that calendar's entry self, not the reader's.
+    expect(ownerResponse([{ email: TEAM, self: true, responseStatus: 'accepted' }, { email: 'Dana@Example.com', responseStatus: 'declined' }], OWNER)).toBe('declined');
+    expect(ownerResponse([{ email: 'other@example.com', responseStatus: 'accepted' }, { email: OWNER, responseStatus: 'declined' }], OWNER)).toBe('declined');
+  });
+  test("the calendar's own entry (self) when the owner is not a guest; null when neither is", () => {
+    expect(ownerResponse([{ email: TEAM, self: true, responseStatus: 'declined' }, { email: 'x@example.com', responseStatus: 'accepted' }], OWNER)).toBe('declined');
+    expect(ownerResponse([{ email: 'x@example.com', responseStatus: 'declined' }], OWNER)).toBeNull();
+    expect(ownerResponse(null, OWNER)).toBeNull();
+    // Owner unknown: only self is known (on the primary calendar it is the owner).
+    expect(ownerResponse([{ email: OWNER, self: true, responseStatus: 'tentative' }], null)).toBe('tentative');
   });
 });
 

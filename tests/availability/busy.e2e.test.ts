@@ -213,6 +213,38 @@ describe('which calendars count', () => {
   });
 });
 
+describe("whose answer counts", () => {
+  test("on a colleague's calendar shared with the owner, the owner's own decline frees the time (self there is the calendar's entry, not the owner's)", async () => {
+    const shared = await h.emuJson<{ id: string }>('calendars', {
+      owner: 'yuki@example.com', summary: 'Yuki team', timeZone: 'Asia/Tokyo', members: [{ email: EMAIL, role: 'reader' }],
+    });
+    const sharedId = shared.id;
+    await h.t.trpc('calendars.resync', { externalOwnerId: OWNER });
+    await waitFor(async () => (await h.t.trpc<any>('links.get', { externalOwnerId: OWNER })).body.result?.data.calendars.some((c: any) => c.calendarId === sharedId), {
+      what: 'the shared calendar in the list',
+    });
+    expect((await h.t.trpc('calendars.setSelected', { externalOwnerId: OWNER, calendarId: sharedId, selected: true })).status).toBe(200);
+    await h.putEvent(sharedId, 'shareddecl01', {
+      summary: 'Planning',
+      attendees: [{ email: 'yuki@example.com', responseStatus: 'accepted' }, { email: EMAIL, responseStatus: 'declined' }],
+      start: { dateTime: at(60, '10:00', TZ) },
+      end: { dateTime: at(60, '11:00', TZ) },
+    });
+    await h.putEvent(sharedId, 'sharedacc001', {
+      summary: 'Review',
+      attendees: [{ email: EMAIL, responseStatus: 'accepted' }],
+      start: { dateTime: at(60, '14:00', TZ) },
+      end: { dateTime: at(60, '15:00', TZ) },
+    });
+    // As Google shows it to the owner: no attendee of the shared calendar's copy is `self`.
+    const onShared = (await h.emuJson<{ items: any[] }>(`calendars/${encodeURIComponent(sharedId)}/events`)).items.find((e) => e.id === 'shareddecl01');
+    expect(onShared.attendees.some((a: any) => a.self)).toBe(false);
+    await h.syncNow(ownerId, sharedId);
+    const [from, to] = range(60, 61);
+    await h.busyBecomes(OWNER, from, to, [iv(at(60, '14:00', TZ), at(60, '15:00', TZ))], 'only the accepted meeting to block on the shared calendar', [sharedId]);
+  }, 30_000);
+});
+
 describe('availability.free', () => {
   test('free slots of at least the duration within working hours', async () => {
     // Day 60 is a Monday + 60 days = a Saturday; use day 63 (Monday) and day 64.
