@@ -20,13 +20,19 @@ export async function bookingById(db: Executor, id: string, opts: { forUpdate?: 
   return rows[0];
 }
 
-/** The owner's bookings whose events are among these Google event ids, locked for the change-set handler. */
-export async function bookingsByEventIds(db: Executor, ownerId: string, googleEventIds: string[]): Promise<Booking[]> {
+/**
+ * The owner's bookings on this calendar whose events are among these Google event ids, locked for
+ * the change-set handler. The calendar matters: Google puts a copy of an invitation, with the same
+ * event id, on each guest's calendar ("copied to Susan and Wei as attendees", Calendar API concepts
+ * overview), and an owner may have a guest's calendar selected too. Only the copy on the booking's
+ * own calendar (the organizer's) speaks for the booking.
+ */
+export async function bookingsByEventIds(db: Executor, ownerId: string, calendarId: string, googleEventIds: string[]): Promise<Booking[]> {
   if (googleEventIds.length === 0) return [];
   return db
     .select()
     .from(bookings)
-    .where(and(eq(bookings.ownerId, ownerId), inArray(bookings.googleEventId, googleEventIds)))
+    .where(and(eq(bookings.ownerId, ownerId), eq(bookings.calendarId, calendarId), inArray(bookings.googleEventId, googleEventIds)))
     .orderBy(asc(bookings.id))
     .for('update');
 }

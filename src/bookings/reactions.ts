@@ -7,6 +7,8 @@
 //   bookee accepts (or answers tentative) -> only recorded (the owner still has to confirm)
 //   owner deletes event  -> cancelled
 //   owner moves event    -> start/end follow
+// Only the booking's own calendar counts: a guest's copy of the event (same id, on a calendar the
+// owner may also have selected) is the guest's, and changes nothing here.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import type { ChangeSet, EventChange } from '../sync/index.ts';
@@ -23,18 +25,19 @@ export async function reactToChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): P
   const rows = await bookingsByEventIds(
     tx,
     cs.ownerId,
+    cs.calendarId,
     ours.map((c) => c.event.googleEventId),
   );
   const byEventId = new Map(rows.map((b) => [b.googleEventId, b]));
   for (const change of ours) {
     const booking = byEventId.get(change.event.googleEventId);
     if (!booking) continue;
-    const after = await reactToChange(tx, ctx, cs, booking, change);
+    const after = await reactToChange(tx, ctx, booking, change);
     byEventId.set(booking.googleEventId, after);
   }
 }
 
-async function reactToChange(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, change: EventChange): Promise<Booking> {
+async function reactToChange(tx: Executor, ctx: Ctx, b: Booking, change: EventChange): Promise<Booking> {
   // Decided bookings no longer follow their event (denied/declined ones are being deleted by us).
   if (!LIVE_STATUSES.includes(b.status)) return b;
   const ev = change.event;
@@ -62,7 +65,7 @@ async function reactToChange(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, 
   let current = b;
   const now = ctx.clock.now();
   if (attendee && attendee.responseStatus !== current.bookeeResponse) {
-    const row = await updateBooking(tx, current.id, { bookeeResponse: attendee.responseStatus, calendarId: cs.calendarId }, { now });
+    const row = await updateBooking(tx, current.id, { bookeeResponse: attendee.responseStatus }, { now });
     if (row) {
       await publishBookingChanged(tx, ctx, row, 'google.responded', current);
       current = row;
@@ -85,9 +88,7 @@ async function reactToChange(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, 
   const end = ev.endAt;
   // A reschedule not yet at Google: the event's times are older than the row's, and ours will win.
   if (!current.timesOwed && start && end && end > start && (start.getTime() !== current.startAt.getTime() || end.getTime() !== current.endAt.getTime())) {
-    current = await followMove(tx, ctx, cs, current, start, end);
-  } else if (current.calendarId !== cs.calendarId) {
-    current = (await updateBooking(tx, current.id, { calendarId: cs.calendarId }, { now })) ?? current;
+    current = await followMove(tx, ctx, current, start, end);
   }
   return current;
 }
@@ -97,11 +98,11 @@ async function reactToChange(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, 
  * double-book in Google, the constraint forbids it here): then the booking keeps its times and
  * says why in lastError, inside a savepoint so the sync's transaction is not aborted.
  */
-async function followMove(tx: Executor, ctx: Ctx, cs: ChangeSet, b: Booking, start: Date, end: Date): Promise<Booking> {
+async function followMove(tx: Executor, ctx: Ctx, b: Booking, start: Date, end: Date): Promise<Booking> {
   const now = ctx.clock.now();
   try {
     const moved = await tx.transaction(async (sp) =>
-      updateBooking(sp, b.id, { startAt: start, endAt: end, calendarId: cs.calendarId, eventInserted: true }, { now }),
+      updateBooking(sp, b.id, { startAt: start, endAt: end, eventInserted: true }, { now }),
     );
     if (!moved) return b;
     await publishBookingChanged(tx, ctx, moved, 'google.moved', b);
