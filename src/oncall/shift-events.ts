@@ -1,5 +1,6 @@
 // The Google side of shifts: inserting a shift's event, and handing an event from one assignee to
-// another without overwriting a concurrent edit (If-Match with the etag just read; on 412 read again).
+// another without overwriting a concurrent edit (events.update under If-Match with the etag just
+// read; on 412 read again).
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
@@ -68,7 +69,14 @@ const MAX_CONDITIONAL_ATTEMPTS = 5;
  * Makes `to` the assignee of the event instead of `from`: replaces the attendee and the summary,
  * keeps every other attendee, Google emails both (`sendUpdates=all`). Idempotent: an event that
  * already has `to` and not `from` is left alone, so a retried or resumed saga can call it again.
- * Etag: "If-Match on update/delete -> 412 if changed" (Calendar version-resources guide).
+ *
+ * The attendee list is written whole, as read, so an answer given between the read and the write
+ * (another guest accepting) must not be overwritten. Google documents conditional modification for
+ * update and delete only ("If you want to update or delete a resource only if it has not changed
+ * since you last retrieved it, you can specify an If-Match header ... Otherwise, you will get a 412",
+ * version-resources guide); the events.patch reference says nothing of If-Match, and recommends
+ * "get followed by update" anyway. Hence events.update of the event as read, under If-Match with its
+ * etag: a change in between answers 412, and we read again and re-apply.
  */
 export async function reassignShiftEvent(
   ctx: Ctx,
@@ -87,8 +95,8 @@ export async function reassignShiftEvent(
       const next: calendar_v3.Schema$EventAttendee[] = attendees.filter((a) => !same(a.email, change.from) && !same(a.email, change.to.email));
       next.push({ email: change.to.email, displayName: change.to.name, responseStatus: 'needsAction' });
       try {
-        await cal.events.patch(
-          { calendarId: where.calendarId, eventId, sendUpdates: 'all', requestBody: { attendees: next, summary: change.summary } },
+        await cal.events.update(
+          { calendarId: where.calendarId, eventId, sendUpdates: 'all', requestBody: { ...ev, attendees: next, summary: change.summary } },
           { headers: { 'If-Match': ev.etag ?? '*' } },
         );
         return 'patched';

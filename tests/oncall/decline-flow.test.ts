@@ -1,6 +1,6 @@
 // The on-call flow end to end, through the real path: an attendee declines in (emulated) Google
 // Calendar -> push notification to the webhook -> event sync -> change set -> oncall.declined ->
-// swap (both Google events patched) -> one Slack message.
+// swap (both Google events updated) -> one Slack message.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { startOncallHarness, hoursFromNow, overlapsOf, waitFor, type OncallHarness, type ShiftView } from './harness.ts';
 
@@ -120,8 +120,8 @@ describe('a decline in Google Calendar', () => {
     ]);
   });
 
-  test('the two patches went to Google with sendUpdates=all', async () => {
-    const patches = (await h.requests(0, '/events/')).filter((r) => r.method === 'PATCH' && (r.path.endsWith(shifts[0]!.googleEventId) || r.path.endsWith(shifts[1]!.googleEventId)));
+  test('the two updates (events.update under If-Match) went to Google with sendUpdates=all', async () => {
+    const patches = (await h.requests(0, '/events/')).filter((r) => r.method === 'PUT' && (r.path.endsWith(shifts[0]!.googleEventId) || r.path.endsWith(shifts[1]!.googleEventId)));
     expect(patches.length).toBe(2);
     expect(patches.every((p) => p.query.sendUpdates === 'all' && p.status === 200)).toBe(true);
   });

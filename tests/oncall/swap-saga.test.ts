@@ -1,4 +1,5 @@
-// The swap saga under failure: a concurrent edit between read and patch (412 -> read again), a
+// The swap saga under failure: a concurrent edit between read and update (412 -> read again; an
+// answer given meanwhile survives), a
 // transient failure between the two patches (the second is retried), a permanent one (the first
 // is undone, another colleague is tried), and a service restart in the middle of a swap. The
 // service reaches the emulator through a small proxy that lets a test act between two requests.
@@ -64,13 +65,13 @@ async function oneMessage(hh: OncallHarness, channel: string) {
 }
 
 describe('etags', () => {
-  test('an edit between our read and our patch: Google answers 412, we read again and keep the edit', async () => {
+  test('an edit between our read and our update: Google answers 412, we read again and keep the edit', async () => {
     const g = await h.createGroup('Etag', team, { channel: 'C0ETAG' });
     const shifts = await h.schedule(g.id, hoursFromNow(24), 8, 2);
     const target = shifts[0]!.googleEventId;
     let edited = false;
     hook = async (req, url) => {
-      if (edited || req.method !== 'PATCH' || !url.pathname.endsWith(`/events/${target}`)) return;
+      if (edited || req.method !== 'PUT' || !url.pathname.endsWith(`/events/${target}`)) return;
       edited = true;
       // Someone edits the event in Google Calendar after we read it: our etag is now stale.
       const ev = await h.event(target);
@@ -82,12 +83,43 @@ describe('etags', () => {
     } finally {
       hook = undefined;
     }
-    const patches = seen().filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${target}`));
+    const patches = seen().filter((r) => r.method === 'PUT' && r.path.endsWith(`/events/${target}`));
     expect(patches.map((p) => p.status)).toEqual([412, 200]);
     const ev = await h.event(target);
     expect(ev.location).toBe('War room');
     expect(ev.attendees.map((a: any) => a.email)).toEqual([BOB]);
     expect((await oneMessage(h, 'C0ETAG')).length).toBe(1);
+  });
+});
+
+describe('answers given while we write', () => {
+  test("another guest's answer arriving between our read and our write survives (the attendee list is written whole)", async () => {
+    const OBSERVER = 'observer@saga.test';
+    const g = await h.createGroup('Answers', team, { channel: 'C0ANSWERS' });
+    const shifts = await h.schedule(g.id, hoursFromNow(36), 8, 2); // ada bob
+    const target = shifts[0]!.googleEventId;
+    // The owner adds an observer to ada's shift in Google Calendar.
+    const ev0 = await h.event(target);
+    await h.emuJson(`calendars/${encodeURIComponent(OWNER)}/events/${target}`, { ...ev0, attendees: [...ev0.attendees, { email: OBSERVER }] }, 'PUT');
+    await h.mirrored(target, OBSERVER, 'needsAction');
+    await h.quiet();
+    let answered = false;
+    hook = async (req, url) => {
+      if (answered || (req.method !== 'PUT' && req.method !== 'PATCH') || !url.pathname.endsWith(`/events/${target}`)) return;
+      answered = true;
+      // We have read the event (observer: needsAction); the observer accepts before our write lands.
+      await h.respond(target, OBSERVER, 'accepted');
+    };
+    try {
+      await h.respond(target, ADA, 'declined');
+      await completedSwap(h, g.id);
+    } finally {
+      hook = undefined;
+    }
+    expect(answered).toBe(true);
+    const ev = await h.event(target);
+    expect(ev.attendees.map((a: any) => [a.email, a.responseStatus]).sort()).toEqual([[BOB, 'needsAction'], [OBSERVER, 'accepted']]);
+    expect((await oneMessage(h, 'C0ANSWERS')).length).toBe(1);
   });
 });
 
@@ -144,8 +176,8 @@ describe('a failure between the two patches', () => {
     ]);
     const msgs = await h.slackMessages('C0UNDO');
     expect(msgs.length).toBe(1); // only the swap that went through is announced
-    // Every PATCH on ada's event: to bob, back to ada, to cy.
-    const patches = seen().filter((r) => r.method === 'PATCH' && r.path.endsWith(`/events/${a.googleEventId}`));
+    // Every update on ada's event: to bob, back to ada, to cy.
+    const patches = seen().filter((r) => r.method === 'PUT' && r.path.endsWith(`/events/${a.googleEventId}`));
     expect(patches.map((p) => p.status)).toEqual([200, 200, 200]);
   });
 });
