@@ -160,6 +160,32 @@ describe('a decline in Google Calendar', () => {
   });
 });
 
+describe("the assignee's own copy of the shift event", () => {
+  test('declining on their own calendar (Google copies the invitation there, same id) swaps the shift; the copies follow the swap', async () => {
+    const EVE = 'eve@copies.test';
+    const FAY = 'fay@copies.test';
+    // Both are Google users: each shift event is copied into the assignee's calendar.
+    await h.emuJson('users', { email: EVE });
+    await h.emuJson('users', { email: FAY });
+    const g = await h.createGroup('Copies', [{ email: EVE, name: 'Eve' }, { email: FAY, name: 'Fay' }], { channel: 'C0COPIES' });
+    const shifts = await h.schedule(g.id, hoursFromNow(60), 8, 2); // eve fay
+    const [a, b] = [shifts[0]!.googleEventId, shifts[1]!.googleEventId];
+    const liveOn = async (cal: string) => (await h.emuJson<{ items: any[] }>(`calendars/${encodeURIComponent(cal)}/events`)).items.map((e) => e.id);
+    expect(await liveOn(EVE)).toContain(a);
+    await h.emuJson(`calendars/${encodeURIComponent(EVE)}/events/${a}/respond`, { email: EVE, responseStatus: 'declined' });
+    const rows = await waitSwap(g.id);
+    expect(rows[0]).toMatchObject({ state: 'completed', from_email: EVE, to_email: FAY });
+    expect(await h.attendeesOf(a)).toEqual([FAY]);
+    expect(await h.attendeesOf(b)).toEqual([EVE]);
+    // Eve's calendar now holds b and no longer a; Fay's the other way round.
+    expect(await liveOn(EVE)).toContain(b);
+    expect(await liveOn(EVE)).not.toContain(a);
+    expect(await liveOn(FAY)).toContain(a);
+    expect(await liveOn(FAY)).not.toContain(b);
+    await h.quiet();
+  });
+});
+
 describe('duplicates and races', () => {
   test('20 duplicate notifications (and 20 duplicate jobs) still give exactly one swap and one message', async () => {
     const g = await h.createGroup('Dupes', team(), { channel: 'C0DUPES' });
