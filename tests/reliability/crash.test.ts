@@ -208,7 +208,8 @@ describe(`a burst of ${CHANGES} changes over ${CALENDARS} calendars with ${RANDO
     let midSync = false;
     let burstHalfway = false;
     gate.hook = async (req, url) => {
-      if (!betweenPatches && req.method === 'PATCH' && shiftEvents.has(url.pathname.split('/').pop()!) && ++patches === 2) {
+      // (a swap writes each event with events.update under If-Match: PUT)
+      if (!betweenPatches && (req.method === 'PUT' || req.method === 'PATCH') && shiftEvents.has(url.pathname.split('/').pop()!) && ++patches === 2) {
         betweenPatches = true;
         await crash('between the two Google patches of a swap');
         return new Response(null, { status: 502 });
