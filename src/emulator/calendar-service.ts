@@ -5,6 +5,7 @@
 // Invitations: an event written on a calendar (the organizer's copy) is copied, with the same event
 // id, into the calendar of every attendee the emulator knows (a calendar whose id is the attendee's
 // email), as Google does ("copied to Susan and Wei as attendees", Calendar API concepts overview;
+// "Inviting someone to an event puts a copy of that event on their calendar", sharing guide;
 // attendee.self: "the calendar on which this copy of the event appears", discovery document). The
 // organizer's changes reach every copy; an attendee removed from the list, or the organizer deleting
 // the event, cancels that attendee's copy; an attendee's answer given on their copy is written on the

@@ -221,11 +221,13 @@ export function respondedEvent(prev: CalEvent, email: string, responseStatus: st
 /**
  * The organizer's event as it appears on an attendee's calendar: same id and iCalUID ("The team
  * offsite ... has the team calendar as an organizer ... and copied to Susan and Wei as attendees",
- * Calendar API concepts overview), its own etag and htmlLink. What is private to each copy stays the
+ * Calendar API concepts overview; "Inviting someone to an event puts a copy of that event on their
+ * calendar", sharing guide), its own etag and htmlLink. What is private to each copy stays the
  * copy's own: `extendedProperties.private` ("Properties that are private to the copy of the event
  * that appears on this calendar"; `shared` are "shared between copies of the event on other
  * attendees' calendars") and `reminders` ("the event's reminders for the authenticated user")
- * (discovery document, Schema$Event).
+ * (discovery document, Schema$Event), and `colorId` (the invitee may "modify their copy of the
+ * event---for example, by adding a reminder on their calendar or assigning a label", sharing guide).
  */
 export function attendeeCopy(organizers: CalEvent, existing: CalEvent | undefined, calendar: Calendar): CalEvent {
   const ev: CalEvent = { ...organizers };
@@ -233,8 +235,10 @@ export function attendeeCopy(organizers: CalEvent, existing: CalEvent | undefine
   const own = existing?.extendedProperties?.private;
   delete ev.extendedProperties;
   if (shared || own) ev.extendedProperties = { ...(shared ? { shared: { ...shared } } : {}), ...(own ? { private: { ...own } } : {}) };
-  delete ev.reminders;
-  if (existing?.reminders !== undefined) ev.reminders = existing.reminders;
+  for (const own of ['reminders', 'colorId'] as const) {
+    delete ev[own];
+    if (existing?.[own] !== undefined) ev[own] = existing[own];
+  }
   const out = stamp(ev, calendar, existing);
   // The copy follows the organizer's sequence (one iCalendar SEQUENCE per event, RFC 5545).
   out.sequence = organizers.sequence ?? 0;
