@@ -184,6 +184,36 @@ describe("the assignee's own copy of the shift event", () => {
     expect(await liveOn(FAY)).not.toContain(b);
     await h.quiet();
   });
+
+  test("with the assignee's calendar also selected, their copy (same event id) is not the shift's event: deleting it changes nothing", async () => {
+    const GIA = 'gia@copies.test';
+    const HAL = 'hal@copies.test';
+    await h.emuJson('users', { email: GIA });
+    await h.emuJson('users', { email: HAL });
+    // Gia shares her calendar with the owner, who selects it (calwatch mirrors it too).
+    await h.emuJson('calendars', { owner: GIA, primary: true, members: [{ email: h.owner.email, role: 'reader' }] });
+    await h.t.trpc('calendars.resync', { externalOwnerId: h.owner.externalOwnerId });
+    await waitFor(
+      async () => (await h.t.trpc<any>('links.get', { externalOwnerId: h.owner.externalOwnerId })).body.result?.data.calendars.some((c: any) => c.calendarId === GIA),
+      { what: "Gia's calendar in the owner's list" },
+    );
+    expect((await h.t.trpc('calendars.setSelected', { externalOwnerId: h.owner.externalOwnerId, calendarId: GIA, selected: true })).status).toBe(200);
+    const g = await h.createGroup('Shared', [{ email: GIA, name: 'Gia' }, { email: HAL, name: 'Hal' }], { channel: 'C0SHARED' });
+    const shifts = await h.schedule(g.id, hoursFromNow(72), 8, 2); // gia hal
+    const a = shifts[0]!.googleEventId;
+    const onGia = async () =>
+      (await h.sql`select e.status from calendar_events e join calendars c on c.id = e.calendar_id
+        where c.google_calendar_id = ${GIA} and e.google_event_id = ${a}`)[0]?.status as string | undefined;
+    await waitFor(async () => (await onGia()) === 'confirmed', { what: "Gia's copy mirrored", timeoutMs: 20_000 });
+    // Gia removes the invitation from her calendar (her copy only: the organizer's event stays).
+    await h.emuJson(`calendars/${encodeURIComponent(GIA)}/events/${a}`, undefined, 'DELETE');
+    await waitFor(async () => (await onGia()) !== 'confirmed', { what: "Gia's deleted copy mirrored", timeoutMs: 20_000 });
+    await h.quiet();
+    expect((await h.shifts(g.id)).map((s) => [s.assigneeEmail, s.status])).toEqual([[GIA, 'SCHEDULED'], [HAL, 'SCHEDULED']]);
+    expect(await h.swapRows(g.id)).toEqual([]);
+    expect(await h.attendeesOf(a)).toEqual([GIA]);
+    await h.t.trpc('calendars.setSelected', { externalOwnerId: h.owner.externalOwnerId, calendarId: GIA, selected: false });
+  });
 });
 
 describe('duplicates and races', () => {
