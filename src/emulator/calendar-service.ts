@@ -43,9 +43,18 @@ export function commitEvent(state: EmulatorState, cal: Calendar, ev: CalEvent): 
   for (const d of autoDeclines(cal, ev, isNew)) {
     cal.events.put(d, state.nextSeq(), cal.timeZone);
     state.notifier.notify(eventsResourceKey(cal.id), d.eventType ?? 'default');
+    // Declined on an attendee's copy: the answer is the organizer's to see too (applied once the
+    // write under way is done, so that its propagation is not overtaken by this one's).
+    const originId = cal.copyOf.get(d.id);
+    const mine = d.attendees?.find((a) => a.email === cal.owner);
+    if (originId && mine) owedAnswers.push({ originId, id: d.id, email: cal.owner, responseStatus: 'declined', comment: mine.comment });
   }
   return ev;
 }
+
+/** Answers given on attendees' copies inside a write, still to be written on the organizers' events. */
+const owedAnswers: Array<{ originId: string; id: string; email: string; responseStatus: string; comment: unknown }> = [];
+let writeDepth = 0;
 
 /** conferenceData / hangoutLink of a write (conferences.ts); a person in Google Calendar counts as version 1. */
 function withConference(state: EmulatorState, prev: CalEvent | undefined, next: CalEvent, body: JsonObject, ctx: WriteContext): CalEvent {
@@ -210,6 +219,34 @@ function propagate(state: EmulatorState, origin: Calendar, ev: CalEvent, prev: C
  * organizer's event (and so reaches every copy). Returns the state stored on `cal`.
  */
 function write(state: EmulatorState, cal: Calendar, prev: CalEvent | undefined, next: CalEvent): CalEvent {
+  writeDepth++;
+  let out: CalEvent;
+  try {
+    out = writeOne(state, cal, prev, next);
+  } catch (err) {
+    if (writeDepth === 1) owedAnswers.length = 0;
+    throw err;
+  } finally {
+    writeDepth--;
+  }
+  // The outermost write settles the answers its copies owe their organizers (auto-declines), each a
+  // write of its own (whose own owed answers are settled by this same loop).
+  if (writeDepth === 0) {
+    writeDepth++;
+    try {
+      for (let owed = owedAnswers.shift(); owed; owed = owedAnswers.shift()) {
+        const origin = state.directory.calendars.get(owed.originId);
+        if (origin) respondOn(state, origin, owed.id, owed.email, owed.responseStatus, owed.comment);
+      }
+    } finally {
+      writeDepth--;
+      owedAnswers.length = 0;
+    }
+  }
+  return out;
+}
+
+function writeOne(state: EmulatorState, cal: Calendar, prev: CalEvent | undefined, next: CalEvent): CalEvent {
   const origin = organizerCalendarOf(state, cal, next.id, next.recurringEventId);
   if (origin) cal.copyOf.set(next.id, origin.id);
   commitEvent(state, cal, next);
@@ -223,12 +260,16 @@ function write(state: EmulatorState, cal: Calendar, prev: CalEvent | undefined, 
   return cal.events.get(next.id)?.ev ?? next;
 }
 
-/** `email` answers on the event as stored on `cal` (the organizer's calendar); null if not a guest. */
-function respondOn(state: EmulatorState, cal: Calendar, id: string, email: string, responseStatus: string): CalEvent | null {
+/**
+ * `email` answers (with `comment`, when given) on the event as stored on `cal` (the organizer's
+ * calendar); null if not a guest.
+ */
+function respondOn(state: EmulatorState, cal: Calendar, id: string, email: string, responseStatus: string, comment?: unknown): CalEvent | null {
   const r = resolveEvent(cal, id);
   if (r.kind === 'none') return null;
   const prev = r.kind === 'stored' ? r.ev : exceptionSeed(r.master, r.occ, cal.id);
   const next = respondedEvent(prev, email, responseStatus, cal);
+  if (next && typeof comment === 'string') next.attendees = next.attendees?.map((a) => (a.email === email.toLowerCase() ? { ...a, comment } : a));
   return next ? write(state, cal, prev, next) : null;
 }
 

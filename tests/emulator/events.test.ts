@@ -437,6 +437,26 @@ describe('attendees and their copies', () => {
     expect((await bob.calendar.events.get({ calendarId: 'primary', eventId: again.data.id ?? '' })).data.status).toBe('cancelled');
   });
 
+  test("an attendee's out of office declining the invitation on their copy shows on the organizer's event, with its message", async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    await bob.calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: {
+        summary: 'Away', eventType: 'outOfOffice',
+        outOfOfficeProperties: { autoDeclineMode: 'declineOnlyNewConflictingInvitations', declineMessage: 'On leave' },
+        start: { dateTime: '2030-05-01T08:00:00+02:00' }, end: { dateTime: '2030-05-01T18:00:00+02:00' },
+      },
+    });
+    const ev = await suite.user.calendar.events.insert({
+      calendarId: 'primary', requestBody: { summary: 'Demo', ...slot, attendees: [{ email: 'bob@example.com' }] },
+    });
+    const id = ev.data.id ?? '';
+    const bobOn = async (calendarId: string, cal = suite.user.calendar) =>
+      (await cal.events.get({ calendarId, eventId: id })).data.attendees?.find((a) => a.email === 'bob@example.com');
+    expect(await bobOn('primary')).toEqual({ email: 'bob@example.com', responseStatus: 'declined', comment: 'On leave' });
+    expect(await bobOn('primary', bob.calendar)).toEqual({ email: 'bob@example.com', self: true, responseStatus: 'declined', comment: 'On leave' });
+  });
+
   test('a series is copied; an occurrence the organizer cancels is cancelled in the copy too; privateCopy makes no copy', async () => {
     const bob = await newUser(suite.emu, 'bob@example.com');
     const series = await suite.user.calendar.events.insert({
