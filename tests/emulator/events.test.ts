@@ -457,6 +457,24 @@ describe('attendees and their copies', () => {
     expect(await bobOn('primary', bob.calendar)).toEqual({ email: 'bob@example.com', self: true, responseStatus: 'declined', comment: 'On leave' });
   });
 
+  test("a Meet link Google finishes creating later reaches the attendee's copy; only the organizer's request is pending", async () => {
+    const bob = await newUser(suite.emu, 'bob@example.com');
+    await control(suite.emu, 'POST', 'conferences', { mode: 'pending', outcome: 'success', settleAfterMs: null });
+    const ev = await suite.user.calendar.events.insert({
+      calendarId: 'primary', conferenceDataVersion: 1,
+      requestBody: { ...slot, attendees: [{ email: 'bob@example.com' }], conferenceData: { createRequest: { requestId: 'copy-meet', conferenceSolutionKey: { type: 'hangoutsMeet' } } } },
+    });
+    const id = ev.data.id ?? '';
+    const pending = (await control<{ pending: Array<{ calendarId: string; eventId: string }> }>(suite.emu, 'GET', 'conferences')).pending;
+    expect(pending.map((p) => [p.calendarId, p.eventId])).toEqual([['alice@example.com', id]]);
+    await control(suite.emu, 'POST', 'conferences/settle', { eventId: id });
+    const organizers = (await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data;
+    const copy = (await bob.calendar.events.get({ calendarId: 'primary', eventId: id })).data;
+    expect(organizers.hangoutLink).toBeDefined();
+    expect(copy.hangoutLink).toBe(organizers.hangoutLink);
+    expect(copy.conferenceData?.createRequest?.status?.statusCode).toBe('success');
+  });
+
   test('a series is copied; an occurrence the organizer cancels is cancelled in the copy too; privateCopy makes no copy', async () => {
     const bob = await newUser(suite.emu, 'bob@example.com');
     const series = await suite.user.calendar.events.insert({
