@@ -120,10 +120,13 @@ async function insertEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirme
 const sameInstant = (t: calendar_v3.Schema$EventDateTime | undefined, d: Date) => !!t?.dateTime && Date.parse(t.dateTime) === d.getTime();
 
 /**
- * Sets the event's status and times (a reschedule). Google lets a patch bring a deleted event back, so
- * the event is read first and patched only under If-Match with the etag read: a change in between (the
- * owner deleting or moving it, the bookee answering) makes Google answer 412 conditionNotMet, and we
- * look again.
+ * Sets the event's status and times (a reschedule). Google lets a write bring a deleted event back, so
+ * the event is read first and written back whole with events.update under If-Match with the etag read:
+ * a change in between (the owner deleting or moving it, the bookee answering) makes Google answer 412
+ * conditionNotMet, and we look again. Update, not patch: the version-resources guide documents If-Match
+ * for "update or delete" only ("you can specify an If-Match header ... Otherwise, you will get a 412"),
+ * and the events.patch reference does not mention it, so a patch may not be conditional at all.
+ * conferenceDataVersion=1 keeps the Meet conference the event carries (version 0 ignores it in the body).
  */
 async function patchEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed'): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -150,8 +153,8 @@ async function patchEvent(ctx: Ctx, b: Booking, status: 'tentative' | 'confirmed
     }
     try {
       await withCalendar(ctx, b.ownerId, (cal) =>
-        cal.events.patch(
-          { calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), requestBody },
+        cal.events.update(
+          { calendarId: b.calendarId, eventId: b.googleEventId, sendUpdates: sendUpdates(ctx), conferenceDataVersion: 1, requestBody: { ...current, ...requestBody } },
           { headers: { 'If-Match': current.etag ?? '*' } },
         ),
       );

@@ -32,7 +32,7 @@ describe('bookings.confirm', () => {
     expect(r.status).toBe(200);
     expect(r.body.result!.data).toMatchObject({ id: b.id, status: 'confirmed', statusReason: 'confirmed by the owner', googlePending: false });
     const calls = await eventCalls(b, since);
-    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(['GET 200', 'PATCH 200']);
+    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(['GET 200', 'PUT 200']);
     expect(calls[1]!.query.sendUpdates).toBe('all');
     expect((await h.liveEvents(EMAIL)).find((e) => e.id === b.googleEventId)!.status).toBe('confirmed');
   });
@@ -85,6 +85,7 @@ describe('bookings.confirm', () => {
     expect(r.body.error!.message).toContain('cancelled (the owner deleted the event in Google Calendar)');
     expect((await h.get(b.id)).status).toBe('cancelled');
     expect((await h.liveEvents(EMAIL)).some((e) => e.id === b.googleEventId)).toBe(false);
+    expect(await h.requests({ method: 'PUT', path: b.googleEventId })).toHaveLength(0);
     expect(await h.requests({ method: 'PATCH', path: b.googleEventId })).toHaveLength(0);
   });
 });

@@ -52,8 +52,12 @@ export function slot(opts: { minutes?: number; dayOffset?: number } = {}): { sta
   return { start: new Date(base).toISOString(), end: new Date(base + (opts.minutes ?? 30) * 60_000).toISOString() };
 }
 
-export async function startBookingsHarness(name: string, env: Record<string, string> = {}): Promise<BookingsHarness> {
-  const pair = await startServiceWithEmulator({ name, env });
+export async function startBookingsHarness(
+  name: string,
+  env: Record<string, string> = {},
+  opts: { emu?: Emulator; googleUrl?: string } = {},
+): Promise<BookingsHarness> {
+  const pair = await startServiceWithEmulator({ name, env, ...opts });
   const { emu, ctl, t, sql } = pair;
   const emuJson = ctl.json;
   const get = async (id: string) => {

@@ -24,6 +24,6 @@ describe('GOOGLE_INVITES=off', () => {
     const writes = (await h.requests()).filter(
       (r) => r.method !== 'GET' && (r.path.endsWith('/events') || r.path.includes('/events/bk')) && r.user === EMAIL,
     );
-    expect(writes.map((w) => `${w.method} ${w.query.sendUpdates}`)).toEqual(['POST none', 'POST none', 'PATCH none', 'DELETE none']);
+    expect(writes.map((w) => `${w.method} ${w.query.sendUpdates}`)).toEqual(['POST none', 'POST none', 'PUT none', 'DELETE none']);
   });
 });

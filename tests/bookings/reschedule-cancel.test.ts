@@ -75,7 +75,7 @@ describe('bookings.reschedule', () => {
     expect(r.status).toBe(200);
     expect(r.body.result!.data).toMatchObject({ id: b.id, status: 'confirmed', start, end, bookeeResponse: 'needsAction', googlePending: false });
     const writes = await eventWrites(b, since);
-    expect(writes.map((w) => `${w.method} ${w.status}`)).toEqual(['PATCH 200']);
+    expect(writes.map((w) => `${w.method} ${w.status}`)).toEqual(['PUT 200']);
     expect(writes[0]!.query.sendUpdates).toBe('all');
     const ev = await eventOf(b);
     expect(Date.parse(ev.start.dateTime!)).toBe(Date.parse(start));
@@ -161,7 +161,7 @@ describe('bookings.reschedule', () => {
   test('Google failing the patch: the new times stand (googlePending), a sync showing the old ones does not undo them, the job catches up', async () => {
     const b = await booking('Patch fails');
     const s = slot();
-    await h.emuJson('faults', { status: 500, count: 50, paths: `/events/${b.googleEventId}`, method: 'PATCH' });
+    await h.emuJson('faults', { status: 500, count: 50, paths: `/events/${b.googleEventId}`, method: 'PUT' });
     let r;
     try {
       r = await reschedule(b.id, s.start, s.end);
@@ -190,7 +190,7 @@ describe('bookings.reschedule', () => {
     await h.waitForBooking(b.id, (x) => (x.lastError ?? '').includes('overlaps another booking'), 'move refused');
     const since = await h.lastRequestId();
     expect((await h.t.trpc<Booking>('bookings.confirm', { id: b.id })).status).toBe(200);
-    const patch = (await h.requests({ sinceId: since, method: 'PATCH' })).filter((r) => r.path.endsWith(`/events/${b.googleEventId}`));
+    const patch = (await h.requests({ sinceId: since, method: 'PUT' })).filter((r) => r.path.endsWith(`/events/${b.googleEventId}`));
     expect(patch).toHaveLength(1);
     const after = await eventOf(b);
     expect(after.status).toBe('confirmed');
