@@ -133,7 +133,9 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     return { cal, role, asGiven };
   };
 
-  const listCtx = (): ListContext => ({ gen: state.gen, currentSeq: state.seq });
+  // Lists see changes up to the listable horizon (push mode listableDelayMs, state.ts): the push of a
+  // change may come before the list shows it.
+  const listCtx = (): ListContext => ({ gen: state.gen, currentSeq: state.listableSeq() });
 
   // ---- calendarList ------------------------------------------------------------------------------------
   app.get('/users/me/calendarList', (c) => {
@@ -190,6 +192,8 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     if (q.sync) checkSyncPoint(q.sync, scope, listCtx(), cal.events.epoch);
     const b = await body(c);
     if (cal.pushNotSupported) throw pushNotSupported();
+    const refusal = state.takeWatchRefusal(cal.id);
+    if (refusal) throw refusal;
     return watch(c, b, { resourceKey: scope, resourceUri: `${GOOGLE_API_BASE}/calendars/${asGiven}/events?alt=json` }, q.eventTypes);
   });
 

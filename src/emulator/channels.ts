@@ -81,6 +81,7 @@ export function buildChannel(body: unknown, target: WatchTarget, owner: { email:
     queue: [],
     pumping: false,
     pendingExists: false,
+    existsCount: 0,
   };
 }
 

@@ -18,7 +18,34 @@ export interface EmulatorOptions {
   userQuotaPerMinute?: number | null;
   /** Where the EMULATOR_* quota variables are read; default process.env. */
   env?: Record<string, string | undefined>;
+  /** How unreliable push is (see PushModes); also set at run time with POST /_emulator/push. */
+  push?: Partial<PushModes>;
+  /** How many times a push answered 500/502/503/504 is retried (default 3; 0 = never, which Google may well do). */
+  pushRetries?: number;
 }
+
+/**
+ * Push as unreliable as Google says it may be ("Notifications are not 100% reliable", push guide,
+ * Special considerations; no retry schedule is documented, only "exponential backoff"). All off by
+ * default except the retries, which keep their historical 3.
+ */
+export interface PushModes {
+  /**
+   * A change is pushed at once but listed by events.list / calendarList.list only this long after
+   * it was made (0: at once). Google gives no consistency promise between a notification and the
+   * list that follows it; changes have been seen listed only after a later change.
+   */
+  listableDelayMs: number;
+  /** Drops the first `exists` message of every channel (a push Google never sends). */
+  dropFirstPush: boolean;
+  /**
+   * The next `remaining` events.watch calls (on `calendarId` only, when given) answer 403 forbidden or
+   * 404 notFound, as Google does for a calendar the caller may list but not watch at that moment.
+   */
+  refuseWatches: { status: 403 | 404; remaining: number; calendarId?: string } | null;
+}
+
+export const DEFAULT_PUSH_MODES: PushModes = { listableDelayMs: 0, dropFirstPush: false, refuseWatches: null };
 
 export interface RuntimeConfig {
   accessTokenTtlSeconds: number;
@@ -31,16 +58,20 @@ export interface RuntimeConfig {
   notificationTimeoutMs: number;
   /** When set, the next consent answers this error (e.g. "access_denied") instead of a code. */
   nextConsentError: string | undefined;
+  /** Push modes (PushModes). */
+  push: PushModes;
 }
 
 export function initialConfig(opts: EmulatorOptions): RuntimeConfig {
   return {
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
     defaultMaxChannelTtlSeconds: opts.defaultMaxChannelTtlSeconds ?? 604_800,
-    notificationRetries: 3,
+    // "no retries" is a push mode too: notificationRetries 0 (startEmulator's pushRetries, POST /_emulator/push {retries}).
+    notificationRetries: opts.pushRetries ?? 3,
     notificationRetryBaseMs: 200,
     notificationTimeoutMs: 5000,
     nextConsentError: undefined,
+    push: { ...DEFAULT_PUSH_MODES, ...opts.push },
   };
 }
 

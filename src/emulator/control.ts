@@ -99,6 +99,17 @@ const schemas = {
     eventId: z.string().min(1).optional(),
     outcome: z.enum(['success', 'failure']).optional(),
   }).strict(),
+  // Push modes (config.ts PushModes): how unreliable push is. Only the fields given change.
+  push: z.object({
+    listableDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+    dropFirstPush: z.boolean().optional(),
+    retries: z.number().int().min(0).max(20).optional(),
+    refuseWatches: z.object({
+      status: z.union([z.literal(403), z.literal(404)]),
+      count: z.number().int().min(0).default(1),
+      calendarId: z.string().min(1).optional(),
+    }).nullable().optional(),
+  }).strict(),
   slackUser: z.object({ email, id: z.string().min(1).optional(), name: z.string().min(1).optional() }),
   slackFaults: z.object({
     status: z.literal(429).optional(),
@@ -303,6 +314,32 @@ export function controlRoutes(state: EmulatorState): Hono {
     state.quota.configure(settings);
     if (reset) state.quota.resetCounters();
     return c.json(state.quota.snapshot());
+  });
+
+  // ---- push modes (docs/emulator.md, "Push modes") ----------------------------------------------------
+  const pushModes = () => {
+    const p = state.config.push;
+    return {
+      listableDelayMs: p.listableDelayMs,
+      dropFirstPush: p.dropFirstPush,
+      retries: state.config.notificationRetries,
+      refuseWatches: p.refuseWatches ? { status: p.refuseWatches.status, remaining: p.refuseWatches.remaining, calendarId: p.refuseWatches.calendarId ?? null } : null,
+    };
+  };
+  app.get('/push', (c) => c.json(pushModes()));
+  app.post('/push', async (c) => {
+    const b = await parse(c, schemas.push);
+    const p = state.config.push;
+    if (b.listableDelayMs !== undefined) p.listableDelayMs = b.listableDelayMs;
+    if (b.dropFirstPush !== undefined) p.dropFirstPush = b.dropFirstPush;
+    if (b.retries !== undefined) state.config.notificationRetries = b.retries;
+    if (b.refuseWatches !== undefined) {
+      p.refuseWatches = b.refuseWatches === null ? null : {
+        status: b.refuseWatches.status, remaining: b.refuseWatches.count,
+        ...(b.refuseWatches.calendarId !== undefined ? { calendarId: b.refuseWatches.calendarId } : {}),
+      };
+    }
+    return c.json(pushModes());
   });
 
   app.get('/requests', (c) => {

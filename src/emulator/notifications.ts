@@ -6,7 +6,11 @@
 // - headers X-Goog-Channel-ID/-Token/-Expiration, X-Goog-Resource-ID/-URI/-State, X-Goog-Message-Number,
 //   user agent APIs-Google, no body;
 // - 500/502/503/504 answers are retried with exponential backoff, "every other return status code is
-//   considered to be a message failure" (not retried);
+//   considered to be a message failure" (not retried); Google documents no schedule and no count, so
+//   the retries are a setting (notificationRetries; 0 = push mode "no retries");
+// - push modes (config.ts PushModes) make it as unreliable as "not 100% reliable" allows: the first
+//   change of each channel unannounced (dropFirstPush), changes listable only some time after their
+//   push (listableDelayMs, state.ts);
 // - nothing is sent after the channel expires or is stopped.
 // Deliveries run in the background, in order per channel. An `exists` message still waiting in a channel's
 // queue absorbs later changes (the receiver re-lists anyway), which keeps bulk edits from flooding receivers.
@@ -45,6 +49,8 @@ export interface Channel {
    * type is specified, the request will result in subscribing to all event types", Event types guide).
    */
   eventTypes?: ReadonlySet<string>;
+  /** `exists` messages queued so far (push mode dropFirstPush drops the first). */
+  existsCount: number;
 }
 
 export interface NotificationRecord {
@@ -57,7 +63,7 @@ export interface NotificationRecord {
   address: string;
   duplicate: boolean;
   queuedAt: string;
-  /** pending -> delivered | failed | dropped (fault injection) | cancelled (channel stopped or expired first). */
+  /** pending -> delivered | failed | dropped (fault injection, push mode dropFirstPush) | cancelled (channel stopped or expired first). */
   outcome: 'pending' | 'delivered' | 'failed' | 'dropped' | 'cancelled';
   /** The receiver's last HTTP status, null if it never answered. */
   status: number | null;
@@ -144,7 +150,10 @@ export class Notifier {
     const messageNumber = state === 'sync' ? 1 : ch.lastMessageNumber + 1 + Math.floor(Math.random() * 3);
     ch.lastMessageNumber = messageNumber;
     const record = this.record(ch, state, messageNumber, false);
-    if (Math.random() < this.faults.dropNotifications) {
+    // Push mode dropFirstPush: the first change of each channel is never announced ("Notifications are
+    // not 100% reliable", push guide, Special considerations). Its message number is still used up.
+    const first = state === 'exists' && ch.existsCount++ === 0;
+    if ((first && this.config.push.dropFirstPush) || Math.random() < this.faults.dropNotifications) {
       record.outcome = 'dropped';
       return;
     }

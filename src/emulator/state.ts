@@ -4,6 +4,7 @@
 import { Directory } from './calendars-store.ts';
 import { Conferences } from './conferences.ts';
 import { initialConfig, initialQuotaSettings, type EmulatorOptions, type RuntimeConfig } from './config.ts';
+import { GoogleApiError, notFound } from './errors.ts';
 import { Faults } from './faults.ts';
 import { randomToken } from './ids.ts';
 import { Notifier } from './notifications.ts';
@@ -37,9 +38,40 @@ export class EmulatorState {
     this.notifier = new Notifier(this.config, this.faults);
   }
 
+  /**
+   * Changes not yet listable (push mode listableDelayMs), oldest first: each change's sequence and
+   * when lists may show it. Its push goes out at once (calendar-service.ts notifies on commit).
+   */
+  private unlisted: Array<{ seq: number; at: number }> = [];
+
   /** The global change sequence: every change to any collection takes the next number. */
   nextSeq(): number {
-    return ++this.seq;
+    const seq = ++this.seq;
+    const delay = this.config.push.listableDelayMs;
+    if (delay > 0) this.unlisted.push({ seq, at: Date.now() + delay });
+    return seq;
+  }
+
+  /**
+   * The highest sequence lists may show: every change up to it is listable. A prefix, so that it
+   * only ever grows and sync tokens issued at it stay valid; a change becomes listable no sooner than
+   * listableDelayMs after it was made (and pushed). Google promises no consistency between a
+   * notification and the list that follows it ("Notifications are not 100% reliable", push guide).
+   */
+  listableSeq(): number {
+    const now = Date.now();
+    while (this.unlisted.length > 0 && this.unlisted[0]!.at <= now) this.unlisted.shift();
+    return this.unlisted.length > 0 ? this.unlisted[0]!.seq - 1 : this.seq;
+  }
+
+  /** Push mode refuseWatches: the error an events.watch on this calendar must answer, consuming one. */
+  takeWatchRefusal(calendarId: string): GoogleApiError | undefined {
+    const r = this.config.push.refuseWatches;
+    if (!r || r.remaining <= 0 || (r.calendarId !== undefined && r.calendarId !== calendarId)) return undefined;
+    r.remaining--;
+    if (r.status === 404) return notFound();
+    // Google's generic 403 body (errors guide format); the exact reason for a refused watch is UNVERIFIED.
+    return new GoogleApiError(403, { domain: 'global', reason: 'forbidden', message: 'Forbidden' });
   }
 
   reset(): void {
@@ -49,6 +81,7 @@ export class EmulatorState {
     this.gen = randomToken(6);
     // seq keeps rising across resets so that tokens can never alias a new state.
     this.config = initialConfig(this.options);
+    this.unlisted = [];
     this.directory = new Directory(() => this.nextSeq());
     this.oauth = new OAuthStore();
     this.faults = new Faults();

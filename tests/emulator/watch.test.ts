@@ -208,3 +208,58 @@ describe('delivery', () => {
     expect(exists.headers['x-goog-resource-id']).toBe(res.data.resourceId ?? '');
   });
 });
+
+// Push modes (POST /_emulator/push): push as unreliable as Google says it may be.
+describe('push modes', () => {
+  test('listableDelayMs: the push comes at once, the list shows the change only later; get shows it at once', async () => {
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'late', type: 'web_hook', address: receiver.url } });
+    const first = await suite.user.calendar.events.list({ calendarId: 'primary' });
+    const syncToken = first.data.nextSyncToken ?? '';
+    // Long enough that the list below, made right after the push, cannot outlast it under load.
+    await control(suite.emu, 'POST', 'push', { listableDelayMs: 4000 });
+    const id = await addEvent('late');
+    await waitFor(() => receiver.received.filter(forChannel('late'))[1], 'exists pushed at once');
+    const early = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken });
+    expect(early.data.items ?? []).toHaveLength(0);
+    expect((await suite.user.calendar.events.get({ calendarId: 'primary', eventId: id })).data.summary).toBe('late');
+    // The token of the empty answer still covers the change: it is listed once listable, with no further push.
+    const later = await waitFor(async () => {
+      const r = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: early.data.nextSyncToken ?? '' });
+      return (r.data.items ?? []).length > 0 ? r.data.items : undefined;
+    }, 'the change listed later', 30_000);
+    expect(later.map((e) => e.id)).toEqual([id]);
+    expect(receiver.received.filter(forChannel('late'))).toHaveLength(2);
+    expect((await control<Record<string, unknown>>(suite.emu, 'GET', 'push')).listableDelayMs).toBe(4000);
+  }, 40_000);
+
+  test('dropFirstPush: the first change of each channel is never announced, later ones are', async () => {
+    await control(suite.emu, 'POST', 'push', { dropFirstPush: true });
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'first-lost', type: 'web_hook', address: receiver.url } });
+    await addEvent('one');
+    await addEvent('two');
+    await waitFor(async () => (await notifications('first-lost')).filter((n) => n.outcome === 'delivered').length === 2, 'sync and the second exists delivered');
+    expect((await notifications('first-lost')).map((n) => `${n.state}:${n.outcome}`)).toEqual(['sync:delivered', 'exists:dropped', 'exists:delivered']);
+  });
+
+  test('retries 0: a 503 answer is not retried', async () => {
+    expect((await control<Record<string, unknown>>(suite.emu, 'POST', 'push', { retries: 0 })).retries).toBe(0);
+    receiver.status = 503;
+    await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'once', type: 'web_hook', address: receiver.url } });
+    await waitFor(async () => (await notifications('once'))[0]?.outcome === 'failed', 'sync failed');
+    expect((await notifications('once'))[0]).toMatchObject({ attempts: 1, status: 503 });
+  });
+
+  test('refuseWatches: the next watches answer 403 forbidden or 404, then watching works again', async () => {
+    await control(suite.emu, 'POST', 'push', { refuseWatches: { status: 403, count: 1 } });
+    const refused = await failure(() => suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'w1', type: 'web_hook', address: receiver.url } }));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.errors[0]).toMatchObject({ domain: 'global', reason: 'forbidden' });
+    await control(suite.emu, 'POST', 'push', { refuseWatches: { status: 404, count: 1 } });
+    expect((await failure(() => suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'w2', type: 'web_hook', address: receiver.url } }))).status).toBe(404);
+    const ok = await suite.user.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'w3', type: 'web_hook', address: receiver.url } });
+    expect(ok.data.id).toBe('w3');
+    // Unknown fields are refused.
+    const bad = await fetch(`${suite.emu.url}_emulator/push`, { method: 'POST', body: JSON.stringify({ listable: 1 }) });
+    expect(bad.status).toBe(400);
+  });
+});
