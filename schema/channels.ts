@@ -88,5 +88,18 @@ export const channelSyncRequests = pgTable(
   (t) => [index('channel_sync_requests_notified_idx').on(t.notifiedAt)],
 );
 
+/**
+ * Per watched calendar: when a sync of it last found changes (written by channels' change-set hook
+ * in the sync's page transaction; its own table so that the webhook's updates of `channels` never
+ * wait for a sync's lock). The push recheck (push-recheck.ts) skips a calendar whose sync after the
+ * latest notification found something.
+ */
+export const channelChangeSightings = pgTable('channel_change_sightings', {
+  calendarId: uuid('calendar_id')
+    .primaryKey()
+    .references(() => calendars.id, { onDelete: 'cascade' }),
+  changesSyncedAt: timestamp('changes_synced_at', { withTimezone: true }).notNull(),
+});
+
 export type Channel = typeof channels.$inferSelect;
 export type ChannelInsert = typeof channels.$inferInsert;

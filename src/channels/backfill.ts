@@ -5,7 +5,7 @@ import type { Ctx } from '../context/index.ts';
 import { isAppError } from '../errors/index.ts';
 import { listSelectedCalendars } from '../sync/index.ts';
 import { getOwner } from '../links/index.ts';
-import { createChannel, type CreateOutcome } from './create.ts';
+import { createChannel, isPushNotSupported, type CreateOutcome } from './create.ts';
 import { liveResourceKeys, resourceKeyFor } from './queries.ts';
 import { webhookAddress } from './runtime.ts';
 
@@ -15,6 +15,8 @@ export interface BackfillProgress {
   created: number;
   skipped: number;
   pollOnly: number;
+  /** Watches Google refused with 403/404: tried again later on a backoff. */
+  retrying: number;
   failed: number;
 }
 
@@ -29,7 +31,8 @@ interface Target {
 }
 
 async function targetsFor(ctx: Ctx, ownerId?: string): Promise<Target[]> {
-  const calendars = (await listSelectedCalendars(ctx, ownerId ? { ownerId } : {})).filter((c) => !c.pollOnly);
+  // Poll-only for good (Google's "not supported") are skipped; marks left by a 403/404 are tried again.
+  const calendars = (await listSelectedCalendars(ctx, ownerId ? { ownerId } : {})).filter((c) => !(c.pollOnly && isPushNotSupported(c.pollOnlyReason)));
   const owners = new Set(ownerId ? [ownerId] : calendars.map((c) => c.ownerId));
   const targets: Target[] = [];
   for (const o of owners) targets.push({ ownerId: o, calendarRowId: null });
@@ -41,7 +44,7 @@ export async function backfillChannels(
   ctx: Ctx,
   opts: { ownerId?: string; concurrency?: number; onProgress?: (p: BackfillProgress) => void } = {},
 ): Promise<BackfillResult> {
-  const result: BackfillResult = { total: 0, done: 0, created: 0, skipped: 0, pollOnly: 0, failed: 0, disabled: false, errors: [] };
+  const result: BackfillResult = { total: 0, done: 0, created: 0, skipped: 0, pollOnly: 0, retrying: 0, failed: 0, disabled: false, errors: [] };
   if (!webhookAddress(ctx)) return { ...result, disabled: true };
 
   const all = await targetsFor(ctx, opts.ownerId);
@@ -61,6 +64,7 @@ export async function backfillChannels(
     if (outcome === 'created') result.created++;
     else if (outcome === 'poll-only') result.pollOnly++;
     else if (outcome === 'refused') result.failed++;
+    else if (outcome === 'retry-later') result.retrying++;
     else result.skipped++;
   };
   const worker = async () => {

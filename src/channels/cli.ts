@@ -51,7 +51,7 @@ export async function runChannelsCommand(ctx: Ctx, args: string[], io: CliIo): P
   }
   bar.finish(
     `${result.total} resources: ${result.created} created, ${result.skipped} already watched or skipped, ` +
-      `${result.pollOnly} poll-only, ${result.failed} failed`,
+      `${result.pollOnly} poll-only, ${result.retrying} refused for now (retried later), ${result.failed} failed`,
   );
   for (const e of result.errors.slice(0, 20)) io.out(`  failed: owner ${e.ownerId} calendar ${e.calendarRowId ?? '(calendar list)'}: ${e.error}`);
   return result.failed > 0 ? 1 : 0;

@@ -8,9 +8,9 @@ import type { Ctx } from '../context/index.ts';
 import { AppError, isAppError } from '../errors/index.ts';
 import { classifyGoogleError } from '../google/index.ts';
 import { hashSecret, randomToken } from '../crypto/index.ts';
-import { getCalendar, markPollOnly, enqueueEventSync, enqueueCalendarListSync } from '../sync/index.ts';
+import { getCalendar, markPollOnly, clearPollOnly, enqueueEventSync, enqueueCalendarListSync } from '../sync/index.ts';
 import { getOwner } from '../links/index.ts';
-import { STOP_JOB } from './job-names.ts';
+import { CREATE_JOB, STOP_JOB } from './job-names.ts';
 import { watchAtGoogle, stopAtGoogle } from './google-calls.ts';
 import { activate, currentChannel, insertPending, resourceKeyFor, setStatus, supersede, type Channel } from './queries.ts';
 import { scheduleRenewal } from './renewal-schedule.ts';
@@ -29,6 +29,8 @@ export type CreateOutcome =
   | 'gone'
   /** Google refuses to watch this calendar for good: it is polled instead. */
   | 'poll-only'
+  /** Google refused with 403/404: tried again on a backoff (CHANNEL_WATCH_RETRY_SECONDS); polled meanwhile. */
+  | 'retry-later'
   /** Google refused for good for another reason (dead grant, bad address): logged, not retried. */
   | 'refused';
 
@@ -40,10 +42,22 @@ export interface CreateInput {
   replaces?: Pick<Channel, 'id' | 'resourceId' | 'status'>;
   /** Why (logged; passed to the sync enqueued after a renewal). */
   reason?: string;
+  /** How many 403/404 refusals in a row came before this try (the retry job counts them). */
+  attempt?: number;
 }
 
 /** Reasons Google gives for a watch it will never accept on that calendar. */
 const NOT_WATCHABLE = new Set(['pushNotSupportedForRequestedResource']);
+
+/** A poll-only mark for good (Google will never push this calendar), as opposed to one left by a 403/404. */
+export const isPushNotSupported = (pollOnlyReason: string | null) => [...NOT_WATCHABLE].some((r) => pollOnlyReason?.includes(r) ?? false);
+
+/** lastError of a channel row whose watch Google refused with 403/404 (freshness reads it back). */
+export const WATCH_REFUSED = 'watch refused';
+
+/** Backoff of a watch refused with 403/404: base x 2^(refusals - 1), at most a day. */
+export const MAX_WATCH_RETRY_SECONDS = 86_400;
+export const watchRetryDelaySeconds = (base: number, refusals: number) => Math.min(MAX_WATCH_RETRY_SECONDS, base * 2 ** Math.min(Math.max(refusals - 1, 0), 20));
 
 export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ outcome: CreateOutcome; channel?: Channel }> {
   const log = ctx.log.child({ module: 'channels', ownerId: input.ownerId, calendarRowId: input.calendarRowId ?? null });
@@ -55,7 +69,8 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
   if (calendarRowId) {
     const cal = await getCalendar(ctx, calendarRowId);
     if (!cal || !cal.selected || cal.deleted || cal.ownerId !== input.ownerId) return { outcome: 'gone' };
-    if (cal.pollOnly) return { outcome: 'poll-only' };
+    // Only Google's "not supported" is for good; a mark left by a 403/404 (older versions) is retried.
+    if (cal.pollOnly && isPushNotSupported(cal.pollOnlyReason)) return { outcome: 'poll-only' };
     googleCalendarId = cal.calendarId;
   }
   const owner = await getOwner(ctx, input.ownerId);
@@ -91,13 +106,30 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
     answer = await watchAtGoogle(ctx, input.ownerId, googleCalendarId, { id, token, address, ttlSeconds: ctx.config.channels.ttlSeconds });
   } catch (raw) {
     const err = classifyGoogleError(raw);
-    await setStatus(ctx.db, id, 'stopped', ctx.clock.now(), { lastError: err.message, onlyFrom: ['pending'] });
     const reason = err.details?.reason ?? err.code;
-    if (calendarRowId && (NOT_WATCHABLE.has(reason) || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) {
-      // Not retried: the sync module polls this calendar from now on.
+    const refusedForNow = calendarRowId !== null && !NOT_WATCHABLE.has(reason) && (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN');
+    await setStatus(ctx.db, id, 'stopped', ctx.clock.now(), {
+      lastError: refusedForNow ? `${WATCH_REFUSED} (${reason}): ${err.message}` : err.message,
+      onlyFrom: ['pending'],
+    });
+    if (calendarRowId && NOT_WATCHABLE.has(reason)) {
+      // Holiday, birthday, other users' public calendars: never pushed. The sync module polls it for good.
       await markPollOnly(ctx, calendarRowId, `watch refused: ${reason}`);
       log.info({ reason }, 'Google will not watch this calendar; it is polled instead');
       return { outcome: 'poll-only' };
+    }
+    if (calendarRowId && refusedForNow) {
+      // A 403/404 may pass (access changing, Google's side): tried again on a backoff. Meanwhile the
+      // calendar has no live channel, so the silent-channel sweep polls it as unwatched.
+      const refusals = (input.attempt ?? 0) + 1;
+      const delay = watchRetryDelaySeconds(ctx.config.channels.watchRetrySeconds, refusals);
+      await ctx.jobs.send(
+        CREATE_JOB,
+        { ownerId: input.ownerId, calendarRowId, reason: 'watch-retry', attempt: refusals },
+        { singletonKey: resourceKey, startAfter: delay },
+      );
+      log.info({ reason, refusals, retryInSeconds: delay }, 'Google refused the watch; polled meanwhile, tried again later');
+      return { outcome: 'retry-later' };
     }
     if (!err.retryable) {
       log.warn({ err: { code: err.code, message: err.message } }, 'watch refused for good');
@@ -127,6 +159,8 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
       if (calendarRowId) await enqueueEventSync(ctx, calendarRowId, { tx, reason: 'watched' });
       else await enqueueCalendarListSync(ctx, input.ownerId, { tx, reason: 'watched' });
     }
+    // Google watches it (again): a poll-only mark left by an older 403/404 no longer applies.
+    if (calendarRowId) await clearPollOnly(ctx, calendarRowId, { tx });
     await scheduleRenewal(ctx, tx, row);
     return row;
   });

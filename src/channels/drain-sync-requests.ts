@@ -8,6 +8,7 @@ import type { Ctx } from '../context/index.ts';
 import { enqueueCalendarListSync, enqueueEventSyncs } from '../sync/index.ts';
 import { deleteSyncRequests, flushMessageNumbers, pendingSyncRequests } from './queries.ts';
 import type { SyncRequestHolds } from './sync-request-holds.ts';
+import { schedulePushRechecks } from './push-recheck.ts';
 
 export const DRAIN_BATCH = 500;
 
@@ -35,6 +36,8 @@ export async function drainSyncRequests(ctx: Ctx, holds: SyncRequestHolds, opts:
       events.map((r) => ({ calendarRowId: r.calendarId!, reason: 'notification', notifiedAt: r.notifiedAt })),
       { tx },
     );
+    // The change a push announces may be listable only later: checked again if its sync finds nothing.
+    await schedulePushRechecks(ctx, tx, events.map((r) => r.calendarId!));
     for (const r of rows) if (!(r.kind === 'events' && r.calendarId)) await enqueueCalendarListSync(ctx, r.ownerId, { tx, reason: 'notification' });
     await deleteSyncRequests(tx, rows);
   });

@@ -10,6 +10,8 @@ import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
 import { channelExpiryByCalendar } from './channel-view.ts';
 import { provideChannelExpiry } from '../sync/index.ts';
+import { provideCalendarFreshness } from '../links/index.ts';
+import { calendarFreshness } from './freshness.ts';
 import './admin.ts';
 
 export const channelsRouter = router({});
@@ -17,6 +19,8 @@ export const channelsRouter = router({});
 registerChannelReactions();
 // links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
 provideChannelExpiry(channelExpiryByCalendar);
+// links.get shows how each calendar is kept fresh: push, or polling and why.
+provideCalendarFreshness(calendarFreshness);
 
 export const channelsModule: CalwatchModule = {
   name: 'channels',
@@ -49,4 +53,6 @@ export { WEBHOOK_PATH } from './webhook.ts';
 export const drainSyncRequests = (ctx: Ctx, opts: { limit?: number } = {}) => drainPass(ctx, runtimeFor(ctx).holds, opts);
 export type { ChannelStatus, ChannelKind } from './queries.ts';
 export { syncSilentCalendars } from './silent-channels.ts';
+export { recheckAfterPush, type RecheckOutcome } from './push-recheck.ts';
+export { calendarFreshness } from './freshness.ts';
 export { runChannelsCommand, CHANNELS_USAGE, type CliIo, type CliProgress } from './cli.ts';

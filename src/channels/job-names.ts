@@ -6,3 +6,4 @@ export const SWEEP_JOB = 'channels.sweep';
 export const ENSURE_OWNER_JOB = 'channels.ensureOwner';
 export const DRAIN_JOB = 'channels.drain';
 export const SILENT_JOB = 'channels.silentSweep';
+export const RECHECK_JOB = 'channels.pushRecheck';

@@ -6,7 +6,8 @@ import { createChannel } from './create.ts';
 import { renewChannel, sweepChannels } from './renew.ts';
 import { runStopJob } from './stop.ts';
 import { backfillChannels } from './backfill.ts';
-import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RENEW_JOB, SILENT_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { CREATE_JOB, DRAIN_JOB, ENSURE_OWNER_JOB, RECHECK_JOB, RENEW_JOB, SILENT_JOB, STOP_JOB, SWEEP_JOB } from './job-names.ts';
+import { recheckAfterPush } from './push-recheck.ts';
 import { syncSilentCalendars } from './silent-channels.ts';
 import { drainAllSyncRequests } from './drain-sync-requests.ts';
 import { runtimeFor } from './runtime.ts';
@@ -14,8 +15,11 @@ import { runtimeFor } from './runtime.ts';
 export const channelsJobs = [
   defineJob({
     name: CREATE_JOB,
-    schema: z.object({ ownerId: z.uuid(), calendarRowId: z.uuid().nullable(), reason: z.string().optional() }),
+    // attempt: 403/404 refusals so far (the watch retry, create.ts).
+    schema: z.object({ ownerId: z.uuid(), calendarRowId: z.uuid().nullable(), reason: z.string().optional(), attempt: z.number().int().min(0).max(100).optional() }),
     policy: 'stately',
+    // A watch retry (create.ts) is deferred and may be sent by another process: started on time.
+    pollDelayed: true,
     retryLimit: 6,
     retryDelay: 5,
     retryBackoff: true,
@@ -76,6 +80,18 @@ export const channelsJobs = [
     cron: '* * * * *',
     cronData: {},
     handler: async (ctx) => ({ drained: await drainAllSyncRequests(ctx, runtimeFor(ctx).holds) }),
+  }),
+  defineJob({
+    // A notification whose sync found nothing: one more sync later (push-recheck.ts). Deferred, so
+    // polled on time in any process; one waiting per calendar.
+    name: RECHECK_JOB,
+    schema: z.object({ calendarRowId: z.uuid() }),
+    policy: 'short',
+    pollDelayed: true,
+    retryLimit: 3,
+    retryDelay: 5,
+    concurrency: 4,
+    handler: async (ctx, data) => ({ outcome: await recheckAfterPush(ctx, data.calendarRowId) }),
   }),
   defineJob({
     name: SILENT_JOB,

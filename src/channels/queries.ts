@@ -396,3 +396,25 @@ export async function confirmChannels(db: Executor, items: Array<{ id: string; r
     from jsonb_to_recordset(${input}::jsonb) as i(id uuid, rid text, at timestamptz)
     where c.id = i.id`);
 }
+
+/** Per calendar of an owner, its newest events channel row: whether it is live now, and its last error. */
+export async function newestEventChannels(db: Executor, ownerId: string, now: Date): Promise<Map<string, { live: boolean; lastError: string | null }>> {
+  const rows = await db
+    .selectDistinctOn([channels.calendarId], {
+      calendarId: channels.calendarId,
+      status: channels.status,
+      expiresAt: channels.expiresAt,
+      replacedById: channels.replacedById,
+      lastError: channels.lastError,
+    })
+    .from(channels)
+    .where(and(eq(channels.ownerId, ownerId), eq(channels.kind, 'events')))
+    .orderBy(channels.calendarId, desc(channels.createdAt));
+  const out = new Map<string, { live: boolean; lastError: string | null }>();
+  for (const r of rows) {
+    if (!r.calendarId) continue;
+    const live = r.status === 'active' && r.replacedById === null && (r.expiresAt === null || r.expiresAt > now);
+    out.set(r.calendarId, { live, lastError: r.lastError });
+  }
+  return out;
+}

@@ -5,7 +5,8 @@
 // Google (the grant is dead); unlinking stops every channel at Google first.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { onCalendarChanges, type CalendarChange } from '../sync/index.ts';
+import { onCalendarChanges, onEventChanges, type CalendarChange } from '../sync/index.ts';
+import { noteChangesSynced } from './push-recheck.ts';
 import { onOwnerEvent, beforeUnlink, type OwnerEvent } from '../links/index.ts';
 import { CREATE_JOB, ENSURE_OWNER_JOB } from './job-names.ts';
 import { currentChannel, resourceKeyFor } from './queries.ts';
@@ -62,6 +63,8 @@ export function registerChannelReactions(): void {
   if (registered) return;
   registered = true;
   onCalendarChanges('channels', onCalendarChange);
+  // The push recheck needs to know when a sync found something (push-recheck.ts).
+  onEventChanges('channels', noteChangesSynced);
   onOwnerEvent('channels', onOwner);
   beforeUnlink('channels', async (ctx, owner) => {
     const r = await stopChannelsForOwner(ctx, owner.ownerId);

@@ -54,6 +54,10 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHANNEL_TTL_SECONDS: z.coerce.number().int().positive().default(604800),
   CHANNEL_RENEW_MARGIN_SECONDS: z.coerce.number().int().positive().default(86400),
+  /** A push whose sync found nothing is checked again this long after the latest notification (0: never). */
+  CHANNEL_PUSH_RECHECK_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** First wait before a watch refused with 403/404 is tried again; doubles per refusal, at most a day. */
+  CHANNEL_WATCH_RETRY_SECONDS: z.coerce.number().int().positive().default(900),
   SYNC_SILENT_THRESHOLD_SECONDS: z.coerce.number().int().positive().default(900),
   SYNC_POLL_INTERVAL_SECONDS: z.coerce.number().int().positive().default(21600),
   /** Start-up catch-up: how many calendars per second get their incremental sync. */
@@ -123,7 +127,7 @@ export interface Config {
   linkEventsRequireSignature: boolean;
   oauthReturnOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
-  channels: { ttlSeconds: number; renewMarginSeconds: number };
+  channels: { ttlSeconds: number; renewMarginSeconds: number; pushRecheckSeconds: number; watchRetrySeconds: number };
   sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number; pageSize: number };
   fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean; retryBaseSeconds: number; disableAfterSeconds: number };
   availability: { horizonDays: number };
@@ -295,7 +299,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       .map((o) => o.trim())
       .filter(Boolean),
     logLevel: env.LOG_LEVEL,
-    channels: { ttlSeconds: env.CHANNEL_TTL_SECONDS, renewMarginSeconds: env.CHANNEL_RENEW_MARGIN_SECONDS },
+    channels: {
+      ttlSeconds: env.CHANNEL_TTL_SECONDS,
+      renewMarginSeconds: env.CHANNEL_RENEW_MARGIN_SECONDS,
+      pushRecheckSeconds: env.CHANNEL_PUSH_RECHECK_SECONDS,
+      watchRetrySeconds: env.CHANNEL_WATCH_RETRY_SECONDS,
+    },
     sync: {
       silentThresholdSeconds: env.SYNC_SILENT_THRESHOLD_SECONDS,
       pollIntervalSeconds: env.SYNC_POLL_INTERVAL_SECONDS,

@@ -30,6 +30,34 @@ export interface CalendarStatus {
 }
 export type CalendarStatusProvider = (ctx: Ctx, ownerId: string) => Promise<CalendarStatus[]>;
 
+/**
+ * How a mirrored calendar is kept fresh (links.get's `freshness`): by Google's push, or by polling,
+ * and why polling: `pushNotSupported` (Google never pushes it: holiday, birthday, other users' public
+ * calendars), `watchRefused` (a watch failed with 403/404: tried again on a backoff), `notWatched`
+ * (no live channel yet, or it lapsed), `noPublicUrl` (this deployment registers no channels).
+ */
+export type FreshnessReason = 'pushNotSupported' | 'watchRefused' | 'notWatched' | 'noPublicUrl';
+export interface CalendarFreshness {
+  mode: 'push' | 'polling';
+  reason: FreshnessReason | null;
+}
+/** Per Google calendar id of the owner's selected calendars. */
+export type CalendarFreshnessProvider = (ctx: Ctx, ownerId: string) => Promise<Map<string, CalendarFreshness>>;
+let calendarFreshnessProvider: CalendarFreshnessProvider | undefined;
+
+/** channels registers how each calendar is kept fresh. Returns a function that puts the previous provider back. */
+export function provideCalendarFreshness(provider: CalendarFreshnessProvider): () => void {
+  const previous = calendarFreshnessProvider;
+  calendarFreshnessProvider = provider;
+  return () => {
+    if (calendarFreshnessProvider === provider) calendarFreshnessProvider = previous;
+  };
+}
+
+export async function calendarFreshnessFor(ctx: Ctx, ownerId: string): Promise<Map<string, CalendarFreshness>> {
+  return calendarFreshnessProvider ? calendarFreshnessProvider(ctx, ownerId) : new Map();
+}
+
 const ownerEventHandlers = new Map<string, OwnerEventHandler>();
 const beforeUnlinkHandlers = new Map<string, BeforeUnlinkHandler>();
 let calendarStatusProvider: CalendarStatusProvider | undefined;

@@ -1,7 +1,7 @@
 // links.get: the connection status of an owner as a frontend shows it.
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
-import { calendarStatusFor } from './hooks.ts';
+import { calendarFreshnessFor, calendarStatusFor, type CalendarFreshness } from './hooks.ts';
 import { findOwnerByExternalId, type OwnerStatus } from './owners.ts';
 
 const iso = (d: Date | string | null | undefined) => (d == null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -16,13 +16,25 @@ export interface LinkStatus {
   lastSyncAt: string | null;
   lastError: string | null;
   lastErrorAt: string | null;
-  calendars: Array<{ calendarId: string; summary: string | null; primary: boolean; selected: boolean; lastSyncedAt: string | null; syncError: string | null; channelExpiresAt: string | null }>;
+  calendars: Array<{
+    calendarId: string;
+    summary: string | null;
+    primary: boolean;
+    selected: boolean;
+    lastSyncedAt: string | null;
+    syncError: string | null;
+    channelExpiresAt: string | null;
+    /** How a selected calendar is kept fresh (push, or polling and why); null when not selected. */
+    freshness: CalendarFreshness | null;
+  }>;
 }
 
 export async function getLinkStatus(ctx: Ctx, input: { externalOwnerId: string }): Promise<LinkStatus> {
   const owner = await findOwnerByExternalId(ctx, input.externalOwnerId);
   if (!owner) throw new AppError('NOT_FOUND', `no owner ${input.externalOwnerId}`);
-  const calendars = owner.status === 'unlinked' ? [] : await calendarStatusFor(ctx, owner.id);
+  const [calendars, freshness] = owner.status === 'unlinked'
+    ? [[], new Map<string, CalendarFreshness>()]
+    : await Promise.all([calendarStatusFor(ctx, owner.id), calendarFreshnessFor(ctx, owner.id)]);
   return {
     ownerId: owner.id,
     externalOwnerId: owner.externalOwnerId,
@@ -41,6 +53,7 @@ export async function getLinkStatus(ctx: Ctx, input: { externalOwnerId: string }
       lastSyncedAt: iso(c.lastSyncedAt),
       syncError: c.syncError,
       channelExpiresAt: iso(c.channelExpiresAt),
+      freshness: c.selected ? freshness.get(c.calendarId) ?? null : null,
     })),
   };
 }

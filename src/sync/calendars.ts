@@ -109,7 +109,9 @@ export async function listOwnerCalendars(ctx: Ctx, ownerId: string, opts: { tx?:
 
 /**
  * Google will not push changes of this calendar (`pushNotSupportedForRequestedResource`, as for
- * holiday and birthday calendars): the safety net polls it every SYNC_SILENT_THRESHOLD_SECONDS.
+ * holiday and birthday calendars, and other users' public calendars): the safety net polls it every
+ * SYNC_SILENT_THRESHOLD_SECONDS, for good. (A watch refused with 403/404 does not make a calendar
+ * poll-only: channels retries it on a backoff, and polls it meanwhile as an unwatched calendar.)
  */
 export async function markPollOnly(ctx: Ctx, calendarRowId: string, reason: string, opts: { tx?: Executor } = {}): Promise<void> {
   if (!UUID.test(calendarRowId)) return;
@@ -117,4 +119,16 @@ export async function markPollOnly(ctx: Ctx, calendarRowId: string, reason: stri
     .update(calendars)
     .set({ pollOnly: true, pollOnlyReason: reason.slice(0, 500), updatedAt: ctx.clock.now() })
     .where(eq(calendars.id, calendarRowId));
+}
+
+/**
+ * Google watches this calendar again (a watch succeeded): the safety net stops polling it. Clears
+ * poll-only marks left by 403/404 refusals, which older versions made permanent.
+ */
+export async function clearPollOnly(ctx: Ctx, calendarRowId: string, opts: { tx?: Executor } = {}): Promise<void> {
+  if (!UUID.test(calendarRowId)) return;
+  await (opts.tx ?? ctx.db)
+    .update(calendars)
+    .set({ pollOnly: false, pollOnlyReason: null, updatedAt: ctx.clock.now() })
+    .where(and(eq(calendars.id, calendarRowId), eq(calendars.pollOnly, true)));
 }

@@ -34,7 +34,7 @@ export {
   type CalendarChangeHandler,
 } from './changes.ts';
 export { enqueueEventSync, enqueueEventSyncs, enqueueCalendarListSync, type EnqueueEventSyncOptions, type SyncReason } from './enqueue.ts';
-export { getCalendar, findCalendar, listSelectedCalendars, listOwnerCalendars, markPollOnly, type SyncCalendar } from './calendars.ts';
+export { getCalendar, findCalendar, listSelectedCalendars, listOwnerCalendars, markPollOnly, clearPollOnly, type SyncCalendar } from './calendars.ts';
 export { syncCalendarEvents, type EventSyncResult } from './sync-events.ts';
 export { syncCalendarList, type CalendarListSyncResult } from './sync-calendar-list.ts';
 export { setCalendarSelected } from './set-selected.ts';
