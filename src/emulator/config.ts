@@ -33,7 +33,8 @@ export interface PushModes {
   /**
    * A change is pushed at once but listed by events.list / calendarList.list only this long after
    * it was made (0: at once). Google gives no consistency promise between a notification and the
-   * list that follows it; changes have been seen listed only after a later change.
+   * list that follows it; changes have been seen listed only after a later change
+   * (github.com/KeepSoftwareSimple/compass-calendar/issues/1190).
    */
   listableDelayMs: number;
   /** Drops the first `exists` message of every channel (a push Google never sends). */

@@ -56,7 +56,9 @@ export class EmulatorState {
    * The highest sequence lists may show: every change up to it is listable. A prefix, so that it
    * only ever grows and sync tokens issued at it stay valid; a change becomes listable no sooner than
    * listableDelayMs after it was made (and pushed). Google promises no consistency between a
-   * notification and the list that follows it ("Notifications are not 100% reliable", push guide).
+   * notification and the list that follows it ("Notifications are not 100% reliable", push guide),
+   * and changes have been observed to show up only after a later change
+   * (github.com/KeepSoftwareSimple/compass-calendar/issues/1190, "Event notifications are delayed").
    */
   listableSeq(): number {
     const now = Date.now();
