@@ -1,6 +1,6 @@
 // The safety net for push: a change whose notification Google never sent is still mirrored, because
-// a channel silent longer than the threshold while others talk (or a calendar left unwatched) gets
-// an incremental sync.
+// a channel silent longer than the threshold (or a calendar left unwatched) gets an incremental sync.
+// (That no other channel needs to be talking is shown in unforgiving-google.test.ts.)
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { syncSilentCalendars, stopChannel, listChannels } from '../../src/channels/index.ts';
 import { findCalendar } from '../../src/sync/index.ts';
