@@ -14,7 +14,7 @@ import { waitFor } from '../support/service.ts';
 import { startChannelsHarness, timed, type ChannelsHarness } from './harness.ts';
 
 const THRESHOLD_SECONDS = 120;
-const RECHECK_SECONDS = 6;
+const RECHECK_SECONDS = 12;
 const WATCH_RETRY_SECONDS = 2;
 
 let h: ChannelsHarness;
@@ -106,7 +106,7 @@ describe('item 5: pushes are not instantly consistent', () => {
     const channel = await h.activeChannel(owner.ownerId, owner.primary.id);
     await h.settledSyncJobs(owner.primary.id);
     // Listable well after the push-triggered sync (milliseconds), well before the recheck.
-    await h.emuJson('push', { listableDelayMs: 3000 });
+    await h.emuJson('push', { listableDelayMs: 8000 });
     try {
       await h.putEvent(owner.email, 'latelist001', timed('Listed late', '2031-02-05T10:00:00Z', '2031-02-05T11:00:00Z'));
     } finally {
