@@ -20,7 +20,7 @@ export const POLL_JOB = 'sync.poll';
 export const SAFETY_NET_JOB = 'sync.safetyNet';
 export const REFRESH_CALENDARS_JOB = 'sync.refreshCalendars';
 
-export type SyncReason = 'notification' | 'selected' | 'resync' | 'linked' | 'poll' | 'catchup' | 'manual' | 'calendarList';
+export type SyncReason = 'notification' | 'selected' | 'resync' | 'linked' | 'poll' | 'catchup' | 'manual' | 'calendarList' | 'resumed';
 
 export interface EnqueueEventSyncOptions {
   /** Enqueue inside this transaction (the job exists only if it commits). */

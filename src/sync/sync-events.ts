@@ -14,7 +14,7 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
+import { enqueueEventSync, EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
 import type { QuotaPriority } from '../quota/index.ts';
 import { dispatchCalendarChange, dispatchEventChanges, type EventChange } from './changes.ts';
 import { loadCalendarRow } from './calendars.ts';
@@ -253,6 +253,9 @@ async function syncPages(
       // Last in the transaction, so that the row lock is held only until the commit (a reactor may
       // ask for another sync of this calendar meanwhile).
       if (last) await noteSyncFinished(tx, cal.id);
+      // A resumed full sync lists Google's snapshot of its first page, taken up to
+      // SYNC_RESUME_MAX_AGE_SECONDS ago: one incremental sync from its new token brings what changed since.
+      if (last && full && sync.pageToken) await enqueueEventSync(ctx, cal.id, { tx, reason: 'resumed' });
       return pageChanges.length;
     });
     timing.writeMs += performance.now() - w0;

@@ -66,12 +66,16 @@ describe('a full sync interrupted after its first page', () => {
     const mark = await h.requestMark();
     failAfterFirstPage = RESUMED;
     await selectAndWaitForFullSync(RESUMED);
+    await waitFor(async () => (await listCalls(mark, RESUMED)).length >= 7, { what: 'the incremental sync after the resumed full sync' });
+    await h.idle(cal.id);
     const calls = await listCalls(mark, RESUMED);
-    // Page 1, three 500s for page 2 (one job attempt), then the retry: pages 2 and 3, from the stored token.
-    expect(calls.map((r) => r.status)).toEqual([200, 500, 500, 500, 200, 200]);
+    // Page 1, three 500s for page 2 (one job attempt), then the retry: pages 2 and 3, from the stored
+    // token; then one incremental sync from the new token (changes made since the first page).
+    expect(calls.map((r) => r.status)).toEqual([200, 500, 500, 500, 200, 200, 200]);
     expect(calls[0]!.query.pageToken).toBeUndefined();
-    for (const r of calls.slice(1)) expect(r.query.pageToken).toBeString();
+    for (const r of calls.slice(1, 6)) expect(r.query.pageToken).toBeString();
     expect(calls[4]!.query.pageToken).toBe(calls[1]!.query.pageToken as string);
+    expect(calls[6]!.query.syncToken).toBeString();
     await expectMirrorEqualsLive(RESUMED);
     const [row] = await h.sql`select resume_page_token, resume_generation, resume_started_at, sync_token from calendars where id = ${cal.id}`;
     expect(row).toMatchObject({ resume_page_token: null, resume_generation: null, resume_started_at: null });
