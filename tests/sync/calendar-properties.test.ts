@@ -45,7 +45,7 @@ async function listSyncedAt(): Promise<Date | null> {
 
 /** Runs the hourly cron's job once and returns its result. */
 async function runRefresh(): Promise<Record<string, unknown>> {
-  const id = await h.t.service.ctx.jobs.boss.send('sync.refreshCalendars', {});
+  const id = await h.t.service.ctx.jobs.send('sync.refreshCalendars', {});
   if (!id) throw new Error('sync.refreshCalendars not queued');
   const job = await waitFor(async () => {
     const [j] = await h.sql`select state, output from pgboss.job where name = 'sync.refreshCalendars' and id = ${id}`;
