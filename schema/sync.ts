@@ -9,6 +9,11 @@ export const calendarLists = pgTable('calendar_lists', {
     .references(() => owners.id, { onDelete: 'cascade' }),
   syncToken: text('sync_token'),
   lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
+  /**
+   * Last list without a sync token. Incremental lists never report changed calendar properties
+   * (time zone, title, access role), so a full list re-reads them every SYNC_CALENDAR_REFRESH_SECONDS.
+   */
+  lastFullSyncedAt: timestamp('last_full_synced_at', { withTimezone: true }),
   syncError: text('sync_error'),
   syncErrorAt: timestamp('sync_error_at', { withTimezone: true }),
 });
@@ -40,6 +45,14 @@ export const calendars = pgTable(
     syncGeneration: bigint('sync_generation', { mode: 'number' }).notNull().default(0),
     lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
     lastFullSyncAt: timestamp('last_full_sync_at', { withTimezone: true }),
+    /**
+     * Where an interrupted full sync goes on: Google's page token for its next page, the generation
+     * of that full sync, and when its first page was listed (the resume is abandoned past
+     * SYNC_RESUME_MAX_AGE_SECONDS). Never logged.
+     */
+    resumePageToken: text('resume_page_token'),
+    resumeGeneration: bigint('resume_generation', { mode: 'number' }),
+    resumeStartedAt: timestamp('resume_started_at', { withTimezone: true }),
     syncError: text('sync_error'),
     syncErrorAt: timestamp('sync_error_at', { withTimezone: true }),
     raw: jsonb('raw'),

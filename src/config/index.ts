@@ -64,6 +64,10 @@ const EnvSchema = z.object({
   SYNC_CATCHUP_PER_SECOND: z.coerce.number().positive().default(50),
   /** events.list page size of the event sync (Google's maximum, 2500, unless tests ask for small pages). */
   SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(2500).default(2500),
+  /** Calendar properties (time zone, title, access role) are re-read with a full calendar list this often. */
+  SYNC_CALENDAR_REFRESH_SECONDS: z.coerce.number().int().positive().default(21600),
+  /** An interrupted full sync resumes from its page token while its first page is younger than this. */
+  SYNC_RESUME_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(1800),
   FANOUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   FANOUT_MAX_ATTEMPTS: z.coerce.number().int().positive().default(8),
   /** Allow subscriber URLs in private / loopback ranges (on by default outside production). */
@@ -128,7 +132,14 @@ export interface Config {
   oauthReturnOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
   channels: { ttlSeconds: number; renewMarginSeconds: number; pushRecheckSeconds: number; watchRetrySeconds: number };
-  sync: { silentThresholdSeconds: number; pollIntervalSeconds: number; catchupPerSecond: number; pageSize: number };
+  sync: {
+    silentThresholdSeconds: number;
+    pollIntervalSeconds: number;
+    catchupPerSecond: number;
+    pageSize: number;
+    calendarRefreshSeconds: number;
+    resumeMaxAgeSeconds: number;
+  };
   fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean; retryBaseSeconds: number; disableAfterSeconds: number };
   availability: { horizonDays: number };
   shutdownTimeoutMs: number;
@@ -310,6 +321,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       pollIntervalSeconds: env.SYNC_POLL_INTERVAL_SECONDS,
       catchupPerSecond: env.SYNC_CATCHUP_PER_SECOND,
       pageSize: env.SYNC_PAGE_SIZE,
+      calendarRefreshSeconds: env.SYNC_CALENDAR_REFRESH_SECONDS,
+      resumeMaxAgeSeconds: env.SYNC_RESUME_MAX_AGE_SECONDS,
     },
     fanout: {
       timeoutMs: env.FANOUT_TIMEOUT_MS,

@@ -135,7 +135,13 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
 
   // Lists see changes up to the listable horizon (push mode listableDelayMs, state.ts): the push of a
   // change may come before the list shows it.
-  const listCtx = (): ListContext => ({ gen: state.gen, currentSeq: state.listableSeq() });
+  const listCtx = (): ListContext => ({
+    gen: state.gen,
+    currentSeq: state.listableSeq(),
+    now: state.tokenNow(),
+    syncTokenTtlMs: state.config.syncTokenTtlSeconds * 1000,
+    pageTokenTtlMs: state.config.pageTokenTtlSeconds * 1000,
+  });
 
   // ---- calendarList ------------------------------------------------------------------------------------
   app.get('/users/me/calendarList', (c) => {
@@ -237,7 +243,7 @@ export function calendarApi(state: EmulatorState): Hono<ApiEnv> {
     const offset = pt ? (decodePageToken(pt)?.offset ?? 0) : 0;
     const out = eventsEnvelope(cal, role, state.seq, { items: all.slice(offset, offset + max) });
     if (offset + max < all.length) {
-      out.nextPageToken = encodePageToken({ gen: state.gen, scope: `instances:${master.id}`, upper: state.seq, afterSeq: 0, offset: offset + max });
+      out.nextPageToken = encodePageToken({ gen: state.gen, scope: `instances:${master.id}`, upper: state.seq, afterSeq: 0, offset: offset + max, t0: state.tokenNow(), qh: '' });
     }
     return googleJson(out);
   });

@@ -2,9 +2,9 @@
 
 import { PALETTE_COLORS, type Calendar, type ListEntry, type User } from './calendars-store.ts';
 import { invalidValue } from './errors.ts';
-import { checkSyncPoint, type ListContext } from './event-query.ts';
+import { checkPageCursor, checkSyncPoint, type ListContext } from './event-query.ts';
 import { collectionEtag } from './ids.ts';
-import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken, type PageCursor, type SyncPoint } from './tokens.ts';
+import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken, queryFingerprint, type PageCursor, type SyncPoint } from './tokens.ts';
 import type { AccessRole, JsonObject } from './types.ts';
 
 export const LIST_DEFAULT_PAGE = 100;
@@ -17,7 +17,10 @@ export interface CalendarListQuery {
   pageToken?: PageCursor;
   sync?: SyncPoint;
   showDeleted: boolean;
+  /** "Whether to show hidden entries. Optional. The default is False." (Params$Resource$Calendarlist$List.showHidden) */
+  showHidden: boolean;
   minAccessRole?: AccessRole;
+  qh: string;
 }
 
 export function calendarListScope(email: string): string {
@@ -27,7 +30,9 @@ export function calendarListScope(email: string): string {
 export function parseCalendarListQuery(url: URL, user: User, ctx: ListContext): CalendarListQuery {
   const p = url.searchParams;
   const scope = calendarListScope(user.email);
-  const q: CalendarListQuery = { maxResults: LIST_DEFAULT_PAGE, showDeleted: p.get('showDeleted') === 'true' };
+  const q: CalendarListQuery = {
+    maxResults: LIST_DEFAULT_PAGE, showDeleted: p.get('showDeleted') === 'true', showHidden: p.get('showHidden') === 'true', qh: queryFingerprint(url),
+  };
   const max = p.get('maxResults');
   if (max !== null) {
     const n = Number(max);
@@ -57,8 +62,8 @@ export function parseCalendarListQuery(url: URL, user: User, ctx: ListContext): 
   const pageToken = p.get('pageToken');
   if (pageToken !== null) {
     const c = decodePageToken(pageToken);
-    if (!c || c.scope !== scope || c.gen !== ctx.gen) throw invalidValue();
-    q.pageToken = c;
+    if (c && c.gen !== ctx.gen) throw invalidValue();
+    q.pageToken = checkPageCursor(c, scope, q.qh, ctx);
   }
   return q;
 }
@@ -76,6 +81,9 @@ export function renderListEntry(e: ListEntry, cal: Calendar | undefined): JsonOb
     accessRole: e.accessRole,
     defaultReminders: e.primary ? [{ method: 'popup', minutes: 30 }] : [],
   });
+  // "hidden: Whether the calendar has been hidden from the list ... only returned when the calendar is hidden,
+  // in which case the value is true" (Schema$CalendarListEntry.hidden).
+  if (e.hidden) out.hidden = true;
   if (e.primary) {
     out.notificationSettings = {
       notifications: [
@@ -94,6 +102,10 @@ export function listCalendarListPage(user: User, calendars: ReadonlyMap<string, 
   const upper = q.pageToken?.upper ?? ctx.currentSeq;
   const start = q.pageToken ? q.pageToken.afterSeq + 1 : (q.sync?.seq ?? 0) + 1;
   const includeDeleted = q.sync !== undefined || q.showDeleted;
+  // "All entries deleted and hidden since the previous list request will always be in the result set" with a
+  // sync token; a full list shows hidden entries only with showHidden=true.
+  const includeHidden = q.sync !== undefined || q.showHidden;
+  const t0 = q.pageToken?.t0 ?? ctx.now;
   const items: JsonObject[] = [];
   let nextPageToken: string | undefined;
   let lastSeq = 0;
@@ -101,9 +113,10 @@ export function listCalendarListPage(user: User, calendars: ReadonlyMap<string, 
     const e = user.list.get(entry.key);
     if (!e || e.seq !== entry.seq) continue;
     if (e.deleted && !includeDeleted) continue;
+    if (!e.deleted && e.hidden && !includeHidden) continue;
     if (q.minAccessRole && ROLE_RANK[e.accessRole] < ROLE_RANK[q.minAccessRole]) continue;
     if (items.length === q.maxResults) {
-      nextPageToken = encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: lastSeq });
+      nextPageToken = encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: lastSeq, t0, qh: q.qh });
       break;
     }
     items.push(renderListEntry(e, calendars.get(e.calendarId)));
@@ -111,7 +124,7 @@ export function listCalendarListPage(user: User, calendars: ReadonlyMap<string, 
   }
   const out: JsonObject = { kind: 'calendar#calendarList', etag: collectionEtag(upper) };
   if (nextPageToken) out.nextPageToken = nextPageToken;
-  else out.nextSyncToken = encodeSyncToken({ gen: ctx.gen, scope, epoch: user.listEpoch, seq: upper });
+  else out.nextSyncToken = encodeSyncToken({ gen: ctx.gen, scope, epoch: user.listEpoch, seq: upper, iat: ctx.now });
   out.items = items;
   return out;
 }

@@ -29,6 +29,8 @@ export interface ListEntry {
   accessRole: AccessRole;
   primary: boolean;
   deleted: boolean;
+  /** Hidden from the user's list (a user-settable field of the entry, unlike the calendar's properties). */
+  hidden: boolean;
   colorId: string;
   seq: number;
   etag: string;
@@ -85,14 +87,28 @@ export class Directory {
     return cal;
   }
 
-  /** Updates a calendar's properties; every list holding it records a change. Returns the affected users. */
+  /**
+   * Updates a calendar's properties. No calendar list records a change: "If only read-only fields such as
+   * calendar properties or ACLs have changed, the entry won't be returned" by an incremental calendarList.list
+   * (Params$Resource$Calendarlist$List.syncToken). A full list, calendars.get and events.list show the new
+   * values. Returns the users to notify: none.
+   */
   updateCalendar(cal: Calendar, patch: { summary?: string; timeZone?: string; description?: string; pushNotSupported?: boolean }): string[] {
     if (patch.summary !== undefined) cal.summary = patch.summary;
     if (patch.timeZone !== undefined) cal.timeZone = patch.timeZone;
     if (patch.description !== undefined) cal.description = patch.description;
     if (patch.pushNotSupported !== undefined) cal.pushNotSupported = patch.pushNotSupported;
     cal.etag = newEventEtag();
-    return this.touchEverywhere(cal.id);
+    return [];
+  }
+
+  /** Hides or shows a calendar in one user's list: a change of the entry itself, so incremental lists return it. */
+  setHidden(email: string, calendarId: string, hidden: boolean): boolean {
+    const user = this.getUser(email);
+    const prev = user?.list.get(calendarId);
+    if (!user || !prev || prev.deleted || prev.hidden === hidden) return false;
+    this.writeEntry(user, { ...prev, hidden });
+    return true;
   }
 
   /** Adds or updates `calendarId` in the user's list. Returns true when something changed. */
@@ -101,9 +117,15 @@ export class Directory {
     if (!user) throw new Error(`unknown user ${email}`);
     const prev = user.list.get(calendarId);
     if (prev && !prev.deleted && prev.accessRole === accessRole && prev.primary === primary) return false;
+    if (prev && !prev.deleted && prev.primary === primary) {
+      // Only the access role (an ACL) changed: the entry shows it, but incremental lists do not return it
+      // ("If only read-only fields such as calendar properties or ACLs have changed, the entry won't be returned").
+      prev.accessRole = accessRole;
+      return false;
+    }
     const color = PALETTE[user.list.size % PALETTE.length] ?? PALETTE[0]!;
     this.writeEntry(user, {
-      calendarId, accessRole, primary, deleted: false, colorId: prev?.colorId ?? color[0], seq: 0, etag: '',
+      calendarId, accessRole, primary, deleted: false, hidden: false, colorId: prev?.colorId ?? color[0], seq: 0, etag: '',
     });
     return true;
   }

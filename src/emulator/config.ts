@@ -16,7 +16,11 @@ export interface EmulatorOptions {
   quotaPerMinute?: number | null;
   /** Calendar API requests per sliding minute per Google user; null = unlimited. Default: EMULATOR_USER_QUOTA_PER_MINUTE, else unlimited. */
   userQuotaPerMinute?: number | null;
-  /** Where the EMULATOR_* quota variables are read; default process.env. */
+  /** Sync tokens older than this answer 410 fullSyncRequired. Default: EMULATOR_SYNC_TOKEN_TTL_SECONDS, else 7 days. */
+  syncTokenTtlSeconds?: number;
+  /** A listing whose first page is older than this refuses its page tokens (400). Default: EMULATOR_PAGE_TOKEN_TTL_SECONDS, else 1 h. */
+  pageTokenTtlSeconds?: number;
+  /** Where the EMULATOR_* quota and token variables are read; default process.env. */
   env?: Record<string, string | undefined>;
   /** How unreliable push is (see PushModes); also set at run time with POST /_emulator/push. */
   push?: Partial<PushModes>;
@@ -61,7 +65,22 @@ export interface RuntimeConfig {
   nextConsentError: string | undefined;
   /** Push modes (PushModes). */
   push: PushModes;
+  /**
+   * Age at which a sync token stops working (410 fullSyncRequired), and at which updatedMin is "too far in
+   * the past" (410 updatedMinTooLongAgo). Google documents that tokens expire ("token expiration", sync
+   * guide) but not when; 7 days by default, EMULATOR_SYNC_TOKEN_TTL_SECONDS or POST /_emulator/config.
+   */
+  syncTokenTtlSeconds: number;
+  /**
+   * Age of a listing (from its first page) after which its page tokens are refused with 400 Invalid Value.
+   * Google documents no lifetime; 1 h by default, EMULATOR_PAGE_TOKEN_TTL_SECONDS or POST /_emulator/config.
+   */
+  pageTokenTtlSeconds: number;
 }
+
+export const TOKEN_ENV = { syncTokenTtl: 'EMULATOR_SYNC_TOKEN_TTL_SECONDS', pageTokenTtl: 'EMULATOR_PAGE_TOKEN_TTL_SECONDS' } as const;
+export const DEFAULT_SYNC_TOKEN_TTL_SECONDS = 7 * 86_400;
+export const DEFAULT_PAGE_TOKEN_TTL_SECONDS = 3600;
 
 export function initialConfig(opts: EmulatorOptions): RuntimeConfig {
   return {
@@ -73,6 +92,8 @@ export function initialConfig(opts: EmulatorOptions): RuntimeConfig {
     notificationTimeoutMs: 5000,
     nextConsentError: undefined,
     push: { ...DEFAULT_PUSH_MODES, ...opts.push },
+    syncTokenTtlSeconds: opts.syncTokenTtlSeconds ?? envLimit(opts.env ?? process.env, TOKEN_ENV.syncTokenTtl) ?? DEFAULT_SYNC_TOKEN_TTL_SECONDS,
+    pageTokenTtlSeconds: opts.pageTokenTtlSeconds ?? envLimit(opts.env ?? process.env, TOKEN_ENV.pageTokenTtl) ?? DEFAULT_PAGE_TOKEN_TTL_SECONDS,
   };
 }
 
@@ -83,7 +104,7 @@ function envLimit(env: Record<string, string | undefined>, name: string): number
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return null;
   if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new Error(`${name} must be a positive integer (requests per minute), got ${JSON.stringify(env[name])}`);
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(env[name])}`);
   }
   return Number(raw);
 }

@@ -55,7 +55,11 @@ const schemas = {
     notificationRetryBaseMs: z.number().int().min(0).optional(),
     notificationTimeoutMs: z.number().int().positive().optional(),
     nextConsentError: z.string().nullable().optional(),
+    syncTokenTtlSeconds: z.number().int().positive().optional(),
+    pageTokenTtlSeconds: z.number().int().positive().optional(),
   }),
+  tokenClock: z.object({ advanceSeconds: z.number().min(0).max(10 * 365 * 86_400) }).strict(),
+  hidden: z.object({ hidden: z.boolean() }).strict(),
   client: z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), redirectUris: z.array(z.string().url()).default([]) }),
   user: z.object({ email, timeZone: timeZone.optional(), scope: z.string().optional() }),
   calendar: z.object({
@@ -70,7 +74,7 @@ const schemas = {
   }),
   respond: z.object({ email, responseStatus: z.string().refine(isResponseStatus, 'needsAction|declined|tentative|accepted') }),
   faults: z.object({
-    status: z.union([z.literal(429), z.literal(403), z.literal(500)]).optional(),
+    status: z.union([z.literal(429), z.literal(403), z.literal(500), z.literal(502), z.literal(503)]).optional(),
     reason: z.enum(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']).optional(),
     count: z.number().int().min(0).optional(),
     paths: z.string().optional(),
@@ -268,6 +272,22 @@ export function controlRoutes(state: EmulatorState): Hono {
     return c.json(renderEvent(ev, cal.owner, cal.id));
   });
 
+  // Ages every sync and page token by `advanceSeconds` (nothing else moves): expiry tests without waiting.
+  app.post('/token-clock', async (c) => {
+    const b = await parse(c, schemas.tokenClock);
+    state.tokenClockOffsetMs += b.advanceSeconds * 1000;
+    return c.json({ offsetSeconds: state.tokenClockOffsetMs / 1000 });
+  });
+
+  // The user hides (or shows again) a calendar in their list, as in Google Calendar's "Hide from list".
+  app.post('/users/:email/calendar-list/:calendarId/hidden', async (c) => {
+    const b = await parse(c, schemas.hidden);
+    const user = state.directory.getUser(c.req.param('email'));
+    if (!user?.list.get(c.req.param('calendarId'))) throw new ControlError(404, 'no such calendar list entry');
+    if (state.directory.setHidden(user.email, c.req.param('calendarId'), b.hidden)) notifyCalendarLists(state, [user.email]);
+    return c.json({ ok: true });
+  });
+
   app.post('/calendars/:calendarId/invalidate-sync-tokens', (c) => {
     const cal = calendarOr404(c.req.param('calendarId'));
     cal.events.epoch++;
@@ -278,7 +298,7 @@ export function controlRoutes(state: EmulatorState): Hono {
   app.post('/faults', async (c) => {
     const b = await parse(c, schemas.faults);
     if (b.count !== undefined && b.status === undefined && state.faults.status === undefined) {
-      throw new ControlError(400, 'count needs a status (429, 403 or 500)');
+      throw new ControlError(400, 'count needs a status (429, 403, 500, 502 or 503)');
     }
     const settings: Parameters<typeof state.faults.configure>[0] = {};
     for (const [k, v] of Object.entries(b)) if (v !== undefined) Object.assign(settings, { [k]: v });

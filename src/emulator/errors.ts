@@ -91,6 +91,16 @@ export const fullSyncRequired = (): GoogleApiError =>
     location: 'syncToken',
   });
 
+/** doc-examples/error-410-updatedMinTooLongAgo.json (errors guide). */
+export const updatedMinTooLongAgo = (): GoogleApiError =>
+  new GoogleApiError(410, {
+    domain: 'calendar',
+    reason: 'updatedMinTooLongAgo',
+    message: 'The requested minimum modification time lies too far in the past.',
+    locationType: 'parameter',
+    location: 'updatedMin',
+  });
+
 export const conditionNotMet = (): GoogleApiError =>
   new GoogleApiError(412, {
     domain: 'global',
@@ -156,6 +166,36 @@ export function rateLimited(status: 403 | 429, reason: RateLimitReason = 'rateLi
 
 export const backendError = (): GoogleApiError =>
   new GoogleApiError(500, { domain: 'global', reason: 'backendError', message: 'Backend Error' });
+
+/**
+ * 503 as googleapis.com answers it (googleapis/google-api-php-client#1945 and #1879, captured bodies):
+ * `{"error":{"code":503,"message":"The service is currently unavailable.","errors":[{..."reason":"backendError"}],
+ * "status":"UNAVAILABLE"}}`. The errors guide lists 5xx among the errors to retry with exponential backoff.
+ */
+export const serviceUnavailable = (): GoogleApiError =>
+  new GoogleApiError(503, { domain: 'global', reason: 'backendError', message: 'The service is currently unavailable.' }, { grpcStatus: 'UNAVAILABLE' });
+
+/**
+ * 502 comes from Google's front end, not from Calendar: an HTML page, not JSON (googleapis/google-api-php-client#2421,
+ * burnash/gspread#1564 quote it: `<title>Error 502 (Server Error)!!1</title>` ... "That's an error."). A client
+ * must cope with an error body it cannot parse.
+ */
+export class FrontEndError extends GoogleApiError {
+  constructor(status: 502) {
+    super(status, { domain: 'global', reason: 'backendError', message: 'Server Error' });
+  }
+
+  override toResponse(): Response {
+    const html = `<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <title>Error ${this.status} (Server Error)!!1</title>
+  <p><b>${this.status}.</b> <ins>That's an error.</ins>
+  <p>The server encountered a temporary error and could not complete your request.<p>Please try again in 30 seconds.  <ins>That's all we know.</ins>
+`;
+    return new Response(html, { status: this.status, headers: { 'content-type': 'text/html; charset=UTF-8', 'referrer-policy': 'no-referrer' } });
+  }
+}
 
 /** A token without a scope that allows the call (observed googleapis.com body shape). */
 export function insufficientScopes(): GoogleApiError {

@@ -7,13 +7,13 @@
 // calendar pages in linear time. orderBy=startTime needs a sort, so it materialises the snapshot instead.
 
 import type { Calendar } from './calendars-store.ts';
-import { badRequest, fullSyncRequired, invalidValue, timeRangeEmpty } from './errors.ts';
+import { badRequest, fullSyncRequired, invalidValue, timeRangeEmpty, updatedMinTooLongAgo } from './errors.ts';
 import { instanceOf, renderEvent, tombstone } from './event-model.ts';
 import type { StoredEvent } from './events-store.ts';
 import { collectionEtag } from './ids.ts';
 import { expandSeries, isRecurringMaster } from './recurrence.ts';
 import { dateToInstant, parseDateTime } from './time.ts';
-import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken, type PageCursor, type SyncPoint } from './tokens.ts';
+import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken, queryFingerprint, type PageCursor, type SyncPoint } from './tokens.ts';
 import type { AccessRole, CalEvent, EventDateTime, JsonObject } from './types.ts';
 
 export const EVENTS_DEFAULT_PAGE = 250;
@@ -37,11 +37,29 @@ export interface EventListQuery {
   privateExt: Array<[string, string]>;
   sharedExt: Array<[string, string]>;
   eventTypes: string[];
+  /** The query's fingerprint, written into its page tokens. */
+  qh: string;
 }
 
 export interface ListContext {
   gen: string;
   currentSeq: number;
+  /** Now on the token clock (EmulatorState.tokenNow), in ms. */
+  now: number;
+  syncTokenTtlMs: number;
+  pageTokenTtlMs: number;
+}
+
+/**
+ * A page token must come from the same listing of the same query, and that listing must not be too old.
+ * Google documents no lifetime for page tokens and no error for a stale one; the emulator answers the 400
+ * "Invalid Value" Google gives a token it cannot read (fixtures/gcal-error-400-invalid-syncToken-value), so
+ * that a client that keeps page tokens across retries must be ready to start its listing again.
+ */
+export function checkPageCursor(c: PageCursor | undefined, scope: string, qh: string, ctx: ListContext): PageCursor {
+  if (!c || c.scope !== scope || c.qh !== qh) throw invalidValue();
+  if (ctx.now - c.t0 > ctx.pageTokenTtlMs) throw invalidValue();
+  return c;
 }
 
 function bool(v: string | undefined, name: string): boolean | undefined {
@@ -106,11 +124,16 @@ export function parseEventListQuery(url: URL, scope: string, ctx: ListContext): 
     privateExt: kv(p.getAll('privateExtendedProperty')),
     sharedExt: kv(p.getAll('sharedExtendedProperty')),
     eventTypes: p.getAll('eventTypes'),
+    qh: queryFingerprint(url),
   };
   if (sync) q.sync = sync;
   if (timeMin !== undefined) q.timeMin = timeMin;
   if (timeMax !== undefined) q.timeMax = timeMax;
   const updatedMin = time(get('updatedMin'));
+  // 410 updatedMinTooLongAgo, "The requested minimum modification time lies too far in the past" (errors guide;
+  // doc-examples/error-410-updatedMinTooLongAgo.json): Google keeps deletions only so long. The emulator's horizon
+  // is the sync-token lifetime, the same history a sync token may reach back into.
+  if (updatedMin !== undefined && updatedMin < ctx.now - ctx.syncTokenTtlMs) throw updatedMinTooLongAgo();
   if (updatedMin !== undefined) q.updatedMin = updatedMin;
   if (orderBy === 'startTime' || orderBy === 'updated') q.orderBy = orderBy;
   const text = get('q');
@@ -120,16 +143,20 @@ export function parseEventListQuery(url: URL, scope: string, ctx: ListContext): 
   const pageToken = get('pageToken');
   if (pageToken !== undefined) {
     const c = decodePageToken(pageToken);
-    if (!c || c.scope !== scope) throw invalidValue();
-    if (c.gen !== ctx.gen) throw sync ? fullSyncRequired() : invalidValue();
-    q.pageToken = c;
+    if (c && c.scope === scope && c.gen !== ctx.gen) throw sync ? fullSyncRequired() : invalidValue();
+    q.pageToken = checkPageCursor(c, scope, q.qh, ctx);
   }
   return q;
 }
 
-/** Throws 410 fullSyncRequired when a well-formed token no longer designates a point we can sync from. */
+/**
+ * Throws 410 fullSyncRequired when a well-formed token no longer designates a point we can sync from: another
+ * emulator generation or scope, invalidated (epoch), or older than the sync-token lifetime ("If the syncToken
+ * expires, the server will respond with a 410 GONE", Params$Resource$Events$List.syncToken).
+ */
 export function checkSyncPoint(s: SyncPoint, scope: string, ctx: ListContext, epoch?: number): void {
   if (s.gen !== ctx.gen || s.scope !== scope || s.seq > ctx.currentSeq) throw fullSyncRequired();
+  if (ctx.now - s.iat > ctx.syncTokenTtlMs) throw fullSyncRequired();
   if (epoch !== undefined && s.epoch !== epoch) throw fullSyncRequired();
 }
 
@@ -246,7 +273,8 @@ export function listEventsPage(cal: Calendar, viewer: string, q: EventListQuery,
   if (q.sync) checkSyncPoint(q.sync, scope, ctx, cal.events.epoch);
   const upper = q.pageToken?.upper ?? ctx.currentSeq;
   const fromSeq = q.sync?.seq ?? 0;
-  const syncToken = (): string => encodeSyncToken({ gen: ctx.gen, scope, epoch: cal.events.epoch, seq: upper });
+  const syncToken = (): string => encodeSyncToken({ gen: ctx.gen, scope, epoch: cal.events.epoch, seq: upper, iat: ctx.now });
+  const t0 = q.pageToken?.t0 ?? ctx.now;
 
   if (q.orderBy === 'startTime') {
     const all: Item[] = [];
@@ -261,7 +289,7 @@ export function listEventsPage(cal: Calendar, viewer: string, q: EventListQuery,
     const res: EventListResult = { items: page.map((i) => i.json) };
     // Google omits nextSyncToken for ordered queries (widely reported; not in the reference).
     if (offset + q.maxResults < all.length) {
-      res.nextPageToken = encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: 0, offset: offset + q.maxResults });
+      res.nextPageToken = encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: 0, offset: offset + q.maxResults, t0, qh: q.qh });
     }
     return res;
   }
@@ -279,7 +307,7 @@ export function listEventsPage(cal: Calendar, viewer: string, q: EventListQuery,
       if (items.length === q.maxResults && last) {
         return {
           items,
-          nextPageToken: encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: last.seq, afterSub: last.sub }),
+          nextPageToken: encodePageToken({ gen: ctx.gen, scope, upper, afterSeq: last.seq, afterSub: last.sub, t0, qh: q.qh }),
         };
       }
       items.push(item.json);

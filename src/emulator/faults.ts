@@ -1,9 +1,10 @@
 // Injected failures: the next N Calendar API calls answer an error status with Google's body, and push
 // notifications can be dropped or duplicated (the push guide warns "Notifications are not 100% reliable").
 
-import { backendError, rateLimited, type GoogleApiError, type RateLimitReason } from './errors.ts';
+import { backendError, FrontEndError, rateLimited, serviceUnavailable, type GoogleApiError, type RateLimitReason } from './errors.ts';
 
-export type FaultStatus = 429 | 403 | 500;
+/** 5xx as Google sends them: 500 backendError (JSON), 502 the front end's HTML page, 503 UNAVAILABLE (JSON). */
+export type FaultStatus = 429 | 403 | 500 | 502 | 503;
 
 export interface FaultSettings {
   status?: FaultStatus;
@@ -51,6 +52,8 @@ export class Faults {
     if (this.method !== undefined && method.toUpperCase() !== this.method) return undefined;
     this.remaining--;
     if (this.status === 500) return backendError();
+    if (this.status === 502) return new FrontEndError(502);
+    if (this.status === 503) return serviceUnavailable();
     // A 403 usage-limit fault is Google's rateLimitExceeded unless another reason was asked for.
     return rateLimited(this.status, this.reason);
   }

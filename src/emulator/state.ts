@@ -25,6 +25,11 @@ export class EmulatorState {
   slack = new SlackStore();
   /** Conference creation (Meet links): settings and pending create requests. */
   conferences = new Conferences();
+  /**
+   * How far the clock that ages sync and page tokens runs ahead of the wall clock (POST /_emulator/token-clock):
+   * tests make tokens old without waiting. Nothing else reads it.
+   */
+  tokenClockOffsetMs = 0;
   /** Per-minute (and optional daily) Calendar API quotas; unlimited unless configured. */
   quota: QuotaKeeper;
   private readonly initialQuota: QuotaSettings;
@@ -76,10 +81,16 @@ export class EmulatorState {
     return new GoogleApiError(403, { domain: 'global', reason: 'forbidden', message: 'Forbidden' });
   }
 
+  /** Now, on the clock that ages tokens. */
+  tokenNow(): number {
+    return Date.now() + this.tokenClockOffsetMs;
+  }
+
   reset(): void {
     this.notifier.close();
     this.conferences.close();
     this.conferences = new Conferences();
+    this.tokenClockOffsetMs = 0;
     this.gen = randomToken(6);
     // seq keeps rising across resets so that tokens can never alias a new state.
     this.config = initialConfig(this.options);

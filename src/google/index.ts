@@ -140,7 +140,8 @@ export interface RetryOptions {
 }
 
 /**
- * Calls Google, retrying rate limits and server errors a bounded number of times with exponential
+ * Calls Google, retrying per-minute rate limits and server errors (500, 502, 503, 504: any 5xx, JSON
+ * body or not) a bounded number of times with exponential
  * backoff plus up to a second of jitter, from 1 s (Calendar guide "Handle API errors": "wait 1 +
  * random_number_milliseconds seconds and retry", then 2, 4...), honouring Retry-After. Anything
  * else, or the last failure, is thrown classified (the job queue retries later, longer).
@@ -154,7 +155,10 @@ export async function callGoogle<T>(fn: () => Promise<T>, opts: RetryOptions = {
       return await fn();
     } catch (raw) {
       const err = classifyGoogleError(raw);
-      const transient = err.code === 'UPSTREAM_RATE_LIMITED' || err.code === 'UPSTREAM_ERROR';
+      // quotaExceeded is a daily limit ("Calendar usage limits exceeded", errors guide), not a
+      // per-minute one: retrying in seconds only spends more of it. It is thrown at once; the
+      // caller pauses the budget (src/quota) and the job queue retries when the pause ends.
+      const transient = (err.code === 'UPSTREAM_RATE_LIMITED' && err.details?.reason !== 'quotaExceeded') || err.code === 'UPSTREAM_ERROR';
       if (!transient || attempt >= attempts) throw err;
       const retryAfterMs = (err.details?.retryAfterSeconds ?? 0) * 1000;
       if (retryAfterMs > max) throw err;

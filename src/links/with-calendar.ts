@@ -53,7 +53,9 @@ async function noteRateLimit(ctx: Ctx, ownerId: string, err: unknown): Promise<v
   ctx.metrics.googleRateLimited.inc({ reason });
   try {
     if (reason === 'quotaExceeded') {
-      await ctx.quota.pause(ownerId, reason, err.message);
+      const pausedSeconds = await ctx.quota.pause(ownerId, reason, err.message);
+      // The job that made this call is retried when the pause ends, not by its own backoff.
+      if (err.details && pausedSeconds > 0) err.details.retryAfterSeconds = pausedSeconds;
       ctx.log.warn({ ownerId, reason }, 'Google quota exceeded (a daily limit): pausing the budget');
     } else {
       await ctx.quota.exhausted(ownerId, reason);

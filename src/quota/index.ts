@@ -179,8 +179,11 @@ export class GoogleQuota {
     await this.db.execute(sql`update ${googleQuotaBuckets} set tokens = least(tokens, 0), refilled_at = clock_timestamp() where key = ${key}`);
   }
 
-  /** Google answered quotaExceeded (a daily limit): the budget pauses, longer each time in a row. */
-  async pause(userKey: string, reason: string, message: string): Promise<void> {
+  /**
+   * Google answered quotaExceeded (a daily limit): the budget pauses, longer each time in a row.
+   * Returns the seconds the budget stays paused (for the job queue's retry).
+   */
+  async pause(userKey: string, reason: string, message: string): Promise<number> {
     const key = reason === 'userRateLimitExceeded' ? `user:${userKey}` : 'project';
     await this.db.execute(sql`
       update ${googleQuotaBuckets} set
@@ -189,6 +192,9 @@ export class GoogleQuota {
         pause_streak = pause_streak + 1
       where key = ${key} and (paused_until is null or paused_until < clock_timestamp())`);
     this.pauseSeen = true;
+    const [row] = await this.db.execute<{ s: number | null }>(sql`
+      select greatest(0, extract(epoch from paused_until - clock_timestamp()))::float8 as s from ${googleQuotaBuckets} where key = ${key}`);
+    return Math.ceil(Number(row?.s ?? 0));
   }
 
   /** A request went through: a pause streak is over. */

@@ -18,8 +18,9 @@ export const EVENT_SYNC_JOB = 'sync.events';
 export const CALENDAR_LIST_SYNC_JOB = 'sync.calendarList';
 export const POLL_JOB = 'sync.poll';
 export const SAFETY_NET_JOB = 'sync.safetyNet';
+export const REFRESH_CALENDARS_JOB = 'sync.refreshCalendars';
 
-export type SyncReason = 'notification' | 'selected' | 'resync' | 'linked' | 'poll' | 'catchup' | 'manual' | 'calendarList';
+export type SyncReason = 'notification' | 'selected' | 'resync' | 'linked' | 'poll' | 'catchup' | 'manual' | 'calendarList' | 'resumed';
 
 export interface EnqueueEventSyncOptions {
   /** Enqueue inside this transaction (the job exists only if it commits). */

@@ -1,7 +1,8 @@
 // The sync module's jobs: declared here, each handler calls one verb.
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
-import { CALENDAR_LIST_SYNC_JOB, EVENT_SYNC_JOB, POLL_JOB, SAFETY_NET_JOB } from './enqueue.ts';
+import { CALENDAR_LIST_SYNC_JOB, EVENT_SYNC_JOB, POLL_JOB, REFRESH_CALENDARS_JOB, SAFETY_NET_JOB } from './enqueue.ts';
+import { refreshCalendarProperties } from './refresh-calendars.ts';
 import { runEventSyncJob } from './sync-events.ts';
 import { runCalendarListSyncJob } from './sync-calendar-list.ts';
 import { runPollJob, runSafetyNet } from './safety-net.ts';
@@ -64,5 +65,16 @@ export const syncJobs = [
     cron: '*/5 * * * *',
     cronData: {},
     handler: (ctx) => runSafetyNet(ctx),
+  }),
+  defineJob({
+    name: REFRESH_CALENDARS_JOB,
+    schema: z.object({}).passthrough(),
+    policy: 'singleton',
+    retryLimit: 1,
+    expireInSeconds: 600,
+    concurrency: 1,
+    cron: '17 * * * *',
+    cronData: {},
+    handler: (ctx) => refreshCalendarProperties(ctx),
   }),
 ];

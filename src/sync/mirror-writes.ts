@@ -1,12 +1,13 @@
 // Writing one page of Google events into the mirror: previous rows read in one query, changed rows
 // upserted in multi-row statements, deletions in one statement, and the change set built from the
 // rows before and after. Runs inside the caller's transaction.
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import type { calendar_v3 } from '../google/index.ts';
 import { calendarEvents, type Calendar, type CalendarEvent, type CalendarEventInsert } from '../../schema/sync.ts';
 import type { EventChange } from './changes.ts';
 import { cancelledFrom, isDeletion, sameVersion, toMirrorEvent, toRow } from './map-event.ts';
+import { startOfDateInZone } from './time-zone.ts';
 
 const COLUMNS = [
   'calendarId',
@@ -184,6 +185,34 @@ export async function applyEventPage(
   }
 
   return { changes, written: upserts.length + restamp.length, deleted };
+}
+
+/**
+ * The calendar's time zone changed at Google: its all-day events, placed from local midnight to local
+ * midnight in that zone, move. One statement for the rows whose instants change; each is reported as
+ * updated (same etag: Google did not change the event, the day it covers is another instant).
+ */
+export async function replaceAllDayEvents(tx: Executor, cal: CalendarForWrite, zone: string, previousZone: string | null): Promise<EventChange[]> {
+  const rows = await tx
+    .select()
+    .from(calendarEvents)
+    .where(and(eq(calendarEvents.calendarId, cal.id), eq(calendarEvents.allDay, true), isNotNull(calendarEvents.startDate)));
+  const moved: Array<{ prev: CalendarEvent; next: CalendarEvent }> = [];
+  for (const r of rows) {
+    const startAt = startOfDateInZone(r.startDate!, zone);
+    const endAt = r.endDate ? startOfDateInZone(r.endDate, zone) : r.endAt;
+    if (startAt.getTime() === r.startAt?.getTime() && endAt?.getTime() === r.endAt?.getTime()) continue;
+    moved.push({ prev: r, next: { ...r, startAt, endAt } });
+  }
+  if (moved.length === 0) return [];
+  const json = JSON.stringify(moved.map((m) => ({ id: m.next.googleEventId, start_at: m.next.startAt?.toISOString() ?? null, end_at: m.next.endAt?.toISOString() ?? null })));
+  await tx.execute(sql`
+    update ${calendarEvents} c set start_at = x.start_at, end_at = x.end_at
+    from jsonb_to_recordset(${json}::jsonb) as x(id text, start_at timestamptz, end_at timestamptz)
+    where c.calendar_id = ${cal.id}::uuid and c.google_event_id = x.id`);
+  return moved
+    .filter((m) => m.next.status !== 'cancelled')
+    .map((m) => ({ kind: 'updated' as const, event: toMirrorEvent(m.next, cal), previous: toMirrorEvent(m.prev, { ...cal, timeZone: previousZone }) }));
 }
 
 /** The sweep of a full sync: rows it did not see are gone at Google. Returns their changes. */

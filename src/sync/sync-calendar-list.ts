@@ -9,9 +9,11 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { getOwner, recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendarLists, calendars, type Calendar } from '../../schema/sync.ts';
-import { dispatchCalendarChange } from './changes.ts';
+import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
 import { enqueueEventSync } from './enqueue.ts';
-import { calendarChangeHead, markCalendarGone } from './sync-events.ts';
+import { replaceAllDayEvents } from './mirror-writes.ts';
+import { calendarChangeHead, changeSetHead, isUnreadableToken, markCalendarGone } from './sync-events.ts';
+import { isValidTimeZone } from './time-zone.ts';
 
 /** calendarList.list: "Maximum number of entries returned on one result page ... cannot be larger than 250". */
 const LIST_PAGE_SIZE = 250;
@@ -23,6 +25,8 @@ export interface CalendarListSyncResult {
   ownerId: string;
   mode: 'full' | 'incremental' | 'skipped';
   skipped?: string;
+  /** Why a full list: first list, a refused token, or calendar properties due for their refresh. */
+  fullReason?: 'first' | 'token refused' | 'refresh';
   added: number;
   removed: number;
   updated: number;
@@ -71,16 +75,23 @@ export async function syncCalendarList(ctx: Ctx, ownerId: string, opts: { pageSi
 
   const [list] = await ctx.db.select().from(calendarLists).where(eq(calendarLists.ownerId, ownerId));
   const startToken = list?.syncToken ?? null;
+  // An incremental list never returns an entry whose calendar properties or ACLs alone changed
+  // ("If only read-only fields such as calendar properties or ACLs have changed, the entry won't be
+  // returned", calendarList.list reference): a full list re-reads them every SYNC_CALENDAR_REFRESH_SECONDS.
+  const refreshDue =
+    !list?.lastFullSyncedAt || ctx.clock.now().getTime() - list.lastFullSyncedAt.getTime() >= ctx.config.sync.calendarRefreshSeconds * 1000;
   let fetched: { entries: Entry[]; nextSyncToken: string | null };
-  let full = startToken === null;
+  let fullReason: CalendarListSyncResult['fullReason'] = startToken === null ? 'first' : refreshDue ? 'refresh' : undefined;
   try {
-    fetched = await listAll(ctx, ownerId, startToken, opts.pageSize ?? LIST_PAGE_SIZE);
+    fetched = await listAll(ctx, ownerId, fullReason ? null : startToken, opts.pageSize ?? LIST_PAGE_SIZE);
   } catch (err) {
-    if (!(startToken && isAppError(err) && err.code === 'UPSTREAM_GONE')) throw err;
-    ctx.log.info({ ownerId }, 'calendar list sync token gone (410): full list');
-    full = true;
+    // 410: the token expired; 400 "Invalid Value": Google cannot read it. Both: list in full.
+    if (!(startToken && !fullReason && isAppError(err) && (err.code === 'UPSTREAM_GONE' || isUnreadableToken(err)))) throw err;
+    ctx.log.info({ ownerId, status: err.code === 'UPSTREAM_GONE' ? 410 : 400 }, 'calendar list sync token refused: full list');
+    fullReason = 'token refused';
     fetched = await listAll(ctx, ownerId, null, opts.pageSize ?? LIST_PAGE_SIZE);
   }
+  const full = fullReason !== undefined;
 
   const now = ctx.clock.now();
   const result = await ctx.db.transaction(async (tx) => {
@@ -108,10 +119,17 @@ export async function syncCalendarList(ctx: Ctx, ownerId: string, opts: { pageSi
       if (meta.summary !== row.summary || meta.timeZone !== row.timeZone || meta.primary !== row.primary || meta.accessRole !== row.accessRole) {
         counts.updated++;
       }
-      await tx
+      const zone = meta.timeZone && isValidTimeZone(meta.timeZone) ? meta.timeZone : row.timeZone;
+      const [updated] = (await tx
         .update(calendars)
-        .set({ ...meta, timeZone: meta.timeZone ?? row.timeZone, updatedAt: now })
-        .where(eq(calendars.id, row.id));
+        .set({ ...meta, timeZone: zone, updatedAt: now })
+        .where(eq(calendars.id, row.id))
+        .returning()) as [Calendar];
+      if (row.selected && row.timeZone && zone && zone !== row.timeZone) {
+        // The mirror's all-day events were placed in the old zone: placed again, reported as updated.
+        const moved = await replaceAllDayEvents(tx, updated, zone, row.timeZone);
+        if (moved.length > 0) await dispatchEventChanges(tx, ctx, { ...changeSetHead(updated), fullSync: false, syncedAt: now, changes: moved });
+      }
     }
 
     if (full) {
@@ -126,7 +144,7 @@ export async function syncCalendarList(ctx: Ctx, ownerId: string, opts: { pageSi
     const keepToken = (locked?.syncToken ?? null) === startToken;
     await tx
       .update(calendarLists)
-      .set({ ...(keepToken ? { syncToken: fetched.nextSyncToken } : {}), lastSyncedAt: now, syncError: null, syncErrorAt: null })
+      .set({ ...(keepToken ? { syncToken: fetched.nextSyncToken } : {}), lastSyncedAt: now, ...(full ? { lastFullSyncedAt: now } : {}), syncError: null, syncErrorAt: null })
       .where(eq(calendarLists.ownerId, ownerId));
 
     // Selected calendars never synced yet (just linked or re-selected) get their first full sync.
@@ -139,7 +157,7 @@ export async function syncCalendarList(ctx: Ctx, ownerId: string, opts: { pageSi
   });
 
   await recordOwnerSync(ctx, ownerId, { at: now });
-  return { ownerId, mode: full ? 'full' : 'incremental', ...result };
+  return { ownerId, mode: full ? 'full' : 'incremental', ...(fullReason ? { fullReason } : {}), ...result };
 }
 
 async function addCalendar(

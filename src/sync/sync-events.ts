@@ -14,12 +14,13 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
+import { enqueueEventSync, EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
 import type { QuotaPriority } from '../quota/index.ts';
-import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
+import { dispatchCalendarChange, dispatchEventChanges, type EventChange } from './changes.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
-import { applyEventPage, removeAllEvents, sweepUnseen } from './mirror-writes.ts';
+import { applyEventPage, removeAllEvents, replaceAllDayEvents, sweepUnseen } from './mirror-writes.ts';
+import { isValidTimeZone } from './time-zone.ts';
 
 /** Google's largest page ("The page size can never be larger than 2500 events"). */
 export const EVENTS_PAGE_SIZE = 2500;
@@ -30,8 +31,10 @@ export interface EventSyncResult {
   mode: 'full' | 'incremental' | 'skipped';
   /** Why a sync stopped early: the calendar was deselected, deleted or reset meanwhile. */
   skipped?: string;
-  /** The incremental sync met a 410 and fell back to a full one. */
+  /** The incremental sync met a 410 (or a 400 for its token) and fell back to a full one. */
   recoveredFromGone?: boolean;
+  /** The full sync went on from where an interrupted attempt stopped (its stored page token). */
+  resumed?: boolean;
   pages: number;
   changes: number;
   /** Time spent waiting for Google, writing pages (reactors included), and in the reactors alone, in ms. */
@@ -77,6 +80,19 @@ async function listPage(ctx: Ctx, cal: Calendar, params: calendar_v3.Params$Reso
   }
 }
 
+/**
+ * Google cannot read the token we sent: 400 "Invalid Value" (`global` / `invalid`, no location in the
+ * captured body: fixtures/gcal-error-400-invalid-syncToken-value), or any 400 naming syncToken or
+ * pageToken. Our other parameters are constants, so the token is what it refuses. Kept, the token
+ * would fail every sync of that calendar for good.
+ */
+export function isUnreadableToken(err: unknown): boolean {
+  if (!(isAppError(err) && err.code === 'VALIDATION' && err.details?.status === 400)) return false;
+  if (err.details?.reason === 'invalid') return true;
+  const data = (err.details?.cause as { response?: { data?: { error?: { errors?: Array<{ location?: string }> } } } } | undefined)?.response?.data;
+  return (data?.error?.errors ?? []).some((e) => e.location === 'syncToken' || e.location === 'pageToken');
+}
+
 export async function syncCalendarEvents(ctx: Ctx, calendarRowId: string, opts: SyncEventsOptions = {}): Promise<EventSyncResult> {
   const cal = await loadCalendarRow(ctx.db, calendarRowId);
   if (!cal || cal.deleted || !cal.selected) return { calendarRowId, mode: 'skipped', skipped: cal ? 'not selected' : 'no such calendar', pages: 0, changes: 0 };
@@ -86,9 +102,11 @@ export async function syncCalendarEvents(ctx: Ctx, calendarRowId: string, opts: 
         return await incrementalSync(ctx, cal, cal.syncToken, opts);
       } catch (err) {
         // "If the syncToken expires, the server will respond with a 410 GONE ... clear your
-        // client's store and perform a full synchronization" (Calendar API sync guide).
-        if (!(isAppError(err) && err.code === 'UPSTREAM_GONE')) throw err;
-        ctx.log.info({ calendarRowId, reason: err.details?.reason }, 'sync token gone (410): full resync');
+        // client's store and perform a full synchronization" (Calendar API sync guide). A token
+        // Google cannot read at all answers 400 instead: the same remedy.
+        const gone = isAppError(err) && err.code === 'UPSTREAM_GONE';
+        if (!gone && !isUnreadableToken(err)) throw err;
+        ctx.log.info({ calendarRowId, status: gone ? 410 : 400, reason: isAppError(err) ? err.details?.reason : undefined }, 'sync token refused: full resync');
         const result = await fullSync(ctx, cal, opts);
         return { ...result, recoveredFromGone: true };
       }
@@ -107,26 +125,57 @@ async function incrementalSync(ctx: Ctx, cal: Calendar, token: string, opts: Syn
   return syncPages(ctx, cal, opts, { generation: cal.syncGeneration, token });
 }
 
+/**
+ * An interrupted full sync of this generation left its next page token, young enough to use. Google
+ * documents no lifetime for page tokens; calwatch uses one for SYNC_RESUME_MAX_AGE_SECONDS after the
+ * listing's first page (the emulator refuses them after an hour), and starts over when Google refuses it.
+ */
+function resumePoint(ctx: Ctx, cal: Calendar): { pageToken: string; startedAt: Date } | undefined {
+  if (!cal.resumePageToken || cal.resumeGeneration !== cal.syncGeneration || !cal.resumeStartedAt || cal.syncToken) return undefined;
+  const ageMs = ctx.clock.now().getTime() - cal.resumeStartedAt.getTime();
+  if (ageMs < 0 || ageMs > ctx.config.sync.resumeMaxAgeSeconds * 1000) return undefined;
+  return { pageToken: cal.resumePageToken, startedAt: cal.resumeStartedAt };
+}
+
 async function fullSync(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions): Promise<EventSyncResult> {
+  const resume = resumePoint(ctx, cal);
+  if (resume) {
+    // Same generation: what the interrupted attempt committed is already marked as seen, the sweep
+    // at the end removes the rest. The pages come from Google's snapshot of the first page, and
+    // the sync token of the last page covers every change since then.
+    try {
+      const result = await syncPages(ctx, cal, opts, { generation: cal.syncGeneration, token: null, pageToken: resume.pageToken, startedAt: resume.startedAt });
+      return { ...result, resumed: true };
+    } catch (err) {
+      if (!isUnreadableToken(err)) throw err;
+      ctx.log.info({ calendarRowId: cal.id }, 'page token of the interrupted full sync refused (400): full sync from the first page');
+    }
+  }
   // A new generation for this attempt alone: rows it writes carry it, the sweep removes the rest.
-  // The old token is dropped now, so a crash mid-way restarts a full sync, never an incremental one.
+  // The old token is dropped now, so a crash mid-way restarts a full sync, never an incremental one
+  // (and resumes it from the last page committed, while its page token is young: resumePoint).
   const [started] = await ctx.db
     .update(calendars)
-    .set({ syncToken: null, syncGeneration: sql`${calendars.syncGeneration} + 1`, updatedAt: ctx.clock.now() })
+    .set({ syncToken: null, syncGeneration: sql`${calendars.syncGeneration} + 1`, resumePageToken: null, resumeGeneration: null, resumeStartedAt: null, updatedAt: ctx.clock.now() })
     .where(and(eq(calendars.id, cal.id), eq(calendars.selected, true), eq(calendars.deleted, false), eq(calendars.syncGeneration, cal.syncGeneration)))
     .returning();
   if (!started) throw new Superseded('calendar changed before the full sync started');
-  return syncPages(ctx, started, opts, { generation: started.syncGeneration, token: null });
+  return syncPages(ctx, started, opts, { generation: started.syncGeneration, token: null, startedAt: ctx.clock.now() });
 }
 
 /**
  * The page loop of both syncs: a full sync (`token` null) and an incremental one differ only in the
  * token sent, the sweep of unseen rows on the last page, and what the last page records.
  */
-async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync: { generation: number; token: string | null }): Promise<EventSyncResult> {
+async function syncPages(
+  ctx: Ctx,
+  cal: Calendar,
+  opts: SyncEventsOptions,
+  sync: { generation: number; token: string | null; pageToken?: string; startedAt?: Date },
+): Promise<EventSyncResult> {
   const { generation, token } = sync;
   const full = token === null;
-  let pageToken: string | undefined;
+  let pageToken: string | undefined = sync.pageToken;
   let pages = 0;
   let changes = 0;
   const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
@@ -149,13 +198,37 @@ async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync:
     const last = !page.nextPageToken;
     const now = ctx.clock.now();
     changes += await ctx.db.transaction(async (tx) => {
-      const row = await lockForWrite(tx, cal.id, { generation, token });
+      let row = await lockForWrite(tx, cal.id, { generation, token });
+      // Every page carries the calendar's time zone and the caller's access role (Schema$Events), and
+      // an incremental calendar list never reports them changing ("If only read-only fields such as
+      // calendar properties or ACLs have changed, the entry won't be returned"): taken from here.
+      const zoneChanges: EventChange[] = [];
+      const zone = page.timeZone && isValidTimeZone(page.timeZone) ? page.timeZone : null;
+      if ((zone && zone !== row.timeZone) || (page.accessRole && page.accessRole !== row.accessRole)) {
+        const before = row;
+        [row] = (await tx
+          .update(calendars)
+          .set({ ...(zone ? { timeZone: zone } : {}), ...(page.accessRole ? { accessRole: page.accessRole } : {}), updatedAt: now })
+          .where(eq(calendars.id, cal.id))
+          .returning()) as [Calendar];
+        if (zone && zone !== before.timeZone) {
+          ctx.log.info({ calendarRowId: cal.id, from: before.timeZone, to: zone }, 'calendar time zone changed at Google: all-day events placed again');
+          zoneChanges.push(...(await replaceAllDayEvents(tx, row, zone, before.timeZone)));
+        }
+      }
       const result = await applyEventPage(tx, row, page.items ?? [], {
         zone: placementZone(row.timeZone ?? page.timeZone),
         generation,
         fullSync: full,
       });
-      const pageChanges = result.changes;
+      const pageChanges = [...zoneChanges, ...result.changes];
+      if (full && !last) {
+        // Where a retry goes on if this sync stops after this page (resumePoint).
+        await tx
+          .update(calendars)
+          .set({ resumePageToken: page.nextPageToken!, resumeGeneration: generation, resumeStartedAt: sync.startedAt ?? now })
+          .where(eq(calendars.id, cal.id));
+      }
       if (last) {
         if (full) pageChanges.push(...(await sweepUnseen(tx, row, generation)));
         await tx
@@ -167,6 +240,7 @@ async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync:
             syncError: null,
             syncErrorAt: null,
             updatedAt: now,
+            ...(full ? { resumePageToken: null, resumeGeneration: null, resumeStartedAt: null } : {}),
             ...(row.timeZone ? {} : { timeZone: page.timeZone ?? null }),
           })
           .where(eq(calendars.id, cal.id));
@@ -179,6 +253,9 @@ async function syncPages(ctx: Ctx, cal: Calendar, opts: SyncEventsOptions, sync:
       // Last in the transaction, so that the row lock is held only until the commit (a reactor may
       // ask for another sync of this calendar meanwhile).
       if (last) await noteSyncFinished(tx, cal.id);
+      // A resumed full sync lists Google's snapshot of its first page, taken up to
+      // SYNC_RESUME_MAX_AGE_SECONDS ago: one incremental sync from its new token brings what changed since.
+      if (last && full && sync.pageToken) await enqueueEventSync(ctx, cal.id, { tx, reason: 'resumed' });
       return pageChanges.length;
     });
     timing.writeMs += performance.now() - w0;

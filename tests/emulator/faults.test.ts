@@ -51,6 +51,24 @@ describe('Calendar API faults', () => {
     expect((await suite.user.calendar.events.list({ calendarId: 'primary' })).data.items).toHaveLength(0);
   });
 
+  test('503 is Google\'s UNAVAILABLE body; 502 is the front end\'s HTML page, not JSON', async () => {
+    await control(suite.emu, 'POST', 'faults', { status: 503, count: 1 });
+    const unavailable = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry));
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.body).toEqual({
+      error: {
+        errors: [{ domain: 'global', reason: 'backendError', message: 'The service is currently unavailable.' }],
+        code: 503, message: 'The service is currently unavailable.', status: 'UNAVAILABLE',
+      },
+    });
+    await control(suite.emu, 'POST', 'faults', { status: 502, count: 1 });
+    const res = await fetch(new URL('calendar/v3/calendars/primary/events', suite.emu.url), { headers: { authorization: `Bearer ${(await suite.user.auth.getAccessToken()).token}` } });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toStartWith('text/html');
+    expect(await res.text()).toContain('Error 502 (Server Error)!!1');
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary' }, noRetry)).status).toBe(200);
+  });
+
   test('the googleapis client retries a transient 429 on reads by itself', async () => {
     await control(suite.emu, 'POST', 'faults', { status: 429, count: 1 });
     const res = await suite.user.calendar.events.list({ calendarId: 'primary' }, { retryConfig: { retryDelay: 1, retry: 3 } });

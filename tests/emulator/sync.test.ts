@@ -174,6 +174,75 @@ describe('events.list sync', () => {
   });
 });
 
+describe('token lifetimes', () => {
+  test('a sync token older than the lifetime answers 410 fullSyncRequired; updatedMin that far back 410 updatedMinTooLongAgo', async () => {
+    await control(suite.emu, 'POST', 'config', { syncTokenTtlSeconds: 3600 });
+    await insertMany(2);
+    const full = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    const since = new Date().toISOString();
+    // Young enough: it works (and its answer carries a fresh token).
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 3000 });
+    const fresh = await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken });
+    expect(fresh.status).toBe(200);
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 700 });
+    const gone = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: full.syncToken }));
+    expect(gone.status).toBe(410);
+    expect(gone.body).toEqual(FULL_SYNC_REQUIRED);
+    // The token from the later sync is 700 s old: still good.
+    expect((await suite.user.calendar.events.list({ calendarId: 'primary', syncToken: fresh.data.nextSyncToken ?? '' })).status).toBe(200);
+    // updatedMin 3700 s back on the token clock is further back than Google keeps deletions.
+    const old = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', updatedMin: since }));
+    expect(old.status).toBe(410);
+    expect(old.body).toEqual({
+      error: {
+        errors: [{
+          domain: 'calendar', reason: 'updatedMinTooLongAgo', message: 'The requested minimum modification time lies too far in the past.',
+          locationType: 'parameter', location: 'updatedMin',
+        }],
+        code: 410,
+        message: 'The requested minimum modification time lies too far in the past.',
+      },
+    });
+    // Calendar lists' tokens age the same way.
+    const list = await suite.user.calendar.calendarList.list();
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 3601 });
+    expect((await failure(() => suite.user.calendar.calendarList.list({ syncToken: list.data.nextSyncToken ?? '' }))).status).toBe(410);
+  });
+
+  test('a page token answers only its own query, and only while its listing is younger than the page-token lifetime (else 400 Invalid Value)', async () => {
+    await control(suite.emu, 'POST', 'config', { pageTokenTtlSeconds: 600 });
+    await insertMany(6);
+    const p1 = await suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 2, singleEvents: false });
+    const token = p1.data.nextPageToken ?? '';
+    expect(token).not.toBe('');
+    const INVALID = { domain: 'global', reason: 'invalid', message: 'Invalid Value' };
+    // Another query (showDeleted added, singleEvents changed, a time bound) with this page token: 400.
+    for (const other of [{ showDeleted: true }, { singleEvents: true }, { timeMin: at(1, 0) }]) {
+      const err = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 2, singleEvents: false, pageToken: token, ...other }));
+      expect(err.status).toBe(400);
+      expect(err.body.error.errors[0]).toEqual(INVALID);
+    }
+    // A full listing's page token with a sync token is another query too.
+    const synced = await listAll(suite.user.calendar, { calendarId: 'primary' });
+    expect((await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', syncToken: synced.syncToken, pageToken: token }))).status).toBe(400);
+    // The same query goes on (a different maxResults is the same query), page after page, within the lifetime...
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 300 });
+    const p2 = await suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 3, singleEvents: false, pageToken: token });
+    expect(p2.data.items).toHaveLength(3);
+    // ...and the age counts from the listing's first page, not from the page that issued the token.
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 301 });
+    const late = await failure(() => suite.user.calendar.events.list({ calendarId: 'primary', maxResults: 3, singleEvents: false, pageToken: p2.data.nextPageToken ?? '' }));
+    expect(late.status).toBe(400);
+    expect(late.body.error.errors[0]).toEqual(INVALID);
+    // Calendar-list page tokens too.
+    for (let i = 0; i < 3; i++) await control(suite.emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: `Cal ${i}` });
+    const l1 = await suite.user.calendar.calendarList.list({ maxResults: 2 });
+    expect((await failure(() => suite.user.calendar.calendarList.list({ maxResults: 2, showDeleted: true, pageToken: l1.data.nextPageToken ?? '' }))).status).toBe(400);
+    await control(suite.emu, 'POST', 'token-clock', { advanceSeconds: 601 });
+    expect((await failure(() => suite.user.calendar.calendarList.list({ maxResults: 2, pageToken: l1.data.nextPageToken ?? '' }))).status).toBe(400);
+  });
+});
+
 describe('calendarList', () => {
   test('pages, sync tokens and shared calendars', async () => {
     for (let i = 0; i < 4; i++) await control(suite.emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: `Cal ${i}`, timeZone: 'Europe/Paris' });
@@ -212,5 +281,39 @@ describe('calendarList', () => {
     const cal = await suite.user.calendar.calendars.get({ calendarId: 'primary' });
     expect(cal.data).toMatchObject({ kind: 'calendar#calendar', id: 'alice@example.com', timeZone: 'UTC' });
     expect((await failure(() => suite.user.calendar.calendars.get({ calendarId: 'nobody@example.com' }))).body.error.errors[0]?.reason).toBe('notFound');
+  });
+
+  test('a calendar whose properties or access role change is not in the incremental list; full lists, calendars.get and events.list show the change', async () => {
+    const { id } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', {
+      owner: 'bob@example.com', id: 'team-props@group.calendar.google.com', summary: 'Team', timeZone: 'UTC', members: [{ email: 'alice@example.com', role: 'reader' }],
+    });
+    const before = await suite.user.calendar.calendarList.list();
+    // The owner renames it, moves its zone, and makes Alice a writer.
+    await control(suite.emu, 'POST', 'calendars', { owner: 'bob@example.com', id, summary: 'Team (renamed)', timeZone: 'Asia/Tokyo', members: [{ email: 'alice@example.com', role: 'writer' }] });
+    const incr = await suite.user.calendar.calendarList.list({ syncToken: before.data.nextSyncToken ?? '' });
+    expect(incr.data.items).toEqual([]);
+    const full = await suite.user.calendar.calendarList.list();
+    expect(full.data.items?.find((e) => e.id === id)).toMatchObject({ summary: 'Team (renamed)', timeZone: 'Asia/Tokyo', accessRole: 'writer' });
+    expect((await suite.user.calendar.calendars.get({ calendarId: id })).data.timeZone).toBe('Asia/Tokyo');
+    const events = await suite.user.calendar.events.list({ calendarId: id });
+    expect(events.data).toMatchObject({ timeZone: 'Asia/Tokyo', accessRole: 'writer', summary: 'Team (renamed)' });
+  });
+
+  test('hidden entries: left out of a full list unless showHidden, always in incremental lists, marked hidden: true', async () => {
+    const { id } = await control<{ id: string }>(suite.emu, 'POST', 'calendars', { owner: 'alice@example.com', summary: 'Side' });
+    const before = await suite.user.calendar.calendarList.list();
+    expect(before.data.items?.find((e) => e.id === id)?.hidden).toBeUndefined();
+    await control(suite.emu, 'POST', `users/alice@example.com/calendar-list/${encodeURIComponent(id)}/hidden`, { hidden: true });
+    const incr = await suite.user.calendar.calendarList.list({ syncToken: before.data.nextSyncToken ?? '' });
+    expect(incr.data.items).toEqual([expect.objectContaining({ id, hidden: true })]);
+    expect((await suite.user.calendar.calendarList.list()).data.items?.map((e) => e.id)).not.toContain(id);
+    expect((await suite.user.calendar.calendarList.list({ showHidden: true })).data.items?.find((e) => e.id === id)?.hidden).toBe(true);
+    const err = await failure(() => suite.user.calendar.calendarList.list({ syncToken: incr.data.nextSyncToken ?? '', showHidden: false }));
+    expect(err.status).toBe(400);
+    // Shown again: the entry comes back in the next incremental list, without `hidden`.
+    await control(suite.emu, 'POST', `users/alice@example.com/calendar-list/${encodeURIComponent(id)}/hidden`, { hidden: false });
+    const back = await suite.user.calendar.calendarList.list({ syncToken: incr.data.nextSyncToken ?? '' });
+    expect(back.data.items).toHaveLength(1);
+    expect(back.data.items?.[0]?.hidden).toBeUndefined();
   });
 });
