@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { processRebuild, resumeRebuilds, startRebuild } from '../../src/availability/rebuild-owners.ts';
 import { RULES_VERSION } from '../../src/availability/rules-version.ts';
-import { TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_SERVICE_TOKEN, waitFor } from '../support/service.ts';
+import { childEnv, waitFor } from '../support/service.ts';
 import { at, day, startAvailabilityHarness, utc, type AvailabilityHarness } from './harness.ts';
 
 const TZ = '+09:00';
@@ -137,26 +137,8 @@ describe('rebuild runs', () => {
 
 describe('calwatch availability rebuild', () => {
   const CLI = join(import.meta.dir, '..', '..', 'src', 'cli', 'index.ts');
-  const env = () => {
-    const emu = h.emu.url;
-    return {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      NODE_ENV: 'test',
-      DATABASE_URL: h.t.database.url!,
-      PUBLIC_URL: h.t.url,
-      SERVICE_TOKEN: TEST_SERVICE_TOKEN,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      GOOGLE_CLIENT_ID: 'calwatch-dev',
-      GOOGLE_CLIENT_SECRET: 'calwatch-dev-secret',
-      GOOGLE_API_URL: emu,
-      GOOGLE_TOKEN_URL: `${emu}token`,
-      GOOGLE_AUTH_URL: `${emu}o/oauth2/v2/auth`,
-      GOOGLE_REVOKE_URL: `${emu}revoke`,
-      DATABASE_POOL_MAX: '2',
-    };
-  };
+  const env = () => childEnv({ databaseUrl: h.t.database.url!, publicUrl: h.t.url, emulatorUrl: h.emu.url });
+
   async function cli(args: string[]) {
     const proc = Bun.spawn(['bun', CLI, ...args], { env: env(), stdout: 'pipe', stderr: 'pipe' });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

@@ -4,7 +4,7 @@
 // booking says pending, and the link arrives through push + incremental sync (booking.changed, cause
 // google.conference); a failed creation says failure. A calendar that does not allow Meet refuses.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { startBookingsHarness, slot, type BookingsHarness, type Booking } from './harness.ts';
+import { startBookingsHarness, slot, type BookingsHarness, type Booking, subscribeSink, type Sink } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 
 // Pending conferences settle through a push and a sync.
@@ -12,7 +12,7 @@ setDefaultTimeout(30_000);
 
 const WEBHOOK_TOKEN = 'bookings-conference-token-0123456789';
 let h: BookingsHarness;
-let receiver: ReturnType<typeof Bun.serve>;
+let receiver: Sink;
 const OWNER = 'owner-meet';
 const EMAIL = 'owner-meet@example.com';
 const bookee = { email: 'meet-guest@example.org', name: 'Mia' };
@@ -21,13 +21,11 @@ const MEET_URI = /^https:\/\/meet\.google\.com\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 beforeAll(async () => {
   h = await startBookingsHarness('bookings-conference', { GOOGLE_WEBHOOK_TOKEN: WEBHOOK_TOKEN });
   await h.linkOwner(OWNER, EMAIL, { waitForChannel: true });
-  receiver = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(null, { status: 204 }) });
-  const sub = await h.t.trpc('subscriptions.create', { url: `http://127.0.0.1:${receiver.port}/hook`, externalOwnerId: OWNER, types: ['booking.changed'] });
-  if (sub.status !== 200) throw new Error(`subscriptions.create: ${JSON.stringify(sub.body)}`);
+  receiver = await subscribeSink(h, OWNER);
 }, 60_000);
 afterAll(async () => {
   await h?.stop();
-  await receiver?.stop(true);
+  receiver?.stop();
 }, 30_000);
 
 async function booked(title: string, extra: Record<string, unknown> = { conference: 'meet' }): Promise<Booking> {

@@ -4,7 +4,7 @@
 // sendUpdates=all; accepts -> recorded only; the owner deletes the event -> cancelled; the owner
 // moves it -> start/end follow. Each transition once, under floods of notifications and resyncs.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent } from './harness.ts';
+import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent, subscribeSink, type Sink } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 import { enqueueEventSync, type ChangeSet, type MirrorEvent } from '../../src/sync/index.ts';
 import { reactToChangeSet } from '../../src/bookings/reactions.ts';
@@ -15,7 +15,7 @@ setDefaultTimeout(30_000);
 const WEBHOOK_TOKEN = 'bookings-webhook-token-0123456789';
 let h: BookingsHarness;
 /** Receives the booking.changed deliveries of fan-out (their bodies are also kept in `deliveries`). */
-let receiver: ReturnType<typeof Bun.serve>;
+let receiver: Sink;
 const OWNER = 'owner-react';
 const EMAIL = 'owner-react@example.com';
 const BOOKEE = 'bookee-react@example.org';
@@ -23,13 +23,11 @@ const BOOKEE = 'bookee-react@example.org';
 beforeAll(async () => {
   h = await startBookingsHarness('bookings-google-reactions', { GOOGLE_WEBHOOK_TOKEN: WEBHOOK_TOKEN });
   await h.linkOwner(OWNER, EMAIL, { waitForChannel: true });
-  receiver = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(null, { status: 204 }) });
-  const sub = await h.t.trpc('subscriptions.create', { url: `http://127.0.0.1:${receiver.port}/hook`, externalOwnerId: OWNER, types: ['booking.changed'] });
-  if (sub.status !== 200) throw new Error(`subscriptions.create: ${JSON.stringify(sub.body)}`);
+  receiver = await subscribeSink(h, OWNER);
 }, 60_000);
 afterAll(async () => {
   await h?.stop();
-  await receiver?.stop(true);
+  receiver?.stop();
 }, 30_000);
 
 /** The causes of the booking.changed messages published for a booking, in order. */

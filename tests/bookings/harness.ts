@@ -43,6 +43,24 @@ export interface BookingsHarness {
   stop(): Promise<void>;
 }
 
+/** A local receiver answering 204 to every delivery. */
+export interface Sink {
+  port: number;
+  stop(): void;
+}
+
+/** Subscribes a local receiver that answers 204 to the owner's `types`: the bookings' deliveries have
+ *  somewhere to go, as in a deployment. */
+export async function subscribeSink(h: BookingsHarness, externalOwnerId: string, types: string[] = ['booking.changed']): Promise<Sink> {
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(null, { status: 204 }) });
+  const sub = await h.t.trpc('subscriptions.create', { url: `http://127.0.0.1:${server.port}/hook`, externalOwnerId, types });
+  if (sub.status !== 200) {
+    server.stop(true);
+    throw new Error(`subscriptions.create: ${JSON.stringify(sub.body)}`);
+  }
+  return { port: server.port!, stop: () => void server.stop(true) };
+}
+
 let slotCounter = 0;
 
 /** A fresh slot, days ahead and never reused within a process, so suites do not collide. */

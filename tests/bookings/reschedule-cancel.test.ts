@@ -5,7 +5,7 @@
 // publishes booking.changed (cause rescheduled), and is not undone by the sync that follows. Cancel
 // deletes the event with sendUpdates=all and frees the slot. CONFLICTs name the state.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent } from './harness.ts';
+import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent, subscribeSink, type Sink } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 
 // Answers and moves in Google reach the booking through a push and a sync.
@@ -13,7 +13,7 @@ setDefaultTimeout(30_000);
 
 const WEBHOOK_TOKEN = 'bookings-reschedule-token-0123456789';
 let h: BookingsHarness;
-let receiver: ReturnType<typeof Bun.serve>;
+let receiver: Sink;
 const OWNER = 'owner-resched';
 const EMAIL = 'owner-resched@example.com';
 const BOOKEE = 'resched-guest@example.org';
@@ -22,13 +22,11 @@ const HOUR = 3_600_000;
 beforeAll(async () => {
   h = await startBookingsHarness('bookings-reschedule-cancel', { GOOGLE_WEBHOOK_TOKEN: WEBHOOK_TOKEN });
   await h.linkOwner(OWNER, EMAIL, { waitForChannel: true });
-  receiver = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(null, { status: 204 }) });
-  const sub = await h.t.trpc('subscriptions.create', { url: `http://127.0.0.1:${receiver.port}/hook`, externalOwnerId: OWNER, types: ['booking.changed'] });
-  if (sub.status !== 200) throw new Error(`subscriptions.create: ${JSON.stringify(sub.body)}`);
+  receiver = await subscribeSink(h, OWNER);
 }, 60_000);
 afterAll(async () => {
   await h?.stop();
-  await receiver?.stop(true);
+  receiver?.stop();
 }, 30_000);
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -6,33 +6,13 @@ import { listChannels, stopChannel } from '../../src/channels/index.ts';
 import { findCalendar } from '../../src/sync/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startServiceWithEmulator, type ServiceWithEmulator } from '../support/service-with-emulator.ts';
-import { TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_SERVICE_TOKEN, waitFor } from '../support/service.ts';
+import { TEST_ENCRYPTION_KEY, childEnv, waitFor } from '../support/service.ts';
 
 const CLI = join(import.meta.dir, '..', '..', 'src', 'cli', 'index.ts');
 let h: ServiceWithEmulator;
 let ownerId: string;
 
-function envFor(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  const emu = h.emu.url;
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl,
-    PUBLIC_URL: h.t.url,
-    SERVICE_TOKEN: TEST_SERVICE_TOKEN,
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-    GOOGLE_CLIENT_ID: 'calwatch-dev',
-    GOOGLE_CLIENT_SECRET: 'calwatch-dev-secret',
-    GOOGLE_API_URL: emu,
-    GOOGLE_TOKEN_URL: `${emu}token`,
-    GOOGLE_AUTH_URL: `${emu}o/oauth2/v2/auth`,
-    GOOGLE_REVOKE_URL: `${emu}revoke`,
-    DATABASE_POOL_MAX: '2',
-    ...extra,
-  };
-}
+const envFor = (databaseUrl: string, extra: Record<string, string> = {}) => childEnv({ databaseUrl, publicUrl: h.t.url, emulatorUrl: h.emu.url }, extra);
 
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
   const proc = Bun.spawn(['bun', CLI, ...args], { env, stdout: 'pipe', stderr: 'pipe' });

@@ -14,6 +14,30 @@ export const TEST_SERVICE_TOKEN = 'test-service-token-0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789ab';
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
+/** The environment of a calwatch child process (the CLI, a second service) on the test database and
+ *  the emulator: what `startTestService` configures in-process, as variables. */
+export function childEnv(opts: { databaseUrl: string; publicUrl: string; emulatorUrl: string }, extra: Record<string, string> = {}): Record<string, string> {
+  const emu = opts.emulatorUrl;
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    NODE_ENV: 'test',
+    DATABASE_URL: opts.databaseUrl,
+    PUBLIC_URL: opts.publicUrl,
+    SERVICE_TOKEN: TEST_SERVICE_TOKEN,
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    GOOGLE_CLIENT_ID: 'calwatch-dev',
+    GOOGLE_CLIENT_SECRET: 'calwatch-dev-secret',
+    GOOGLE_API_URL: emu,
+    GOOGLE_TOKEN_URL: `${emu}token`,
+    GOOGLE_AUTH_URL: `${emu}o/oauth2/v2/auth`,
+    GOOGLE_REVOKE_URL: `${emu}revoke`,
+    DATABASE_POOL_MAX: '2',
+    ...extra,
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
