@@ -20,6 +20,16 @@ export const BookingStatusEnum = builder.enumType('BookingStatus', {
   } as const,
 });
 
+type Conference = NonNullable<BookingView['conference']>;
+const BookingConferenceRef = builder.objectRef<Conference>('BookingConference').implement({
+  description: 'The video conference asked for with a booking (its join link is not shown here: it admits to the meeting)',
+  fields: (t) => ({
+    type: t.exposeString('type', { description: 'meet' }),
+    status: t.exposeString('status', { description: "Google's create request status: pending | success | failure" }),
+    hasLink: t.boolean({ resolve: (c) => c.link !== null }),
+  }),
+});
+
 export const BookingRef = builder.objectRef<AdminBooking>('Booking').implement({
   description: 'A booking of an owner’s time, inserted as a Google event with the bookee as attendee',
   fields: (t) => ({
@@ -34,6 +44,7 @@ export const BookingRef = builder.objectRef<AdminBooking>('Booking').implement({
     bookeeEmail: t.string({ resolve: (b) => b.bookee.email }),
     bookeeResponse: t.exposeString('bookeeResponse', { description: 'needsAction | accepted | tentative | declined' }),
     autoConfirmed: t.exposeBoolean('autoConfirmed'),
+    conference: t.field({ type: BookingConferenceRef, nullable: true, resolve: (b) => b.conference }),
     googlePending: t.exposeBoolean('googlePending', { description: 'a write to Google is still owed (queued or retrying)' }),
     lastError: t.exposeString('lastError', { nullable: true }),
     statusChangedAt: t.field({ type: 'DateTime', resolve: (b) => b.statusChangedAt }),

@@ -101,6 +101,14 @@ describe('creation pending at Google', () => {
       expect(after.status).toBe('requested');
       expect((await changes(b.id)).map((c) => c.cause)).toEqual(['requested', 'google.conference']);
       expect((await changes(b.id))[1]!.conference).toEqual({ type: 'meet', status: 'success', link });
+      // The admin API says the same, without the join link.
+      const admin = await h.t.graphql<{ bookings: { edges: Array<{ node: { id: string; conference: unknown } }> } }>(
+        `query($o: String) { bookings(first: 50, externalOwnerId: $o) { edges { node { id conference { type status hasLink } } } } }`,
+        { o: OWNER },
+      );
+      expect(admin.body.errors).toBeUndefined();
+      expect(admin.body.data!.bookings.edges.find((e) => e.node.id === b.id)!.node.conference).toEqual({ type: 'meet', status: 'success', hasLink: true });
+      expect(JSON.stringify(admin.body)).not.toContain(link);
     } finally {
       await h.emuJson('conferences', { mode: 'immediate', outcome: 'success', settleAfterMs: null });
     }
