@@ -101,7 +101,10 @@ export const blockedTimes = pgTable(
     endAt: timestamp('end_at', { withTimezone: true }).notNull(),
   },
   (t) => [
-    index('blocked_times_owner_start_idx').on(t.ownerId, t.startAt, t.endAt),
+    // Busy reads one owner's range in start order from this index alone (an index-only scan, no
+    // sort), the calendar filter included: calendar_id is a key column so that `calendarIds` (or
+    // the owner's preference) does not send every row to the heap (drizzle-kit has no INCLUDE).
+    index('blocked_times_owner_start_cal_idx').on(t.ownerId, t.startAt, t.endAt, t.calendarId),
     index('blocked_times_series_idx').on(t.calendarRowId, t.seriesId),
     index('blocked_times_end_idx').on(t.endAt),
   ],
