@@ -9,7 +9,10 @@
 // - ten owners, required "all", over 1 year and over 4 weeks (the aim: p99 under 50 ms for 4 weeks);
 // - ten owners, required 5 (each slot with who is free), over 1 year and over 4 weeks.
 // Each ten-owner answer is checked against the single-owner answers of the same ten owners (a slot
-// is in it exactly when enough of them have it). Prints a table, writes bench/results/availability-free.json.
+// is in it exactly when enough of them have it). Where the time goes: the busy read alone
+// (busyOfOwners, the one statement of merged busy rows of all ten owners) over the same ranges, and
+// the statement before #23 (windows partitioned by owner, then grouped) in the same run.
+// Prints a table, writes bench/results/availability-free.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,7 @@ import { systemClock, type Ctx } from '../src/context/index.ts';
 import type { ChangeSet, EventChange, MirrorEvent } from '../src/sync/index.ts';
 import { applyChangeSet } from '../src/availability/apply-changes.ts';
 import { findFreeSlots, type FreeInput, type FreeSlot } from '../src/availability/free.ts';
+import { busyOfOwners, ownerByExternalId } from '../src/availability/busy.ts';
 import { createTestDatabase } from '../tests/support/db.ts';
 
 const OWNERS = 10;
@@ -219,7 +223,28 @@ async function main() {
     const singleYear = await findFreeSlots(ctx, single(yearTo));
     const same = check(allYear, OWNERS) && check(fiveYear, 5) && singleYear.length === perOwner[0]!.size;
 
+    // The busy read alone, as findFreeSlots asks it (widened by the buffers), and the previous statement.
+    const ownerRows = await Promise.all(ids.map((id) => ownerByExternalId(ctx, id)));
+    const widened = (to: Date): [Date, Date] => [new Date(from.getTime() - 10 * 60_000), new Date(to.getTime() + 10 * 60_000)];
+    const busyRead = (to: Date) => busyOfOwners(ctx, ownerRows.map((owner) => ({ owner })), ...widened(to));
+    const previous = (to: Date) =>
+      client.unsafe(
+        `with b as (select owner_id::text as o, start_at as s, end_at as e from blocked_times where owner_id = any($1::uuid[]) and start_at < $3::timestamptz and end_at > $2::timestamptz),
+        o as (select o, s, e, max(e) over w as prev_end from b window w as (partition by o order by s, e rows between unbounded preceding and 1 preceding)),
+        g as (select o, s, e, sum(case when prev_end is null or s > prev_end then 1 else 0 end) over (partition by o order by s, e rows unbounded preceding) as island from o)
+        select o, (extract(epoch from greatest(min(s), $2::timestamptz)) * 1000)::float8 as s, (extract(epoch from least(max(e), $3::timestamptz)) * 1000)::float8 as e
+        from g group by o, island order by o, 2`,
+        [ownerRows.map((o) => o.id), ...widened(to).map((d) => d.toISOString())],
+      );
+    const nowRead = await busyRead(yearTo);
+    const before = await previous(yearTo);
+    const readSame = JSON.stringify(ownerRows.flatMap((o) => nowRead.get(o.id) ?? []).map((i) => [i.start, i.end])) === JSON.stringify(before.map((r: any) => [Number(r.s), Number(r.e)]));
+
     const table = [
+      ['busy read alone, 10 owners, 1 year', await measure(30, () => busyRead(yearTo))],
+      ['  previous busy statement, 1 year', await measure(30, () => previous(yearTo))],
+      ['busy read alone, 10 owners, 4 weeks', await measure(200, () => busyRead(weeksTo))],
+      ['  previous busy statement, 4 weeks', await measure(200, () => previous(weeksTo))],
       ['1 owner, 1 year', await measure(50, () => findFreeSlots(ctx, single(yearTo)))],
       ['1 owner, 4 weeks', await measure(200, () => findFreeSlots(ctx, single(weeksTo)))],
       ['10 owners, required all, 1 year', await measure(30, () => findFreeSlots(ctx, all(yearTo)))],
@@ -232,7 +257,7 @@ async function main() {
     const ms = (x: number) => Math.round(x * 100) / 100;
     console.log(`\navailability.free benchmark: ${OWNERS} owners, ${events} events, ${blockedRows} blocked-time rows`);
     console.log(`ingest through the change-set handler: ${ms(ingestMs)} ms`);
-    console.log(`slots over 1 year: 1 owner ${singleYear.length}, 10 owners all ${allYear.length}, 10 owners 5 of 10 ${fiveYear.length}; matches the single-owner answers: ${same}`);
+    console.log(`slots over 1 year: 1 owner ${singleYear.length}, 10 owners all ${allYear.length}, 10 owners 5 of 10 ${fiveYear.length}; matches the single-owner answers: ${same}; busy read equals the previous statement's: ${readSame}`);
     console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} (other work on the machine inflates every figure)\n`);
     console.log(`${'case'.padEnd(40)} ${'p50 ms'.padStart(10)} ${'p99 ms'.padStart(10)} ${'mean ms'.padStart(10)} ${'runs'.padStart(6)}`);
     for (const [name, r] of table) {
@@ -248,13 +273,14 @@ async function main() {
       query: common,
       ingestMs: ms(ingestMs),
       matchesSingleOwnerAnswers: same,
+      busyReadMatchesPreviousStatement: readSame,
       results: Object.fromEntries(table.map(([name, r]) => [name, { p50Ms: ms(r.p50), p99Ms: ms(r.p99), meanMs: ms(r.mean), runs: r.n }])),
     };
     const dir = join(import.meta.dir, 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'availability-free.json'), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwritten: bench/results/availability-free.json`);
-    if (!same) process.exitCode = 1;
+    if (!same || !readSame) process.exitCode = 1;
   } finally {
     await client.end({ timeout: 2 });
     await database.drop();

@@ -185,40 +185,45 @@ async function measure(n: number, fn: () => Promise<unknown>, warmup = 3): Promi
 const BASELINE_SQL = `
 with cal as (select id, coalesce(time_zone, 'UTC') as tz from calendars where owner_id = $1),
 ev as materialized (
-  -- the owner's answer: the attendee with the owner's address, else the one marked self
-  select e.*, cal.tz as cal_tz,
-    (select a->>'responseStatus' from jsonb_array_elements(coalesce(e.attendees, '[]'::jsonb)) a
-      where lower(a->>'email') = $6 or a->>'self' = 'true' order by (lower(a->>'email') = $6) desc limit 1) as answer
+  -- the rows that may block: one-off events and instances overlapping the range, every master;
+  -- the owner's answer is the attendee with the owner's address, else the one marked self
+  select e.calendar_id, e.google_event_id, e.start_at, e.end_at, e.time_zone, e.all_day, e.recurrence,
+    e.recurring_event_id, e.original_start_time, cal.tz as cal_tz
   from calendar_events e join cal on cal.id = e.calendar_id
   where e.owner_id = $1 and (e.recurrence is not null or (e.start_at < $3 and e.end_at > $2))
-),
-blocking as (
-  select * from ev where status = 'confirmed' and transparency <> 'transparent'
-    and event_type not in ('workingLocation', 'birthday') and coalesce(answer, '') not in ('declined', 'tentative')
+    and e.status = 'confirmed' and e.transparency <> 'transparent' and e.event_type not in ('workingLocation', 'birthday')
+    and coalesce((select a->>'responseStatus' from jsonb_array_elements(coalesce(e.attendees, '[]'::jsonb)) a
+      where lower(a->>'email') = $6 or a->>'self' = 'true' order by (lower(a->>'email') = $6) desc limit 1), '') not in ('declined', 'tentative')
 ),
 one_off as (
-  select start_at as s, end_at as e from blocking where recurrence is null and recurring_event_id is null
+  select start_at as s, end_at as e from ev where recurrence is null and recurring_event_id is null
 ),
 instance as (
   -- a moved instance blocks its own time when its original start is in the series horizon
-  select i.start_at as s, i.end_at as e from blocking i
-  where i.recurring_event_id is not null and i.recurrence is null
-    and (case when i.original_start_time like '%T%' then i.original_start_time::timestamptz
-              else (i.original_start_time::date)::timestamp at time zone i.cal_tz end) >= $4
-    and (case when i.original_start_time like '%T%' then i.original_start_time::timestamptz
-              else (i.original_start_time::date)::timestamp at time zone i.cal_tz end) < $5
+  select i.start_at as s, i.end_at as e from ev i
+  cross join lateral (select case when i.original_start_time like '%T%' then i.original_start_time::timestamptz
+    else (i.original_start_time::date)::timestamp at time zone i.cal_tz end as origin) o
+  where i.recurring_event_id is not null and i.recurrence is null and o.origin >= $4 and o.origin < $5
     and not exists (select 1 from calendar_events m where m.calendar_id = i.calendar_id and m.google_event_id = i.recurring_event_id and m.status = 'cancelled')
 ),
 master as (
-  select m.calendar_id, m.google_event_id, m.recurrence, m.start_at, m.end_at - m.start_at as dur, r.tz, r.rule,
-    (m.start_at at time zone r.tz) as local0,
+  select m.dur, r.tz, (m.start_at at time zone r.tz) as local0,
     substring(r.rule from 'FREQ=([A-Z]+)') as freq,
     coalesce(substring(r.rule from 'INTERVAL=([0-9]+)')::int, 1) as step,
     string_to_array(substring(r.rule from 'BYDAY=([A-Z,]+)'), ',') as byday,
     substring(r.rule from 'COUNT=([0-9]+)')::int as count,
     case when r.rule ~ 'UNTIL=[0-9]{8}T[0-9]{6}Z' then (substring(r.rule from 'UNTIL=([0-9]{8}T[0-9]{6})Z')::timestamp at time zone 'UTC') end as until_at,
-    case when r.rule ~ 'UNTIL=[0-9]{8}(;|$)' then substring(r.rule from 'UNTIL=([0-9]{8})')::date end as until_day
-  from blocking m
+    case when r.rule ~ 'UNTIL=[0-9]{8}(;|$)' then substring(r.rule from 'UNTIL=([0-9]{8})')::date end as until_day,
+    -- EXDATE instants and the slots moved or cancelled instances took, once per series
+    array(select case when v like '%Z' then rtrim(v, 'Z')::timestamp at time zone 'UTC'
+                      else v::timestamp at time zone coalesce(substring(l from 'TZID=([^;:]+)'), r.tz) end
+          from unnest(m.recurrence) l cross join lateral unnest(string_to_array(substring(l from ':(.*)$'), ',')) v
+          where l like 'EXDATE%' and l not like '%VALUE=DATE:%') as ex_at,
+    array(select v::date from unnest(m.recurrence) l cross join lateral unnest(string_to_array(substring(l from ':(.*)$'), ',')) v
+          where l like 'EXDATE%VALUE=DATE:%') as ex_day,
+    array(select i.original_start_time::timestamptz from calendar_events i
+          where i.calendar_id = m.calendar_id and i.recurring_event_id = m.google_event_id and i.original_start_time like '%T%') as taken
+  from (select *, end_at - start_at as dur from ev) m
   cross join lateral (select coalesce(m.time_zone, m.cal_tz) as tz,
     (select substring(l from 7) from unnest(m.recurrence) l where l like 'RRULE:%' limit 1) as rule) r
   where m.recurrence is not null and m.recurring_event_id is null and not m.all_day
@@ -245,15 +250,7 @@ occurrence as (
     and (m.count is null or o.n <= m.count)
     and (m.until_at is null or o.s <= m.until_at) and (m.until_day is null or o.day <= m.until_day)
     and o.s >= $4 and o.s < $5 and o.s < $3 and o.s + m.dur > $2
-    and not exists (
-      select 1 from unnest(m.recurrence) l cross join lateral unnest(string_to_array(substring(l from ':(.*)$'), ',')) v
-      where l like 'EXDATE%' and case
-        when l like '%VALUE=DATE:%' then o.day = v::date
-        when v like '%Z' then o.s = rtrim(v, 'Z')::timestamp at time zone 'UTC'
-        else o.s = v::timestamp at time zone coalesce(substring(l from 'TZID=([^;:]+)'), m.tz) end)
-    and not exists (
-      select 1 from calendar_events i where i.calendar_id = m.calendar_id and i.recurring_event_id = m.google_event_id
-        and i.original_start_time like '%T%' and i.original_start_time::timestamptz = o.s)
+    and o.s <> all (m.ex_at) and o.day <> all (m.ex_day) and o.s <> all (m.taken)
 )
 select (extract(epoch from lower(r)) * 1000)::float8 as s, (extract(epoch from upper(r)) * 1000)::float8 as e
 from unnest((

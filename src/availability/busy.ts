@@ -61,10 +61,13 @@ function islands(rows: SQL, from: Date, to: Date): SQL {
     where k.pe is null or k.s > k.pe`;
 }
 
-/** The statement of merged intervals (o, s, e) per owner, one arm per owner, in owner then start order. */
+/**
+ * The statement of merged intervals (o, s, e) per owner, one arm per owner. No ORDER BY: each arm
+ * leaves its window in start order, and a sort of the output would be the statement's only use of
+ * work memory; the order is made sure of in readMerged instead (already sorted: one comparison each).
+ */
 function mergedStatement(arms: SQL[]): SQL {
-  const rows = arms.length === 1 ? arms[0]! : sql.join(arms.map((p) => sql`(${p})`), sql` union all `);
-  return sql`select o, s, e from (${rows}) m order by o, s`;
+  return arms.length === 1 ? arms[0]! : sql.join(arms.map((p) => sql`(${p})`), sql` union all `);
 }
 
 async function readMerged(db: Executor, statement: SQL): Promise<Map<string, Interval[]>> {
@@ -75,6 +78,7 @@ async function readMerged(db: Executor, statement: SQL): Promise<Map<string, Int
     if (!list) out.set(r.o, (list = []));
     list.push({ start: Number(r.s), end: Number(r.e) });
   }
+  for (const list of out.values()) list.sort((a, b) => a.start - b.start);
   return out;
 }
 

@@ -52,7 +52,7 @@ function expected(rows: Row[], from: number, to: number, ids: string[] | null): 
   return clipIntervals(mergeIntervals(mine.map((r) => ({ start: r.start, end: r.end }))), from, to);
 }
 
-let database: TestDatabase;
+let database: TestDatabase & { url: string };
 let client: postgres.Sql;
 let ctx: Ctx;
 const owners: Array<{ owner: Owner; rows: Row[] }> = [];
@@ -60,7 +60,7 @@ const owners: Array<{ owner: Owner; rows: Row[] }> = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   await runMigrations(database.url);
-  client = postgres(database.url!, { max: 2, onnotice: () => {} });
+  client = postgres(database.url, { max: 2, onnotice: () => {} });
   ctx = { db: drizzle(client), log: createLogger({ level: 'silent' }), clock: systemClock, config: { availability: { horizonDays: 180 } } } as unknown as Ctx;
   const sets = [fixed, randomRows(400), randomRows(60).concat(fixed), []];
   for (const [n, rows] of sets.entries()) {
