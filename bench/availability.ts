@@ -185,13 +185,15 @@ async function measure(n: number, fn: () => Promise<unknown>, warmup = 3): Promi
 const BASELINE_SQL = `
 with cal as (select id, coalesce(time_zone, 'UTC') as tz from calendars where owner_id = $1),
 ev as materialized (
-  -- the rows that may block: one-off events and instances overlapping the range, every master;
-  -- the owner's answer is the attendee with the owner's address, else the one marked self
+  -- the rows that may block: one-off events and instances overlapping the range (by the mirror's
+  -- (owner, start) index), every master; the owner's answer is the attendee with the owner's
+  -- address, else the one marked self
   select e.calendar_id, e.google_event_id, e.start_at, e.end_at, e.time_zone, e.all_day, e.recurrence,
     e.recurring_event_id, e.original_start_time, cal.tz as cal_tz
-  from calendar_events e join cal on cal.id = e.calendar_id
-  where e.owner_id = $1 and (e.recurrence is not null or (e.start_at < $3 and e.end_at > $2))
-    and e.status = 'confirmed' and e.transparency <> 'transparent' and e.event_type not in ('workingLocation', 'birthday')
+  from (select * from calendar_events where owner_id = $1 and start_at < $3 and end_at > $2 and recurrence is null
+        union all select * from calendar_events where owner_id = $1 and recurrence is not null) e
+  join cal on cal.id = e.calendar_id
+  where e.status = 'confirmed' and e.transparency <> 'transparent' and e.event_type not in ('workingLocation', 'birthday')
     and coalesce((select a->>'responseStatus' from jsonb_array_elements(coalesce(e.attendees, '[]'::jsonb)) a
       where lower(a->>'email') = $6 or a->>'self' = 'true' order by (lower(a->>'email') = $6) desc limit 1), '') not in ('declined', 'tentative')
 ),
@@ -206,7 +208,8 @@ instance as (
   where i.recurring_event_id is not null and i.recurrence is null and o.origin >= $4 and o.origin < $5
     and not exists (select 1 from calendar_events m where m.calendar_id = i.calendar_id and m.google_event_id = i.recurring_event_id and m.status = 'cancelled')
 ),
-master as (
+master as materialized (
+  -- parsed once per series (inlined, every reference to a parsed part would parse again per day)
   select m.dur, r.tz, (m.start_at at time zone r.tz) as local0,
     substring(r.rule from 'FREQ=([A-Z]+)') as freq,
     coalesce(substring(r.rule from 'INTERVAL=([0-9]+)')::int, 1) as step,
