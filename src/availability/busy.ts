@@ -126,6 +126,27 @@ function ownerArm(owner: Owner, ids: string[] | null, from: Date, to: Date): SQL
   return sql`select ${owner.id}::text as o, i.s, i.e from (${islands(rows, from, to)}) i`;
 }
 
+/**
+ * Several live owners in one arm: a list of (owner, calendar ids) joined laterally to the same
+ * one-pass merge, so the statement is planned once however many owners it names (ten arms of
+ * their own cost more to plan than four weeks of rows cost to merge). Each owner is still its own
+ * index range, read in order.
+ */
+function liveOwnersArm(list: Array<{ id: string; ids: string[] | null }>, from: Date, to: Date): SQL {
+  const b = blockedTimes;
+  const values = sql.join(
+    list.map((q) => {
+      const cals = q.ids === null ? sql`null::text[]` : sql`array[${sql.join(q.ids.map((id) => sql`${id}`), sql`, `)}]::text[]`;
+      return sql`(${q.id}::uuid, ${cals})`;
+    }),
+    sql`, `,
+  );
+  const rows = sql`select ${b.startAt} as s, ${b.endAt} as e from ${b}
+    where ${b.ownerId} = q.owner and ${b.startAt} < ${ts(to)} and ${b.endAt} > ${ts(from)} and ${b.endAt} > ${b.startAt}
+    and (q.cals is null or ${b.calendarId} = any (q.cals))`;
+  return sql`select q.owner::text as o, i.s, i.e from (values ${values}) as q(owner, cals) cross join lateral (${islands(rows, from, to)}) i`;
+}
+
 export interface OwnerQuery {
   owner: Owner;
   calendarIds?: string[];
@@ -133,7 +154,8 @@ export interface OwnerQuery {
 
 /**
  * Merged busy intervals (ms) of several owners over [from, to) in one statement: each owner's rows
- * come from its own index range and are merged there (`union all` of one arm per owner).
+ * come from its own index range and are merged there (one arm for one live owner, one lateral arm
+ * for several, one arm per unlinked owner's frozen rows, `union all`).
  */
 export async function busyOfOwners(ctx: Ctx, owners: OwnerQuery[], from: Date, to: Date): Promise<Map<string, Interval[]>> {
   if (owners.length === 0) return new Map();
@@ -147,7 +169,10 @@ export async function busyStatement(ctx: Ctx, owners: OwnerQuery[], from: Date, 
   const ids = await Promise.all(
     owners.map((q) => countingCalendarIds(ctx, q.owner, q.calendarIds, prefs ? (prefs.get(q.owner.id) ?? { ...DEFAULT_PREFERENCES, calendarIds: null }) : undefined)),
   );
-  return mergedStatement(owners.map((q, n) => ownerArm(q.owner, ids[n]!, from, to)));
+  const live = owners.flatMap((q, n) => (q.owner.status === 'unlinked' ? [] : [{ id: q.owner.id, ids: ids[n]! }]));
+  const arms = owners.flatMap((q, n) => (q.owner.status === 'unlinked' || live.length === 1 ? [ownerArm(q.owner, ids[n]!, from, to)] : []));
+  if (live.length > 1) arms.push(liveOwnersArm(live, from, to));
+  return mergedStatement(arms);
 }
 
 /**
