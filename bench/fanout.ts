@@ -1,33 +1,41 @@
-// Benchmark (not a test): `bun bench/fanout.ts [changes] [burst|trickle]` (default 2000, both).
+// Benchmark (not a test): `bun bench/fanout.ts [changes] [part,...]` (default 10000 changes; parts
+// burst, one, slow, trickle, growth; default all).
 //
 // Deliveries per second to a local receiver (its own process, verifying every signature), and the
-// delay from a mirror change (the commit of its change set) to its delivery, p50 / p99:
+// delay from a mirror change (just before its change set's transaction) to its receipt, p50 / p99:
 //   - calwatch: change sets handed to fan-out in their transaction (as sync does), one delivery row
 //     and one `fanout.deliver` job each, key_strict_fifo per (subscription, owner, calendar), a job
-//     going on with the next deliveries of its stream while they succeed (drain);
-//   - baseline "unordered queue": the same rows and the same handler (without the drain, which needs
-//     the key's exclusivity) on a plain `standard` pg-boss queue: one job cycle per delivery, no order;
-//   - baseline "sequential": no queue, no rows: sign and POST one after another in a loop (what
-//     calling subscribers inline would do; nothing survives a crash, nothing is retried).
-// Three shapes: a burst spread over 20 calendars; a burst in ONE calendar (one ordered stream: its
-// deliveries cannot overlap); and a steady trickle of single changes, where the latency is the one a
-// change sees on an idle queue (in bursts it is mostly the wait behind the burst). Prints a table
-// and writes JSON to bench/results/.
+//     going on with the next deliveries of its stream while they succeed (the drain);
+//   - the ceiling, in the same run, to the same receiver: a plain loop of signed POSTs (no queue, no
+//     rows, no retries, one at a time: what calling subscribers inline would do). calwatch is
+//     reported as a ratio of it.
+// Parts:
+//   burst    N changes over 20 calendars, one subscriber, enqueued page by page (50 changes per
+//            transaction, the 20 calendars' pages side by side, as their syncs run), timed from the
+//            first page; the same committed at once, timed from the commit (the drain alone); the loop
+//   one      N/4 changes in ONE calendar (one ordered stream: its deliveries cannot overlap), both
+//            ways; the loop
+//   slow     N changes over 20 calendars to two subscribers, one of them answering in 500 ms: the
+//            fast one's throughput beside its throughput alone (burst)
+//   trickle  200 single changes, 20 ms apart, 5 calendars: the latency a change sees on an idle queue
+//   growth   1x and 10x: calendars (N/10 over 2 calendars, N over 20) and subscribers (N/10 changes
+//            over 20 calendars to 1 and to 10 subscribers): time per delivery and peak RSS above
+//            the RSS before the part
+// Each part deletes its subscriptions afterwards, so that the next one sends only its own.
+// Prints a table and writes JSON to bench/results/fanout.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
-import { z } from 'zod';
 import { startEmulator } from '../src/emulator/index.ts';
-import { defineJob } from '../src/jobs/index.ts';
 import type { Ctx } from '../src/context/index.ts';
-import { deliveries } from '../schema/fanout.ts';
-import { bodyOf, enqueueMessages, streamKey } from '../src/fanout/publish.ts';
-import { deliverOnce, sendOnce } from '../src/fanout/deliver.ts';
+import { bodyOf, enqueueMessages } from '../src/fanout/publish.ts';
+import { sendOnce } from '../src/fanout/deliver.ts';
 import { monotonicUuid } from '../src/fanout/ids.ts';
 import type { Message } from '../src/fanout/types.ts';
 import { startTestService, waitFor } from '../tests/support/service.ts';
 
-const N = Number(process.argv[2] ?? 2000);
+const N = Number(process.argv[2] ?? 10000);
+const parts = new Set((process.argv[3] ?? 'burst,one,slow,trickle,growth').split(','));
 const BATCH = 50; // changes per change set (one transaction each, like one sync page)
 
 // Receiver in its own process; it prints its port on its first line.
@@ -47,40 +55,30 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return text.split('\n')[0]!.trim();
 }
 
-const UNORDERED = 'bench.fanout-unordered';
-const unorderedJob = defineJob({
-  name: UNORDERED,
-  schema: z.object({ deliveryId: z.uuid() }),
-  policy: 'standard',
-  retryLimit: 100,
-  retryBackoff: true,
-  retryDelay: 15,
-  concurrency: 16,
-  pollDelayed: true,
-  handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job, { drain: false }),
-});
-
 const emu = await startEmulator({ port: 0 });
 const svc = await startTestService({
   name: 'bench-fanout',
   emulatorUrl: emu.url,
   env: { LOG_LEVEL: 'warn', PUBLIC_URL: '' },
-  extraModules: [{ name: 'bench', jobs: [unorderedJob] }],
 });
 const ctx = svc.service.ctx;
 const user = await (await fetch(`${emu.url}_emulator/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com' }) })).json();
 const linked = await svc.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'bench', refreshToken: user.refreshToken });
 const ownerId = linked.body.result!.data.ownerId;
 
-async function subscribe(path: string): Promise<{ id: string; secret: string }> {
+let pathSeq = 0;
+async function subscribe(name: string): Promise<{ id: string; secret: string; path: string }> {
+  const path = `/${name}-${pathSeq++}`;
   const r = await svc.trpc<{ id: string; secret: string }>('subscriptions.create', { url: `${rxUrl}${path}`, externalOwnerId: 'bench', types: ['event.created'] });
   const sub = r.body.result!.data;
   await fetch(`${rxUrl}/_secret`, { method: 'POST', body: JSON.stringify({ path, secret: sub.secret }) });
-  return sub;
+  return { ...sub, path };
 }
+const unsubscribe = (id: string) => svc.trpc('subscriptions.delete', { id });
 
-function messages(n: number, calendars: number, syncedAt: () => Date, batch = BATCH): Array<{ calendarId: string; build: () => Message[] }> {
-  const sets: Array<{ calendarId: string; build: () => Message[] }> = [];
+type ChangeSet = { calendarId: string; build: () => Message[] };
+function messages(n: number, calendars: number, batch = BATCH): ChangeSet[] {
+  const sets: ChangeSet[] = [];
   const perCalendar = Math.ceil(n / calendars);
   let seq = 0;
   for (let start = 0; start < perCalendar; start += batch) {
@@ -92,7 +90,7 @@ function messages(n: number, calendars: number, syncedAt: () => Date, batch = BA
       sets.push({
         calendarId,
         build: () => {
-          const at = syncedAt();
+          const at = new Date();
           return Array.from({ length: count }, (_, i) => ({
             type: 'event.created' as const,
             ownerId,
@@ -110,6 +108,23 @@ function messages(n: number, calendars: number, syncedAt: () => Date, batch = BA
 
 type Rec = { id: string; at: number; occurredAt: number; calendarId: string; seq: number; verified: boolean };
 const stats = async (path: string): Promise<Rec[]> => (await fetch(`${rxUrl}/_stats?path=${encodeURIComponent(path)}`)).json();
+const count = async (path: string): Promise<number> => (await fetch(`${rxUrl}/_count?path=${encodeURIComponent(path)}`)).json();
+
+/** Peak RSS while `fn` runs, sampled every 20 ms, above the RSS just before. */
+async function withMemory<T>(fn: () => Promise<T>): Promise<T & { peakRssAboveBaseMB: number; heapUsedAfterMB: number }> {
+  Bun.gc(true);
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  try {
+    const out = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    Bun.gc(true);
+    return { ...out, peakRssAboveBaseMB: Number(((peak - base) / 2 ** 20).toFixed(1)), heapUsedAfterMB: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)) };
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 function summarize(scenario: string, method: string, recs: Rec[], t0: number) {
   const lat = recs.map((r) => r.at - r.occurredAt).sort((a, b) => a - b);
@@ -136,65 +151,119 @@ function summarize(scenario: string, method: string, recs: Rec[], t0: number) {
   };
 }
 
-async function runQueued(scenario: string, n: number, calendars: number, ordered: boolean, gapMs = 0, batch = BATCH) {
-  const path = `/${ordered ? 'ordered' : 'unordered'}-${calendars}-${gapMs}`;
-  const sub = await subscribe(path);
-  const sets = messages(n, calendars, () => new Date(), batch);
+/**
+ * Enqueues the change sets as sync does, one transaction each, in order per calendar; the
+ * calendars' chains side by side (as the sync jobs of different calendars run), `gapMs` apart.
+ * `oneCommit`: every change set in one transaction instead (a burst that becomes visible at once:
+ * what follows its commit is the drain alone).
+ */
+async function enqueue(sets: ChangeSet[], opts: { gapMs?: number; oneCommit?: boolean } = {}): Promise<{ enqueueSeconds: number; committedAt: number }> {
   const t0 = Date.now();
-  for (const set of sets) {
-    if (gapMs) await Bun.sleep(gapMs);
+  if (opts.oneCommit) {
     await ctx.db.transaction(async (tx) => {
-      const msgs = set.build();
-      if (ordered) {
-        await enqueueMessages(tx, ctx, msgs);
-        return;
-      }
-      // The same rows, jobs on the unordered standard queue.
-      const rows = msgs.map((m) => {
-        const id = monotonicUuid();
-        return { id, subscriptionId: sub.id, ownerId, type: m.type, calendarId: m.calendarId, streamKey: streamKey(sub.id, ownerId, m.calendarId), body: JSON.stringify(bodyOf(m)), jobId: id, occurredAt: m.occurredAt };
-      });
-      await tx.insert(deliveries).values(rows);
-      await ctx.jobs.sendMany(UNORDERED, rows.map((row) => ({ data: { deliveryId: row.id }, id: row.id })), { tx });
+      for (const set of sets) await enqueueMessages(tx, ctx, set.build());
     });
+  } else if (opts.gapMs) {
+    for (const set of sets) {
+      await Bun.sleep(opts.gapMs);
+      await ctx.db.transaction(async (tx) => {
+        await enqueueMessages(tx, ctx, set.build());
+      });
+    }
+  } else {
+    const chains = new Map<string, ChangeSet[]>();
+    for (const set of sets) chains.set(set.calendarId, [...(chains.get(set.calendarId) ?? []), set]);
+    await Promise.all(
+      [...chains.values()].map(async (chain) => {
+        for (const set of chain) {
+          await ctx.db.transaction(async (tx) => {
+            await enqueueMessages(tx, ctx, set.build());
+          });
+        }
+      }),
+    );
   }
-  const enqueueSeconds = (Date.now() - t0) / 1000;
-  await waitFor(async () => (await stats(path)).length >= n, { what: `${n} deliveries on ${path}`, timeoutMs: 300_000, intervalMs: 200 });
-  return { ...summarize(scenario, ordered ? 'calwatch (key_strict_fifo per calendar)' : 'baseline: unordered standard queue', await stats(path), t0), enqueueSeconds: Number(enqueueSeconds.toFixed(2)) };
+  return { enqueueSeconds: Number(((Date.now() - t0) / 1000).toFixed(2)), committedAt: Date.now() };
 }
 
-async function runSequential(scenario: string, n: number, calendars: number) {
-  const path = `/sequential-${calendars}`;
-  const sub = await subscribe(path);
+/** calwatch: the change sets enqueued, then every subscriber's receipts awaited. */
+async function runQueued(scenario: string, n: number, calendars: number, opts: { subscribers?: number; gapMs?: number; batch?: number; oneCommit?: boolean } = {}) {
+  const subs = await Promise.all(Array.from({ length: opts.subscribers ?? 1 }, () => subscribe('fast')));
+  const sets = messages(n, calendars, opts.batch ?? BATCH);
+  const t0 = Date.now();
+  const { enqueueSeconds, committedAt } = await enqueue(sets, opts);
+  for (const s of subs) await waitFor(async () => (await count(s.path)) >= n, { what: `${n} deliveries on ${s.path}`, timeoutMs: 600_000, intervalMs: 50 });
+  const recs = (await Promise.all(subs.map((s) => stats(s.path)))).flat();
+  for (const s of subs) await unsubscribe(s.id);
+  const method = `calwatch${opts.oneCommit ? ', one commit' : ''}${subs.length > 1 ? `, ${subs.length} subscribers` : ''}`;
+  return { ...summarize(scenario, method, recs, opts.oneCommit ? committedAt : t0), enqueueSeconds };
+}
+
+/** The ceiling: the same messages signed and POSTed one after another, nothing stored. */
+async function runLoop(scenario: string, n: number, calendars: number) {
+  const sub = await subscribe('loop');
   const [row] = await svc.service.db.sql`select * from subscriptions where id = ${sub.id}`;
-  const sets = messages(n, calendars, () => new Date());
+  const sets = messages(n, calendars);
   const t0 = Date.now();
   for (const set of sets) {
     for (const m of set.build()) {
       await sendOnce(ctx as Ctx, { id: row!.id, url: row!.url, secretEnc: row!.secret_enc }, { id: monotonicUuid(), body: JSON.stringify(bodyOf(m)) });
     }
   }
-  return { ...summarize(scenario, 'baseline: sequential POSTs, no queue', await stats(path), t0), enqueueSeconds: null };
+  const out = summarize(scenario, 'ceiling: a loop of POSTs, no queue', await stats(sub.path), t0);
+  await unsubscribe(sub.id);
+  return { ...out, enqueueSeconds: null };
 }
 
-const only = process.argv[3]; // optional: 'burst' or 'trickle'
-const results = [];
-for (const [scenario, n, calendars] of only === 'trickle' ? [] : [
-  [`${N} changes over 20 calendars`, N, 20],
-  [`${N / 2} changes in 1 calendar`, N / 2, 1],
-] as const) {
-  results.push(await runQueued(scenario, n, calendars, true));
-  results.push(await runQueued(scenario, n, calendars, false));
-  results.push(await runSequential(scenario, n, calendars));
+type Row = Record<string, unknown>;
+const results: Row[] = [];
+const ratio = (a: Row, b: Row) => Number(((a.perSecond as number) / (b.perSecond as number)).toFixed(2));
+
+if (parts.has('burst')) {
+  const scenario = `${N} changes over 20 calendars`;
+  const loop = await runLoop(scenario, N, 20);
+  const q = await runQueued(scenario, N, 20);
+  const drain = await runQueued(scenario, N, 20, { oneCommit: true });
+  results.push({ ...q, ofCeiling: ratio(q, loop) }, { ...drain, ofCeiling: ratio(drain, loop) }, loop);
 }
-// Steady trickle: one change every 20 ms (the queue idle between them): the latency a change sees.
-const trickle = 'trickle: 200 single changes, 20 ms apart, 5 calendars';
-if (only !== 'burst') {
-  results.push(await runQueued(trickle, 200, 5, false, 20, 1));
-  results.push(await runQueued(trickle, 200, 5, true, 20, 1));
+if (parts.has('one')) {
+  const scenario = `${N / 4} changes in 1 calendar`;
+  const loop = await runLoop(scenario, N / 4, 1);
+  const q = await runQueued(scenario, N / 4, 1);
+  const drain = await runQueued(scenario, N / 4, 1, { oneCommit: true });
+  results.push({ ...q, ofCeiling: ratio(q, loop) }, { ...drain, ofCeiling: ratio(drain, loop) }, loop);
+}
+if (parts.has('slow')) {
+  // The fast subscriber alone, then beside one whose every answer takes 500 ms (same calendars).
+  const scenario = `${N} changes over 20 calendars, 2 subscribers`;
+  const alone = await runQueued(`${N} changes over 20 calendars, fast subscriber alone`, N, 20);
+  const slow = await subscribe('slow');
+  const withSlow = await runQueued(scenario, N, 20);
+  const slowGot = await count(slow.path);
+  await unsubscribe(slow.id);
+  results.push(alone, { ...withSlow, method: 'calwatch: the fast one, beside one answering in 500 ms', ofAlone: ratio(withSlow, alone), slowReceivedMeanwhile: slowGot });
+  // Let the slow one's last drains end (its deliveries are gone with it) before the next part.
+  await waitFor(async () => {
+    const [r] = await svc.service.db.sql`select count(*)::int as n from pgboss.job where name = 'fanout.deliver' and state in ('created', 'active', 'retry')`;
+    return r!.n === 0;
+  }, { what: 'the slow subscriber gone from the queue', timeoutMs: 120_000, intervalMs: 200 });
+}
+if (parts.has('trickle')) {
+  results.push(await runQueued('trickle: 200 single changes, 20 ms apart, 5 calendars', 200, 5, { gapMs: 20, batch: 1 }));
+}
+if (parts.has('growth')) {
+  const n1 = N / 10;
+  const c1 = await withMemory(() => runQueued(`growth 1x calendars: ${n1} changes over 2 calendars`, n1, 2));
+  const c10 = await withMemory(() => runQueued(`growth 10x calendars: ${N} changes over 20 calendars`, N, 20));
+  const s1 = await withMemory(() => runQueued(`growth 1x subscribers: ${n1} changes over 20 calendars, 1 subscriber`, n1, 20));
+  const s10 = await withMemory(() => runQueued(`growth 10x subscribers: ${n1} changes over 20 calendars, 10 subscribers`, n1, 20, { subscribers: 10 }));
+  const per = (r: Row) => Number((((r.seconds as number) * 1000) / (r.deliveries as number)).toFixed(3));
+  for (const [one, ten] of [[c1, c10], [s1, s10]] as const) {
+    results.push({ ...one, msPerDelivery: per(one) }, { ...ten, msPerDelivery: per(ten), timePerDeliveryVs1x: Number((per(ten) / per(one)).toFixed(2)), peakRssVs1x: Number((ten.peakRssAboveBaseMB / Math.max(0.1, one.peakRssAboveBaseMB)).toFixed(2)) });
+  }
 }
 
-console.table(results);
+console.table(results.map(({ scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery }) => ({ scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery })));
 const out = {
   benchmark: 'fanout',
   at: new Date().toISOString(),
@@ -204,8 +273,8 @@ const out = {
   cpus: cpus().length,
   // The machine is shared: its load during the run says how far to trust the absolute figures.
   loadAverage1mAtEnd: Number(loadavg()[0]!.toFixed(2)),
-  command: `bun bench/fanout.ts ${N}`,
-  notes: 'latency = receipt at the receiver - occurredAt (stamped just before the change set transaction); 16 worker slots; receiver verifies every signature',
+  command: `bun bench/fanout.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  notes: 'latency = receipt at the receiver - occurredAt (stamped just before the change set transaction); deliveries/s from the first enqueue to the last receipt; receiver verifies every signature',
   results,
 };
 mkdirSync(join(import.meta.dir, 'results'), { recursive: true });

@@ -21,6 +21,10 @@ export const DELIVER_RETRY_LIMIT = 100;
  */
 export const DELIVER_EXPIRE_SECONDS = 300;
 export const MAX_TIMEOUT_MS = 120_000;
+/** Worker slots of `fanout.deliver` per process. */
+export const DELIVER_SLOTS = 16;
+/** At most this many of them (in every process together) work for one subscription at a time. */
+export const SUBSCRIPTION_SLOTS = 8;
 
 export type AttemptVerdict =
   | { kind: 'delivered'; status: number }
@@ -54,8 +58,18 @@ export function judge(outcome: PostOutcome, now: Date): AttemptVerdict {
 
 /** Signs and sends one delivery once; no bookkeeping (shared by the job and by `subscriptions.test`). */
 export async function sendOnce(ctx: Ctx, sub: Pick<Subscription, 'id' | 'url' | 'secretEnc'>, delivery: Pick<Delivery, 'id' | 'body'>): Promise<AttemptVerdict> {
+  return sendWith(ctx, sub, openSecret(ctx, sub), delivery);
+}
+
+const openSecret = (ctx: Ctx, sub: Pick<Subscription, 'id' | 'secretEnc'>) => decrypt(ctx.keyring, sub.secretEnc, `subscriptions.secret_enc:${sub.id}`);
+
+/**
+ * One attempt with the secret already opened (a drain opens it once for its whole run). Every
+ * attempt still resolves and checks the receiver's address and connects to that address
+ * (postWebhook); connections to it are kept alive between attempts by the runtime's pool.
+ */
+async function sendWith(ctx: Ctx, sub: Pick<Subscription, 'url'>, secret: string, delivery: Pick<Delivery, 'id' | 'body'>): Promise<AttemptVerdict> {
   const now = ctx.clock.now();
-  const secret = decrypt(ctx.keyring, sub.secretEnc, `subscriptions.secret_enc:${sub.id}`);
   const headers = signedHeaders(secret, delivery.id, now, delivery.body, `calwatch-webhooks/${ctx.runtime.version}`);
   const outcome = await postWebhook({
     url: sub.url,
@@ -77,26 +91,33 @@ export interface DeliverResult {
 }
 
 /** Bounds of one drain, so that a job ends well before it expires and other streams get the worker. */
-export const DRAIN_MAX = 200;
+export const DRAIN_MAX = 1000;
 export const DRAIN_BUDGET_MS = 2000;
+/** Pending deliveries of the stream read per statement, and recorded as delivered per statement. */
+export const DRAIN_BATCH = 100;
 
 /**
  * After a success the receiver is up: the same job goes on with the next pending deliveries of its
  * stream, in the queue's order, while they succeed at their first try (and never after a replay,
- * whose job sits elsewhere in that order). Their own jobs, still queued behind this active one (the
- * key admits no other), are then completed in one statement: a stream of N changes costs about one
- * request and one row update per change instead of a full job cycle each. Any other answer stops the
- * drain and leaves that delivery to its own job, which tries at once (a crash in between too: that
- * job finds its delivery delivered and skips it).
+ * whose job sits elsewhere in that order). The stream is read DRAIN_BATCH deliveries per statement,
+ * sent one after another (the next only once the previous one is acknowledged: that is the order),
+ * and each batch's successes are recorded in one statement, their own jobs (still queued behind this
+ * active one: the key admits no other) completed in one more: a stream of N changes costs about one
+ * request per change and two statements per batch instead of a full job cycle each. Any other
+ * answer stops the drain and leaves that delivery to its own job, which tries at once. A crash
+ * between a POST and its batch's statement sends those deliveries again (at least once); a crash
+ * after it leaves jobs that find their delivery delivered and skip it.
  */
 async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStarted: number): Promise<number> {
   const started = Date.now();
-  const completedJobs: string[] = [];
+  let drained = 0;
   // One more attempt must always end before half the job's expiry.
   const worstAttemptMs = Math.min(ctx.config.fanout.timeoutMs, MAX_TIMEOUT_MS) + 5000;
   const inTime = () => Date.now() - started < DRAIN_BUDGET_MS && Date.now() - jobStarted + worstAttemptMs < (DELIVER_EXPIRE_SECONDS * 1000) / 2;
+  const secret = openSecret(ctx, sub);
+  let after = head.id;
   let stop = false;
-  while (!stop && completedJobs.length < DRAIN_MAX && inTime()) {
+  while (!stop && drained < DRAIN_MAX && inTime()) {
     // pg-boss orders a key by (created_on, id): created_on is the enqueuing transaction's now(),
     // which is also the delivery's created_at, and the job id is the delivery id (until a replay).
     const next = await ctx.db
@@ -106,18 +127,19 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
         and(
           eq(deliveries.streamKey, head.streamKey),
           eq(deliveries.status, 'pending'),
-          sql`(${deliveries.createdAt}, ${deliveries.jobId}) > (select d.created_at, d.job_id from deliveries d where d.id = ${head.id})`,
+          sql`(${deliveries.createdAt}, ${deliveries.jobId}) > (select d.created_at, d.job_id from deliveries d where d.id = ${after})`,
         ),
       )
       .orderBy(asc(deliveries.createdAt), asc(deliveries.jobId))
-      .limit(20);
+      .limit(Math.min(DRAIN_BATCH, DRAIN_MAX - drained));
     if (next.length === 0) break;
+    const sent: Array<{ id: string; at: string; status: number }> = [];
     for (const d of next) {
-      if (d.replays > 0 || d.attempts > 0 || d.jobId !== d.id || completedJobs.length >= DRAIN_MAX || !inTime()) {
+      if (d.replays > 0 || d.attempts > 0 || d.jobId !== d.id || drained + sent.length >= DRAIN_MAX || !inTime()) {
         stop = true;
         break;
       }
-      const verdict = await sendOnce(ctx, sub, d);
+      const verdict = await sendWith(ctx, sub, secret, d);
       const now = ctx.clock.now();
       ctx.metrics.fanoutAttempts.inc({ outcome: verdict.kind === 'delivered' ? 'delivered' : 'drain_stopped' });
       if (verdict.kind !== 'delivered') {
@@ -125,17 +147,25 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
         break;
       }
       ctx.metrics.fanoutDeliveryLag.observe(Math.max(0, now.getTime() - d.occurredAt.getTime()) / 1000);
-      await ctx.db
-        .update(deliveries)
-        .set({ status: 'delivered', attempts: 1, lastStatus: verdict.status, lastError: null, lastAttemptAt: now, deliveredAt: now })
-        .where(and(eq(deliveries.id, d.id), eq(deliveries.status, 'pending')));
-      completedJobs.push(d.id);
+      sent.push({ id: d.id, at: now.toISOString(), status: verdict.status });
     }
+    if (sent.length === 0) break;
+    await recordDrained(ctx, sent);
+    await ctx.jobs.boss.complete(DELIVER_JOB, sent.map((d) => d.id), { drainedBy: head.id }, { includeQueued: true });
+    drained += sent.length;
+    after = sent[sent.length - 1]!.id;
   }
-  if (completedJobs.length > 0) {
-    await ctx.jobs.boss.complete(DELIVER_JOB, completedJobs, { drainedBy: head.id }, { includeQueued: true });
-  }
-  return completedJobs.length;
+  return drained;
+}
+
+/** One statement for a batch of drained deliveries, each with its own time and status. */
+async function recordDrained(ctx: Ctx, sent: Array<{ id: string; at: string; status: number }>): Promise<void> {
+  const list = (xs: Array<string | number>) => `{${xs.map((x) => `"${x}"`).join(',')}}`;
+  await ctx.db.execute(sql`
+    update deliveries d
+       set status = 'delivered', attempts = 1, last_status = u.status, last_error = null, last_attempt_at = u.at, delivered_at = u.at
+      from unnest(${list(sent.map((d) => d.id))}::uuid[], ${list(sent.map((d) => d.at))}::timestamptz[], ${list(sent.map((d) => d.status))}::int[]) as u(id, at, status)
+     where d.id = u.id and d.status = 'pending'`);
 }
 
 /**

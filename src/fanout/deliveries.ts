@@ -99,7 +99,7 @@ export async function replayDelivery(ctx: Ctx, id: string): Promise<DeliveryView
       })
       .where(eq(deliveries.id, id))
       .returning();
-    await ctx.jobs.send(DELIVER_JOB, { deliveryId: id }, { tx, singletonKey: row.delivery.streamKey, id: jobId });
+    await ctx.jobs.send(DELIVER_JOB, { deliveryId: id }, { tx, singletonKey: row.delivery.streamKey, id: jobId, group: { id: row.delivery.subscriptionId } });
     ctx.log.info({ deliveryId: id, jobId }, 'delivery replayed');
     return deliveryView(updated!);
   });

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
 import { DELIVER_JOB } from './publish.ts';
-import { DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT, deliverOnce } from './deliver.ts';
+import { DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT, DELIVER_SLOTS, SUBSCRIPTION_SLOTS, deliverOnce } from './deliver.ts';
 import { pruneDeliveries } from './prune.ts';
 import { unblockStreams } from './unblock.ts';
 
@@ -21,7 +21,11 @@ export const deliverJob = defineJob({
   // Far above one attempt (DNS 5 s + at most 120 s) and the drain's bound; a job of a process that
   // died is retried after it, its key held till then.
   expireInSeconds: DELIVER_EXPIRE_SECONDS,
-  concurrency: 16,
+  concurrency: DELIVER_SLOTS,
+  // A subscription's jobs carry its id as their pg-boss group: one subscription holds at most this
+  // many slots at once (across processes), so a slow receiver, however many streams it has, leaves
+  // the other slots to the others.
+  groupConcurrency: SUBSCRIPTION_SLOTS,
   // A successor becomes fetchable only when its predecessor completes, and retries come due without
   // any NOTIFY: workers fetch again right after each job (every queue drains) and poll at
   // JOBS_POLL_SECONDS meanwhile.

@@ -81,7 +81,7 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[
     // The jobs of one transaction share created_on: their monotonic ids keep each key in order.
     await ctx.jobs.sendMany(
       DELIVER_JOB,
-      chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id })),
+      chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id, group: { id: row.subscriptionId } })),
       { tx },
     );
   }
