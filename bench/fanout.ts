@@ -76,7 +76,7 @@ async function subscribe(name: string): Promise<{ id: string; secret: string; pa
 }
 const unsubscribe = (id: string) => svc.trpc('subscriptions.delete', { id });
 
-type ChangeSet = { calendarId: string; build: () => Message[] };
+type ChangeSet = { calendarId: string; build: () => Message[]; committedAt?: number };
 function messages(n: number, calendars: number, batch = BATCH): ChangeSet[] {
   const sets: ChangeSet[] = [];
   const perCalendar = Math.ceil(n / calendars);
@@ -106,7 +106,7 @@ function messages(n: number, calendars: number, batch = BATCH): ChangeSet[] {
   return sets;
 }
 
-type Rec = { id: string; at: number; occurredAt: number; calendarId: string; seq: number; verified: boolean };
+type Rec = { id: string; at: number; occurredAt: number; calendarId: string; seq: number; verified: boolean; path?: string };
 const stats = async (path: string): Promise<Rec[]> => (await fetch(`${rxUrl}/_stats?path=${encodeURIComponent(path)}`)).json();
 const count = async (path: string): Promise<number> => (await fetch(`${rxUrl}/_count?path=${encodeURIComponent(path)}`)).json();
 
@@ -134,8 +134,9 @@ function summarize(scenario: string, method: string, recs: Rec[], t0: number) {
   const last = new Map<string, number>();
   let ordered = true;
   for (const r of [...recs].sort((a, b) => a.at - b.at)) {
-    if ((last.get(r.calendarId) ?? -1) > r.seq) ordered = false;
-    last.set(r.calendarId, r.seq);
+    const key = `${r.path}:${r.calendarId}`;
+    if ((last.get(key) ?? -1) > r.seq) ordered = false;
+    last.set(key, r.seq);
   }
   return {
     scenario,
@@ -169,6 +170,7 @@ async function enqueue(sets: ChangeSet[], opts: { gapMs?: number; oneCommit?: bo
       await ctx.db.transaction(async (tx) => {
         await enqueueMessages(tx, ctx, set.build());
       });
+      set.committedAt = Date.now();
     }
   } else {
     const chains = new Map<string, ChangeSet[]>();
@@ -193,10 +195,17 @@ async function runQueued(scenario: string, n: number, calendars: number, opts: {
   const t0 = Date.now();
   const { enqueueSeconds, committedAt } = await enqueue(sets, opts);
   for (const s of subs) await waitFor(async () => (await count(s.path)) >= n, { what: `${n} deliveries on ${s.path}`, timeoutMs: 600_000, intervalMs: 50 });
-  const recs = (await Promise.all(subs.map((s) => stats(s.path)))).flat();
+  const recs = (await Promise.all(subs.map(async (s) => (await stats(s.path)).map((r) => ({ ...r, path: s.path }))))).flat();
   for (const s of subs) await unsubscribe(s.id);
   const method = `calwatch${opts.oneCommit ? ', one commit' : ''}${subs.length > 1 ? `, ${subs.length} subscribers` : ''}`;
-  return { ...summarize(scenario, method, recs, opts.oneCommit ? committedAt : t0), enqueueSeconds };
+  // With single changes (the trickle): the part after the commit (notification, fetch, sign, POST).
+  const commits = new Map<string, number>();
+  for (const set of sets) if (set.committedAt) for (const m of set.build()) commits.set(`${m.calendarId}:${(m.data as { seq: number }).seq}`, set.committedAt);
+  const afterCommit = recs.filter((r) => commits.has(`${r.calendarId}:${r.seq}`)).map((r) => r.at - commits.get(`${r.calendarId}:${r.seq}`)!).sort((a, b) => a - b);
+  const split = afterCommit.length
+    ? { commitToReceiptP50Ms: afterCommit[Math.floor(afterCommit.length / 2)]!, commitToReceiptP99Ms: afterCommit[Math.min(afterCommit.length - 1, Math.floor(afterCommit.length * 0.99))]! }
+    : {};
+  return { ...summarize(scenario, method, recs, opts.oneCommit ? committedAt : t0), enqueueSeconds, ...split };
 }
 
 /** The ceiling: the same messages signed and POSTed one after another, nothing stored. */
@@ -263,7 +272,11 @@ if (parts.has('growth')) {
   }
 }
 
-console.table(results.map(({ scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery }) => ({ scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery })));
+console.table(
+  results.map(({ scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery, commitToReceiptP99Ms }) => ({
+    scenario, method, deliveries, perSecond, p50Ms, p99Ms, inOrderPerCalendar, ofCeiling, ofAlone, peakRssAboveBaseMB, msPerDelivery, commitToReceiptP99Ms,
+  })),
+);
 const out = {
   benchmark: 'fanout',
   at: new Date().toISOString(),

@@ -30,6 +30,11 @@ export const deliverJob = defineJob({
   // any NOTIFY: workers fetch again right after each job (every queue drains) and poll at
   // JOBS_POLL_SECONDS meanwhile.
   pollDelayed: true,
+  // Every change set enqueues here: a NOTIFY per transaction woke all 16 slots of every process,
+  // each running pg-boss's key_strict_fifo fetch (it reads every queued job: 58 ms at 10,000), for
+  // the one or two streams the transaction fed. The enqueuing process wakes as many of its own
+  // workers as it fed streams (publish.ts); other processes find the jobs at their poll.
+  notify: false,
   handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
 });
 

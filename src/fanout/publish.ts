@@ -82,7 +82,8 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[
     await ctx.jobs.sendMany(
       DELIVER_JOB,
       chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id, group: { id: row.subscriptionId } })),
-      { tx },
+      // One worker per stream fed is enough: the drain takes a stream's following deliveries.
+      { tx, wake: new Set(chunk.map((row) => row.streamKey)).size },
     );
   }
   return rows.length;

@@ -44,6 +44,13 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
    * (A deferred job sent by this process wakes its worker when due, without a poll.)
    */
   pollDelayed?: boolean;
+  /**
+   * False: creating a job sends no Postgres NOTIFY. The sending process still wakes its own
+   * workers (after the commit, `SendOptions.wake` of them); other processes find the job at their
+   * next poll (JOBS_POLL_SECONDS). For a queue fed in bursts by many small transactions, where a
+   * NOTIFY wakes every worker of every process for each of them (default true).
+   */
+  notify?: boolean;
   /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
   cron?: string;
   cronData?: z.infer<S>;
@@ -75,6 +82,8 @@ export interface SendOptions {
   priority?: number;
   /** pg-boss group: with the queue's `groupConcurrency`, at most that many of one group run at once. */
   group?: { id: string; tier?: string };
+  /** How many of this process's workers to wake for it, idle ones first (default: all of them). */
+  wake?: number;
 }
 
 /**
@@ -99,6 +108,8 @@ export interface QueueCounts {
 export class Jobs {
   private readonly definitions = new Map<string, JobDefinition>();
   private readonly workers = new Map<string, string[]>();
+  /** Workers running a job right now. */
+  private readonly busy = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -142,13 +153,14 @@ export class Jobs {
         retryDelayMax: def.retryDelayMax ?? 3600,
         expireInSeconds: def.expireInSeconds ?? 300,
         heartbeatSeconds: def.heartbeatSeconds ?? JOB_HEARTBEAT_SECONDS,
-        notify: true,
+        notify: def.notify ?? true,
       };
       const current = queues.find((q) => q.name === def.name);
       if (current && current.heartbeatSeconds !== options.heartbeatSeconds) {
         // A queue created before heartbeats existed (or with another period): new jobs get this one.
         await this.boss.updateQueue(def.name, { heartbeatSeconds: options.heartbeatSeconds });
       }
+      if (current && Boolean(current.notify) !== options.notify) await this.boss.updateQueue(def.name, { notify: options.notify });
       if (!existing.has(def.name)) {
         try {
           await this.boss.createQueue(def.name, options);
@@ -189,7 +201,8 @@ export class Jobs {
             includeMetadata: true,
           },
           async (jobs) => {
-            const results = await Promise.all(jobs.map((job) => this.run(ctx, def, job)));
+            this.busy.add(self);
+            const results = await Promise.all(jobs.map((job) => this.run(ctx, def, job))).finally(() => this.busy.delete(self));
             // Notified while busy, the worker skips its sleep once pg-boss has recorded these results.
             if (!this.stopped) this.boss.notifyWorker(self);
             return results;
@@ -257,12 +270,12 @@ export class Jobs {
       ...(opts.group ? { group: opts.group } : {}),
       ...(opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {}),
     });
-    this.wakeFor(name, opts.tx, [opts.startAfter]);
+    this.wakeFor(name, opts.tx, [opts.startAfter], opts.wake);
     return id;
   }
 
   /** Many jobs of one queue in one INSERT (inside `opts.tx` when given): for fan-outs of hundreds. */
-  async sendMany(name: string, jobs: Array<{ data: object } & Omit<SendOptions, 'tx'>>, opts: { tx?: Executor } = {}): Promise<void> {
+  async sendMany(name: string, jobs: Array<{ data: object } & Omit<SendOptions, 'tx' | 'wake'>>, opts: { tx?: Executor; wake?: number } = {}): Promise<void> {
     const def = this.definitions.get(name);
     if (!def) throw new Error(`unknown job ${name}`);
     if (jobs.length === 0) return;
@@ -278,11 +291,11 @@ export class Jobs {
       })),
       opts.tx ? { db: fromDrizzle(opts.tx as never, drizzleSql as never) } : {},
     );
-    this.wakeFor(name, opts.tx, jobs.map((j) => j.startAfter));
+    this.wakeFor(name, opts.tx, jobs.map((j) => j.startAfter), opts.wake);
   }
 
   /** Wakes the local workers for jobs just sent: after the commit, and again as deferred ones come due. */
-  private wakeFor(name: string, tx: Executor | undefined, startAfters: Array<number | Date | undefined>): void {
+  private wakeFor(name: string, tx: Executor | undefined, startAfters: Array<number | Date | undefined>, count?: number): void {
     const now = Date.now();
     const due = new Set<number>();
     let immediate = false;
@@ -294,8 +307,8 @@ export class Jobs {
     }
     const arm = () => {
       if (this.stopped) return;
-      if (immediate) this.wake(name);
-      for (const at of due) setTimeout(() => this.wake(name), Math.max(0, at - Date.now()) + 5).unref?.();
+      if (immediate) this.wake(name, count);
+      for (const at of due) setTimeout(() => this.wake(name, count), Math.max(0, at - Date.now()) + 5).unref?.();
     };
     if (tx) afterCommit(tx, arm);
     else arm();
@@ -315,10 +328,15 @@ export class Jobs {
       ]);
   }
 
-  /** Wakes this process's worker for a queue now, rather than at its next poll. */
-  wake(name: string): void {
+  /**
+   * Wakes this process's workers for a queue now, rather than at their next poll: `count` of them,
+   * idle ones first (a busy one notified fetches again right after its job), or all.
+   */
+  wake(name: string, count?: number): void {
     if (this.stopped) return;
-    for (const id of this.workers.get(name) ?? []) this.boss.notifyWorker(id);
+    const ids = this.workers.get(name) ?? [];
+    const chosen = count === undefined ? ids : [...ids.filter((id) => !this.busy.has(id)), ...ids.filter((id) => this.busy.has(id))].slice(0, Math.max(1, count));
+    for (const id of chosen) this.boss.notifyWorker(id);
   }
 
   /** Per declared queue: what waits, runs, retries and failed, and how old the oldest waiting job is. */
