@@ -23,7 +23,7 @@ export const DELIVER_EXPIRE_SECONDS = 300;
 export const MAX_TIMEOUT_MS = 120_000;
 /** Worker slots of `fanout.deliver` per process. */
 export const DELIVER_SLOTS = 16;
-/** At most this many of them (in every process together) work for one subscription at a time. */
+/** At most this many of them (all processes together) work for one subscription at a time. */
 export const SUBSCRIPTION_SLOTS = 8;
 
 export type AttemptVerdict =

@@ -23,8 +23,10 @@ export const deliverJob = defineJob({
   expireInSeconds: DELIVER_EXPIRE_SECONDS,
   concurrency: DELIVER_SLOTS,
   // A subscription's jobs carry its id as their pg-boss group: one subscription holds at most this
-  // many slots at once (across processes), so a slow receiver, however many streams it has, leaves
-  // the other slots to the others.
+  // many slots at once (all processes together), so a slow receiver, however many streams it has,
+  // leaves the other slots to the others. pg-boss counts the group's active jobs in each fetch:
+  // slots fetching at the same instant can each see room and overshoot it by a few. (Its exact
+  // per-process count, localGroupConcurrency, needs one worker with that many local slots.)
   groupConcurrency: SUBSCRIPTION_SLOTS,
   // A successor becomes fetchable only when its predecessor completes, and retries come due without
   // any NOTIFY: workers fetch again right after each job (every queue drains) and poll at

@@ -37,6 +37,7 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   concurrency?: number;
   /** At most this many jobs of one group (SendOptions.group) run at once, across processes. */
   groupConcurrency?: number;
+
   /**
    * Jobs sent with `startAfter` by another process, or retried after a failure, that must start on
    * time: pg-boss sends no NOTIFY when a deferred job comes due, and with LISTEN/NOTIFY workers
