@@ -111,17 +111,24 @@ type Rec = { id: string; at: number; occurredAt: number; calendarId: string; seq
 const stats = async (path: string): Promise<Rec[]> => (await fetch(`${rxUrl}/_stats?path=${encodeURIComponent(path)}`)).json();
 const count = async (path: string): Promise<number> => (await fetch(`${rxUrl}/_count?path=${encodeURIComponent(path)}`)).json();
 
-/** Peak RSS while `fn` runs, sampled every 20 ms, above the RSS just before. */
-async function withMemory<T>(fn: () => Promise<T>): Promise<T & { peakRssAboveBaseMB: number; heapUsedAfterMB: number }> {
+/** Peak RSS and peak JS heap while `fn` runs, sampled every 20 ms, above their values just before. */
+async function withMemory<T>(fn: () => Promise<T>): Promise<T & { peakRssAboveBaseMB: number; peakHeapAboveBaseMB: number; heapUsedAfterMB: number }> {
   Bun.gc(true);
-  const base = process.memoryUsage.rss();
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const base = process.memoryUsage();
+  let peak = base.rss;
+  let peakHeap = base.heapUsed;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 20);
+  const mb = (b: number) => Number((b / 2 ** 20).toFixed(1));
   try {
     const out = await fn();
-    peak = Math.max(peak, process.memoryUsage.rss());
+    sample();
     Bun.gc(true);
-    return { ...out, peakRssAboveBaseMB: Number(((peak - base) / 2 ** 20).toFixed(1)), heapUsedAfterMB: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)) };
+    return { ...out, peakRssAboveBaseMB: mb(peak - base.rss), peakHeapAboveBaseMB: mb(peakHeap - base.heapUsed), heapUsedAfterMB: mb(process.memoryUsage().heapUsed) };
   } finally {
     clearInterval(timer);
   }
