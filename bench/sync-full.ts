@@ -13,7 +13,7 @@
 // Prints a table and writes JSON to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, getTableColumns } from 'drizzle-orm';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
 import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
@@ -22,6 +22,8 @@ import { freePort, startTestService, waitFor } from '../tests/support/service.ts
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [5_000, 50_000];
+/** BENCH_SKIP_NAIVE=1 leaves the naive baseline out (while developing: it takes minutes at 50,000). */
+const SKIP_NAIVE = process.env.BENCH_SKIP_NAIVE === '1';
 const EMAIL = 'bench@example.com';
 
 const port = await freePort();
@@ -107,7 +109,15 @@ async function naiveFullSync(calendarRowId: string): Promise<number> {
   }
 }
 
+/** COPY takes no bind parameters: a row id, checked, inlined. */
+const uuidLiteral = (id: string) => {
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not a uuid: ${id}`);
+  return id;
+};
 const rows: Array<Record<string, unknown>> = [];
+const phases: Array<Record<string, unknown>> = [];
+/** The mirror's columns (src/sync/mirror-writes.ts COLUMNS), in the order COPY takes them. */
+const MIRROR_COLUMNS = Object.values(getTableColumns(calendarEvents)).map((c) => `"${c.name}"`).join(', ');
 const memory: Array<Record<string, unknown>> = [];
 let probe: ((calendarRowId: string) => void) | undefined;
 onEventChanges('bench-memory-probe', async (_tx, _ctx, cs) => probe?.(cs.calendarRowId));
@@ -129,7 +139,15 @@ let burstCalendar: string | undefined;
 }
 
 /** The job's own account of its last full sync: time waiting for Google, writing, in reactors. */
-async function lastJobTimings(calendarRowId: string): Promise<{ googleMs?: number; writeMs?: number; reactorsMs?: number; pages?: number }> {
+async function lastJobTimings(calendarRowId: string): Promise<{
+  googleMs?: number;
+  googleWaitMs?: number;
+  writeMs?: number;
+  mirrorMs?: number;
+  reactorsMs?: number;
+  reactorMs?: Record<string, number>;
+  pages?: number;
+}> {
   const r = await svc.service.db.sql`
     select output from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId} and state = 'completed'
     order by completed_on desc limit 1`;
@@ -153,26 +171,71 @@ for (const n of SIZES) {
   const count = Number((await ctx.db.$count(calendarEvents, eq(calendarEvents.calendarId, cal.id))));
   if (count !== n) throw new Error(`mirror holds ${count} events, expected ${n}`);
   const t = await lastJobTimings(cal.id);
-  rows.push({
+  const sec = (ms: number | undefined) => (ms !== undefined ? +(ms / 1000).toFixed(2) : undefined);
+  const calwatchRow: Record<string, unknown> = {
     events: n,
-    method: 'calwatch (batched pages, change sets)',
+    method: 'calwatch (every reactor on)',
     seconds: +fast.seconds.toFixed(2),
     eventsPerSecond: Math.round(n / fast.seconds),
     peakRssAboveBaseMb: +fast.peakRssMb.toFixed(1),
     baseRssMb: +fast.baseRssMb.toFixed(1),
     pages: t.pages,
-    googleS: t.googleMs !== undefined ? +(t.googleMs / 1000).toFixed(2) : undefined,
-    mirrorWriteS: t.writeMs !== undefined && t.reactorsMs !== undefined ? +((t.writeMs - t.reactorsMs) / 1000).toFixed(2) : undefined,
-    reactorsS: t.reactorsMs !== undefined ? +(t.reactorsMs / 1000).toFixed(2) : undefined,
+    // Google's answers overlap the writes of the page before: googleS is their total time, googleWaitS
+    // the part the page loop waited for.
+    googleS: sec(t.googleMs),
+    googleWaitS: sec(t.googleWaitMs),
+    pageTransactionsS: sec(t.writeMs),
+    mirrorWriteS: sec(t.mirrorMs),
+    reactorsS: sec(t.reactorsMs),
+  };
+  rows.push(calwatchRow);
+  phases.push({ events: n, googleS: sec(t.googleMs), googleWaitS: sec(t.googleWaitMs), mirrorWriteS: sec(t.mirrorMs), ...Object.fromEntries(Object.entries(t.reactorMs ?? {}).map(([k, v]) => [`${k}S`, sec(v)])), otherInTransactionsS: t.writeMs !== undefined && t.mirrorMs !== undefined && t.reactorsMs !== undefined ? sec(t.writeMs - t.mirrorMs - t.reactorsMs) : undefined });
+
+  // Postgres's ceiling for the same rows: the mirror rows this sync wrote, taken out with COPY TO
+  // (untimed), deleted, and put back with COPY FROM in transactions of one page (2,500 rows) each.
+  // No reactors, no Google, no JSON: only what Postgres itself needs to store these rows.
+  const chunks: Buffer[] = [];
+  const dumpSql = `copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to stdout`;
+  for await (const c of await svc.service.db.sql.unsafe(dumpSql).readable()) chunks.push(c as Buffer);
+  const dump = Buffer.concat(chunks);
+  chunks.length = 0;
+  const pageBuffers: Buffer[] = [];
+  for (let start = 0, lines = 0, i = 0; i < dump.length; i++) {
+    if (dump[i] !== 10) continue;
+    if (++lines === 2500 || i === dump.length - 1) {
+      pageBuffers.push(dump.subarray(start, i + 1));
+      start = i + 1;
+      lines = 0;
+    }
+  }
+  await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
+  const ceiling = await measured(async () => {
+    for (const buf of pageBuffers) {
+      await svc.service.db.sql.begin(async (tx) => {
+        const w = await tx.unsafe(`copy calendar_events (${MIRROR_COLUMNS}) from stdin`).writable();
+        await new Promise<void>((resolve, reject) => {
+          w.on('error', reject);
+          w.on('finish', () => resolve());
+          w.end(buf);
+        });
+      });
+    }
   });
+  const ceilingCount = Number(await ctx.db.$count(calendarEvents, eq(calendarEvents.calendarId, cal.id)));
+  if (ceilingCount !== n) throw new Error(`ceiling wrote ${ceilingCount} rows, expected ${n}`);
+  pageBuffers.length = 0;
+  rows.push({ events: n, method: 'Postgres ceiling (COPY of the mirror rows, no reactors)', seconds: +ceiling.seconds.toFixed(2), eventsPerSecond: Math.round(n / ceiling.seconds), peakRssAboveBaseMb: +ceiling.peakRssMb.toFixed(1), baseRssMb: +ceiling.baseRssMb.toFixed(1) });
+  calwatchRow.ratioToCeiling = +(ceiling.seconds / fast.seconds).toFixed(3);
 
   // The naive baseline, into the same (now deselected, emptied) calendar row.
   await setCalendarSelected(ctx, { ownerId, calendarId, selected: false });
-  const slow = await measured(() => naiveFullSync(cal.id));
-  const naiveCount = Number(await ctx.db.$count(calendarEvents, and(eq(calendarEvents.calendarId, cal.id))));
-  if (naiveCount !== n) throw new Error(`naive mirror holds ${naiveCount} events, expected ${n}`);
-  rows.push({ events: n, method: 'naive (one upsert per event)', seconds: +slow.seconds.toFixed(2), eventsPerSecond: Math.round(n / slow.seconds), peakRssAboveBaseMb: +slow.peakRssMb.toFixed(1), baseRssMb: +slow.baseRssMb.toFixed(1) });
-  await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
+  if (!SKIP_NAIVE) {
+    const slow = await measured(() => naiveFullSync(cal.id));
+    const naiveCount = Number(await ctx.db.$count(calendarEvents, and(eq(calendarEvents.calendarId, cal.id))));
+    if (naiveCount !== n) throw new Error(`naive mirror holds ${naiveCount} events, expected ${n}`);
+    rows.push({ events: n, method: 'naive (one upsert per event)', seconds: +slow.seconds.toFixed(2), eventsPerSecond: Math.round(n / slow.seconds), peakRssAboveBaseMb: +slow.peakRssMb.toFixed(1), baseRssMb: +slow.baseRssMb.toFixed(1) });
+    await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
+  }
 
   // Memory pass (untimed): the same full sync again, with a probe that collects garbage after each
   // page and records what stays live. Flat memory means this does not grow with the calendar.
@@ -220,6 +283,8 @@ const burst = { notifications: 100, withinSeconds: +burstSeconds.toFixed(2), inc
 
 console.log('\nFull sync from the emulator (pages of 2,500; Postgres 15 on localhost)');
 console.table(rows);
+console.log('Time per phase of the calwatch full sync (seconds, summed over its pages)');
+console.table(phases);
 console.log('Live heap after each page of a full sync (garbage collected after each page)');
 console.table(memory);
 console.log('Burst of notifications for one calendar');
@@ -235,6 +300,7 @@ const out = {
   platform: `${process.platform} ${process.arch}`,
   database: 'postgres (TEST_DATABASE_URL or 127.0.0.1:5432)',
   fullSync: rows,
+  phases,
   memory,
   burst,
 };

@@ -6,9 +6,7 @@ import { blockedTimesFor, type AvailabilityPreferences, type BlockedTime, type H
 import type { SourceEvent } from './source-event.ts';
 import {
   claimSeries,
-  deleteBlockedTimesOf,
-  insertBlockedTimes,
-  releaseSeries,
+  replaceSeriesBlockedTimes,
   seriesKey,
   type BlockedTimeInsert,
 } from './store.ts';
@@ -84,10 +82,10 @@ export async function rebuildSeries(
     new Date(horizon.until),
   );
 
-  const byCalendar = new Map<string, { all: string[]; oneOff: string[] }>();
-  const rows: BlockedTimeInsert[] = [];
+  const byCalendar = new Map<string, { all: string[]; oneOff: string[]; rows: BlockedTimeInsert[] }>();
+  let written = 0;
   for (const g of groups) {
-    const cal = byCalendar.get(g.calendarRowId) ?? { all: [], oneOff: [] };
+    const cal = byCalendar.get(g.calendarRowId) ?? { all: [], oneOff: [], rows: [] };
     byCalendar.set(g.calendarRowId, cal);
     cal.all.push(g.seriesId);
     const expandedUntil = until.get(seriesKey(g.calendarRowId, g.seriesId));
@@ -99,14 +97,12 @@ export async function rebuildSeries(
     });
     for (const t of times) {
       if (t.end <= horizon.from) continue;
-      rows.push(blockedTimeRow(g, t));
+      cal.rows.push(blockedTimeRow(g, t));
+      written++;
     }
   }
-  for (const [calendarRowId, ids] of byCalendar) {
-    // A series that stopped recurring (its recurrence removed) no longer moves with the horizon.
-    if (ids.oneOff.length > 0) await releaseSeries(tx, calendarRowId, ids.oneOff);
-    await deleteBlockedTimesOf(tx, calendarRowId, ids.all);
-  }
-  await insertBlockedTimes(tx, rows);
-  return { series: groups.length, blockedTimes: rows.length };
+  // One statement per calendar (a sync page has one): a series that stopped recurring (its
+  // recurrence removed) no longer moves with the horizon, and each series' blocked times are replaced.
+  for (const [calendarRowId, ids] of byCalendar) await replaceSeriesBlockedTimes(tx, calendarRowId, ids, ids.rows);
+  return { series: groups.length, blockedTimes: written };
 }

@@ -1,5 +1,5 @@
 // Queries over availability's own tables. Every function takes the executor first (pool or transaction).
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import {
   availabilityPreferences,
@@ -113,14 +113,40 @@ const SOURCE_UPDATABLE = [
   'calendarTimeZone',
   'updatedAt',
 ] as const;
-const sourceExcluded = Object.fromEntries(SOURCE_UPDATABLE.map((k) => [k, sql.raw(`excluded."${availabilitySources[k].name}"`)]));
+
+/**
+ * Rows as one JSON parameter that Postgres unpacks into the table's own row type: one statement
+ * and one bind parameter per chunk, however many rows (as the mirror's writes do), instead of a
+ * bind parameter per column per row built one by one.
+ */
+function rowsJson(rows: Array<Record<string, unknown>>, columns: Record<string, { name: string }>): string {
+  const keys = Object.keys(columns);
+  const toRecord = (row: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      const v = row[k];
+      if (v === undefined) continue;
+      out[columns[k]!.name] = v instanceof Date ? v.toISOString() : v;
+    }
+    return out;
+  };
+  const json = JSON.stringify(rows.map(toRecord));
+  // Postgres cannot store U+0000 in text or jsonb (src/sync/mirror-writes.ts drops it the same way).
+  return json.includes('\\u0000') ? JSON.stringify(rows.map(toRecord), (_k, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : json;
+}
+
+const sourceColumns = getTableColumns(availabilitySources);
+const sourceInsertColumns = sql.raw(Object.values(sourceColumns).map((c) => `"${c.name}"`).join(', '));
+const sourceUpdateSet = sql.raw(SOURCE_UPDATABLE.map((k) => `"${availabilitySources[k].name}" = excluded."${availabilitySources[k].name}"`).join(', '));
 
 export async function upsertSources(tx: Executor, rows: AvailabilitySourceInsert[]): Promise<void> {
-  for (const part of chunks(rows, 2000)) {
-    await tx
-      .insert(availabilitySources)
-      .values(part)
-      .onConflictDoUpdate({ target: [availabilitySources.calendarRowId, availabilitySources.googleEventId], set: sourceExcluded });
+  for (const part of chunks(rows, 5000)) {
+    // Columns the caller left out take their defaults, as drizzle's insert gave them.
+    const withDefaults = part.map((r) => ({ endTimeUnspecified: false, updatedAt: new Date(), ...r }));
+    await tx.execute(sql`
+      insert into ${availabilitySources} (${sourceInsertColumns})
+      select ${sourceInsertColumns} from jsonb_populate_recordset(null::${availabilitySources}, ${rowsJson(withDefaults, sourceColumns)}::jsonb)
+      on conflict (calendar_row_id, google_event_id) do update set ${sourceUpdateSet}`);
   }
 }
 
@@ -244,6 +270,44 @@ export async function deleteOrphanBlockedTimes(tx: Executor, ownerId: string): P
   return [...rows].length;
 }
 
+const BLOCKED_COLUMNS = ['ownerId', 'calendarRowId', 'calendarId', 'seriesId', 'sourceEventId', 'startAt', 'endAt'] as const;
+const blockedColumns = Object.fromEntries(BLOCKED_COLUMNS.map((k) => [k, blockedTimes[k]]));
+const blockedInsertColumns = sql.raw(BLOCKED_COLUMNS.map((k) => `"${blockedTimes[k].name}"`).join(', '));
+const blockedRecordset = (json: string) => sql`
+  select ${blockedInsertColumns} from jsonb_to_recordset(${json}::jsonb)
+    as x(owner_id uuid, calendar_row_id uuid, calendar_id text, series_id text, source_event_id text, start_at timestamptz, end_at timestamptz)`;
+
 export async function insertBlockedTimes(tx: Executor, rows: BlockedTimeInsert[]): Promise<void> {
-  for (const part of chunks(rows, 5000)) await tx.insert(blockedTimes).values(part);
+  for (const part of chunks(rows, 10_000)) {
+    await tx.execute(sql`insert into ${blockedTimes} (${blockedInsertColumns}) ${blockedRecordset(rowsJson(part as never, blockedColumns))}`);
+  }
+}
+
+/** A text[] from one JSON parameter (an index can take `= any(...)` of it, unlike `in (select ...)`). */
+const textArray = (ids: string[]) => sql`array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+
+/**
+ * The blocked times of these series on one calendar replaced in one statement: the series rows of
+ * those that no longer recur released, the old blocked times deleted, the new ones inserted (the
+ * deletes see the table as it was before the statement, so they never touch the rows it inserts).
+ */
+export async function replaceSeriesBlockedTimes(
+  tx: Executor,
+  calendarRowId: string,
+  series: { all: string[]; oneOff: string[] },
+  rows: BlockedTimeInsert[],
+): Promise<void> {
+  if (series.all.length > 5000 || rows.length > 10_000) {
+    if (series.oneOff.length > 0) await releaseSeries(tx, calendarRowId, series.oneOff);
+    await deleteBlockedTimesOf(tx, calendarRowId, series.all);
+    await insertBlockedTimes(tx, rows);
+    return;
+  }
+  await tx.execute(sql`
+    with released as (
+      delete from ${availabilitySeries} where ${availabilitySeries.calendarRowId} = ${calendarRowId}::uuid and ${availabilitySeries.seriesId} = any(${textArray(series.oneOff)})
+    ), cleared as (
+      delete from ${blockedTimes} where ${blockedTimes.calendarRowId} = ${calendarRowId}::uuid and ${blockedTimes.seriesId} = any(${textArray(series.all)})
+    )
+    insert into ${blockedTimes} (${blockedInsertColumns}) ${blockedRecordset(rowsJson(rows as never, blockedColumns))}`);
 }

@@ -37,15 +37,22 @@ export function bodyOf(m: Message): DeliveryBody {
   };
 }
 
-/** Enqueues the deliveries of these messages, in this order, in `tx`. Returns how many. */
-export async function enqueueMessages(tx: Executor, ctx: Ctx, messages: Message[]): Promise<number> {
-  if (messages.length === 0) return 0;
-  const ownerIds = [...new Set(messages.map((m) => m.ownerId))];
+/**
+ * Enqueues the deliveries of these messages, in this order, in `tx`. Returns how many. Messages
+ * may be given as a function of their owners (`ownerIds`): they are then built only when some
+ * subscription may want them (a sync page's change set with nobody subscribed costs one query).
+ */
+export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] | { ownerIds: string[]; build: () => Message[] }): Promise<number> {
+  const lazy = !Array.isArray(given);
+  if (lazy ? given.ownerIds.length === 0 : given.length === 0) return 0;
+  const ownerIds = lazy ? [...new Set(given.ownerIds)] : [...new Set(given.map((m) => m.ownerId))];
   const subs = await tx
     .select({ id: subscriptions.id, ownerId: subscriptions.ownerId, calendarId: subscriptions.calendarId, types: subscriptions.types })
     .from(subscriptions)
     .where(and(eq(subscriptions.status, 'active'), or(isNull(subscriptions.ownerId), inArray(subscriptions.ownerId, ownerIds))));
   if (subs.length === 0) return 0;
+  const messages = lazy ? given.build() : given;
+  if (messages.length === 0) return 0;
 
   // Subscriptions to 'primary' are owner-scoped: look the owner's primary calendar up once.
   const primaryOf = new Map<string, string | undefined>();

@@ -7,7 +7,8 @@ import { messageFromCalendarChange, messageFromOwnerRevoked, messagesFromChangeS
 
 export function registerReactors(): void {
   onEventChanges('fanout', async (tx, ctx, changeSet) => {
-    await enqueueMessages(tx, ctx, messagesFromChangeSet(changeSet));
+    if (changeSet.changes.length === 0) return;
+    await enqueueMessages(tx, ctx, { ownerIds: [changeSet.ownerId], build: () => messagesFromChangeSet(changeSet) });
   });
   onCalendarChanges('fanout', async (tx, ctx, change) => {
     const message = messageFromCalendarChange(change, ctx.clock.now());

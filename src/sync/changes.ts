@@ -91,10 +91,17 @@ export function onCalendarChanges(name: string, handler: CalendarChangeHandler):
   calendarHandlers.set(name, handler);
 }
 
-/** Called by the sync inside its transaction, once the rows are written. */
-export async function dispatchEventChanges(tx: Executor, ctx: Ctx, changeSet: ChangeSet): Promise<void> {
+/**
+ * Called by the sync inside its transaction, once the rows are written. `timings`, when given,
+ * receives the milliseconds each reactor took (by its registered name), added to what it holds.
+ */
+export async function dispatchEventChanges(tx: Executor, ctx: Ctx, changeSet: ChangeSet, timings?: Record<string, number>): Promise<void> {
   if (changeSet.changes.length === 0) return;
-  for (const handler of eventHandlers.values()) await handler(tx, ctx, changeSet);
+  for (const [name, handler] of eventHandlers) {
+    const t0 = performance.now();
+    await handler(tx, ctx, changeSet);
+    if (timings) timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+  }
 }
 
 export async function dispatchCalendarChange(tx: Executor, ctx: Ctx, change: CalendarChange): Promise<void> {

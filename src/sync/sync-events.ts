@@ -37,10 +37,17 @@ export interface EventSyncResult {
   resumed?: boolean;
   pages: number;
   changes: number;
-  /** Time spent waiting for Google, writing pages (reactors included), and in the reactors alone, in ms. */
+  /**
+   * Time in ms: Google's answers (`googleMs`, overlapped with the writes of the page before; the
+   * part the loop waited for: `googleWaitMs`), the page transactions (`writeMs`, reactors included),
+   * the mirror's own statements (`mirrorMs`), the reactors (`reactorsMs`, and by reactor: `reactorMs`).
+   */
   googleMs?: number;
+  googleWaitMs?: number;
   writeMs?: number;
+  mirrorMs?: number;
   reactorsMs?: number;
+  reactorMs?: Record<string, number>;
 }
 
 export interface SyncEventsOptions {
@@ -175,26 +182,41 @@ async function syncPages(
 ): Promise<EventSyncResult> {
   const { generation, token } = sync;
   const full = token === null;
-  let pageToken: string | undefined = sync.pageToken;
   let pages = 0;
   let changes = 0;
-  const timing = { googleMs: 0, writeMs: 0, reactorsMs: 0 };
-  for (;;) {
-    // The incremental query is the full one plus the token (Google: "All other query parameters
-    // should be the same as for the initial synchronization"); deleted entries always come back.
-    // showDeleted=false: a full sync needs only what exists (cancelled instances of live series
-    // still come back, "if showDeleted and singleEvents are both False").
+  const timing = { googleMs: 0, googleWaitMs: 0, writeMs: 0, mirrorMs: 0, reactorsMs: 0 };
+  const reactorMs: Record<string, number> = {};
+  // The incremental query is the full one plus the token (Google: "All other query parameters
+  // should be the same as for the initial synchronization"); deleted entries always come back.
+  // showDeleted=false: a full sync needs only what exists (cancelled instances of live series
+  // still come back, "if showDeleted and singleEvents are both False").
+  const fetchPage = (pageToken: string | undefined) => {
     const g0 = performance.now();
-    const page = await listPage(ctx, cal, {
+    const p = listPage(ctx, cal, {
       calendarId: cal.googleCalendarId,
       ...(full ? {} : { syncToken: token }),
       maxResults: opts.pageSize ?? ctx.config.sync.pageSize ?? EVENTS_PAGE_SIZE,
       singleEvents: false,
       ...(pageToken ? { pageToken } : {}),
-    }, opts.priority);
+    }, opts.priority).finally(() => {
+      timing.googleMs += performance.now() - g0;
+    });
+    // Awaited below; until then a failure must not count as unhandled.
+    p.catch(() => {});
+    return p;
+  };
+  let pending = fetchPage(sync.pageToken);
+  for (;;) {
+    const g0 = performance.now();
+    const page = await pending;
     pages++;
     const w0 = performance.now();
-    timing.googleMs += w0 - g0;
+    timing.googleWaitMs += w0 - g0;
+    // The next page is asked for now, while this one is written: Google is still called outside
+    // the transaction (nothing in it waits for the answer), and the answer is used only after this
+    // page has committed, so pages still commit in Google's order. A transaction that fails (or a
+    // sync superseded meanwhile) leaves that answer unused.
+    if (page.nextPageToken && pages < MAX_PAGES) pending = fetchPage(page.nextPageToken);
     const last = !page.nextPageToken;
     const now = ctx.clock.now();
     changes += await ctx.db.transaction(async (tx) => {
@@ -216,11 +238,13 @@ async function syncPages(
           zoneChanges.push(...(await replaceAllDayEvents(tx, row, zone, before.timeZone)));
         }
       }
+      const m0 = performance.now();
       const result = await applyEventPage(tx, row, page.items ?? [], {
         zone: placementZone(row.timeZone ?? page.timeZone),
         generation,
         fullSync: full,
       });
+      timing.mirrorMs += performance.now() - m0;
       const pageChanges = [...zoneChanges, ...result.changes];
       if (full && !last) {
         // Where a retry goes on if this sync stops after this page (resumePoint).
@@ -230,7 +254,9 @@ async function syncPages(
           .where(eq(calendars.id, cal.id));
       }
       if (last) {
+        const s0 = performance.now();
         if (full) pageChanges.push(...(await sweepUnseen(tx, row, generation)));
+        timing.mirrorMs += performance.now() - s0;
         await tx
           .update(calendars)
           .set({
@@ -246,7 +272,7 @@ async function syncPages(
           .where(eq(calendars.id, cal.id));
       }
       const d0 = performance.now();
-      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges });
+      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges }, reactorMs);
       timing.reactorsMs += performance.now() - d0;
       if (last && full) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
       // Covered with the data it covers: a request noted before this sync started needs no other.
@@ -261,9 +287,20 @@ async function syncPages(
     timing.writeMs += performance.now() - w0;
     if (last) break;
     if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
-    pageToken = page.nextPageToken!;
   }
-  return { calendarRowId: cal.id, mode: full ? 'full' : 'incremental', pages, changes, googleMs: Math.round(timing.googleMs), writeMs: Math.round(timing.writeMs), reactorsMs: Math.round(timing.reactorsMs) };
+  const ms = (n: number) => Math.round(n);
+  return {
+    calendarRowId: cal.id,
+    mode: full ? 'full' : 'incremental',
+    pages,
+    changes,
+    googleMs: ms(timing.googleMs),
+    googleWaitMs: ms(timing.googleWaitMs),
+    writeMs: ms(timing.writeMs),
+    mirrorMs: ms(timing.mirrorMs),
+    reactorsMs: ms(timing.reactorsMs),
+    reactorMs: Object.fromEntries(Object.entries(reactorMs).map(([k, v]) => [k, ms(v)])),
+  };
 }
 
 export function changeSetHead(row: Calendar) {
