@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, getTableColumns } from 'drizzle-orm';
+import postgres from 'postgres';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
 import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
@@ -109,6 +110,11 @@ async function naiveFullSync(calendarRowId: string): Promise<number> {
   }
 }
 
+/** COPY runs on a connection of its own (the service's pool counts statements through a debug hook). */
+if (!svc.database.url) throw new Error('the ceiling needs a Postgres URL (TEST_DATABASE_URL=embedded is not supported here)');
+const copySql = postgres(svc.database.url, { max: 1, onnotice: () => {} });
+/** COPY TO on another (a COPY TO stream keeps its connection until the stream is dropped). */
+const dumpSql = postgres(svc.database.url, { max: 1, onnotice: () => {} });
 /** COPY takes no bind parameters: a row id, checked, inlined. */
 const uuidLiteral = (id: string) => {
   if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not a uuid: ${id}`);
@@ -195,9 +201,10 @@ for (const n of SIZES) {
   // (untimed), deleted, and put back with COPY FROM in transactions of one page (2,500 rows) each.
   // No reactors, no Google, no JSON: only what Postgres itself needs to store these rows.
   const chunks: Buffer[] = [];
-  const dumpSql = `copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to stdout`;
-  for await (const c of await svc.service.db.sql.unsafe(dumpSql).readable()) chunks.push(c as Buffer);
+  const dumpQuery = `copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to stdout`;
+  for await (const c of await dumpSql.unsafe(dumpQuery).readable()) chunks.push(c as Buffer);
   const dump = Buffer.concat(chunks);
+  console.error(`ceiling: ${dump.length} bytes of COPY text`);
   chunks.length = 0;
   const pageBuffers: Buffer[] = [];
   for (let start = 0, lines = 0, i = 0; i < dump.length; i++) {
@@ -211,7 +218,7 @@ for (const n of SIZES) {
   await ctx.db.delete(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
   const ceiling = await measured(async () => {
     for (const buf of pageBuffers) {
-      await svc.service.db.sql.begin(async (tx) => {
+      await copySql.begin(async (tx) => {
         const w = await tx.unsafe(`copy calendar_events (${MIRROR_COLUMNS}) from stdin`).writable();
         await new Promise<void>((resolve, reject) => {
           w.on('error', reject);
@@ -221,6 +228,7 @@ for (const n of SIZES) {
       });
     }
   });
+  console.error('ceiling: written');
   const ceilingCount = Number(await ctx.db.$count(calendarEvents, eq(calendarEvents.calendarId, cal.id)));
   if (ceilingCount !== n) throw new Error(`ceiling wrote ${ceilingCount} rows, expected ${n}`);
   pageBuffers.length = 0;
@@ -309,6 +317,8 @@ const file = join(import.meta.dir, 'results', 'sync-full.json');
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`written ${file}`);
 
+await copySql.end();
+await dumpSql.end({ timeout: 1 });
 await svc.stop();
 emuProc.kill();
 await emuProc.exited;
