@@ -281,6 +281,10 @@ async function syncPages(
     });
     timing.writeMs += performance.now() - w0;
     if (last) break;
+    // A page's garbage (Google's JSON, the rows, the change set: some MB) is dead once it commits.
+    // Without this hint the heap grows page after page before the collector catches up, and peak
+    // RSS with the calendar's size although the live heap stays flat (BENCHMARKS.md, full sync).
+    Bun.gc(false);
     if (pages >= MAX_PAGES) throw new AppError('UPSTREAM_ERROR', `events.list returned more than ${MAX_PAGES} pages`);
     pageToken = page.nextPageToken!;
   }
