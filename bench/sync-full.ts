@@ -3,8 +3,13 @@
 // For each size: seeds a calendar of N events in the emulator (its own process, so its memory is
 // not counted), then
 //   - calwatch's full sync (the real `sync.events` job: pages of 2,500, multi-row upserts, change
-//     sets), from `calendars.setSelected` to the last page committed;
-//   - a naive baseline over the same pages: one INSERT ... ON CONFLICT per event, autocommit;
+//     sets handed to every registered reactor), from `calendars.setSelected` to the last page
+//     committed, with the job's own time per phase (Google, mirror writes, each reactor);
+//   - Postgres's ceiling for the same rows: the mirror rows that sync wrote, dumped with COPY TO
+//     (untimed), deleted, and written back with COPY FROM, one transaction per 2,500 rows, no
+//     reactors; calwatch is reported as a ratio of it (its events/s over the ceiling's);
+//   - a naive baseline over the same pages: one INSERT ... ON CONFLICT per event, autocommit
+//     (BENCH_SKIP_NAIVE=1 leaves it out);
 // in events/second and peak RSS above the baseline of this process (which runs the service); then
 // an untimed pass of the same full sync that collects garbage after each page and records the live
 // heap (flat memory: it does not grow with the number of events).
@@ -204,7 +209,6 @@ for (const n of SIZES) {
   const dumpQuery = `copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to stdout`;
   for await (const c of await dumpSql.unsafe(dumpQuery).readable()) chunks.push(c as Buffer);
   const dump = Buffer.concat(chunks);
-  console.error(`ceiling: ${dump.length} bytes of COPY text`);
   chunks.length = 0;
   const pageBuffers: Buffer[] = [];
   for (let start = 0, lines = 0, i = 0; i < dump.length; i++) {
@@ -228,7 +232,6 @@ for (const n of SIZES) {
       });
     }
   });
-  console.error('ceiling: written');
   const ceilingCount = Number(await ctx.db.$count(calendarEvents, eq(calendarEvents.calendarId, cal.id)));
   if (ceilingCount !== n) throw new Error(`ceiling wrote ${ceilingCount} rows, expected ${n}`);
   pageBuffers.length = 0;
