@@ -16,7 +16,8 @@
 // Then a burst of 100 notifications for one calendar within one second, counting the incremental
 // events.list calls it costs (GET /_emulator/requests).
 // Prints a table and writes JSON to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq, getTableColumns } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -118,8 +119,6 @@ async function naiveFullSync(calendarRowId: string): Promise<number> {
 /** COPY runs on a connection of its own (the service's pool counts statements through a debug hook). */
 if (!svc.database.url) throw new Error('the ceiling needs a Postgres URL (TEST_DATABASE_URL=embedded is not supported here)');
 const copySql = postgres(svc.database.url, { max: 1, onnotice: () => {} });
-/** COPY TO on another (a COPY TO stream keeps its connection until the stream is dropped). */
-const dumpSql = postgres(svc.database.url, { max: 1, onnotice: () => {} });
 /** COPY takes no bind parameters: a row id, checked, inlined. */
 const uuidLiteral = (id: string) => {
   if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not a uuid: ${id}`);
@@ -205,11 +204,12 @@ for (const n of SIZES) {
   // Postgres's ceiling for the same rows: the mirror rows this sync wrote, taken out with COPY TO
   // (untimed), deleted, and put back with COPY FROM in transactions of one page (2,500 rows) each.
   // No reactors, no Google, no JSON: only what Postgres itself needs to store these rows.
-  const chunks: Buffer[] = [];
-  const dumpQuery = `copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to stdout`;
-  for await (const c of await dumpSql.unsafe(dumpQuery).readable()) chunks.push(c as Buffer);
-  const dump = Buffer.concat(chunks);
-  chunks.length = 0;
+  // The dump goes through psql (a COPY TO stream read through postgres.js stalled once at 50,000 rows).
+  const dumpFile = join(tmpdir(), `calwatch-bench-ceiling-${process.pid}.copy`);
+  const dumped = Bun.spawnSync(['psql', svc.database.url!, '-v', 'ON_ERROR_STOP=1', '-Atc', `\\copy (select ${MIRROR_COLUMNS} from calendar_events where calendar_id = '${uuidLiteral(cal.id)}') to '${dumpFile}'`]);
+  if (dumped.exitCode !== 0) throw new Error(`psql \\copy: ${dumped.stderr.toString()}`);
+  const dump = readFileSync(dumpFile);
+  rmSync(dumpFile, { force: true });
   const pageBuffers: Buffer[] = [];
   for (let start = 0, lines = 0, i = 0; i < dump.length; i++) {
     if (dump[i] !== 10) continue;
@@ -321,7 +321,6 @@ writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`written ${file}`);
 
 await copySql.end();
-await dumpSql.end({ timeout: 1 });
 await svc.stop();
 emuProc.kill();
 await emuProc.exited;
