@@ -26,6 +26,7 @@ import { applyChangeSet } from '../src/availability/apply-changes.ts';
 import { findFreeSlots, type FreeInput, type FreeSlot } from '../src/availability/free.ts';
 import { busyOfOwners, ownerByExternalId } from '../src/availability/busy.ts';
 import { createTestDatabase } from '../tests/support/db.ts';
+import { measure } from './timing.ts';
 
 const OWNERS = 10;
 const MEETINGS = 2000;
@@ -125,20 +126,6 @@ function mirror(raw: Record<string, any>, cal: Cal): MirrorEvent {
   };
 }
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-async function measure(n: number, fn: () => Promise<unknown>, warmup = 3): Promise<{ p50: number; p99: number; mean: number; n: number }> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / n, n };
-}
 
 async function main() {
   const database = await createTestDatabase();

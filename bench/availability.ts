@@ -35,6 +35,7 @@ import { groupSeries, rebuildSeries } from '../src/availability/rebuild.ts';
 import { fromSourceRow, loadOwnerSources } from '../src/availability/store.ts';
 import { horizonAt } from '../src/availability/horizon.ts';
 import { createTestDatabase } from '../tests/support/db.ts';
+import { measure } from './timing.ts';
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n >= 1000);
 if (SIZES.length === 0) SIZES.push(2000, 20_000);
@@ -166,20 +167,6 @@ function mirror(raw: Record<string, any>, cal: { id: string; googleId: string },
   };
 }
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-async function measure(n: number, fn: () => Promise<unknown>, warmup = 3): Promise<{ p50: number; p99: number; mean: number; n: number }> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / n, n };
-}
 
 /** The baseline without precomputed rows: the mirror's events, series expanded in the same query. */
 const BASELINE_SQL = `
