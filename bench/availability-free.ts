@@ -16,17 +16,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import { runMigrations } from '../src/db/index.ts';
-import { createLogger } from '../src/log/index.ts';
-import { systemClock, type Ctx } from '../src/context/index.ts';
 import type { ChangeSet, EventChange, MirrorEvent } from '../src/sync/index.ts';
 import { applyChangeSet } from '../src/availability/apply-changes.ts';
 import { findFreeSlots, type FreeInput, type FreeSlot } from '../src/availability/free.ts';
 import { busyOfOwners, ownerByExternalId } from '../src/availability/busy.ts';
-import { createTestDatabase } from '../tests/support/db.ts';
-import { measure } from './timing.ts';
+import { measure, openAvailabilityBench } from './timing.ts';
 
 const OWNERS = 10;
 const MEETINGS = 2000;
@@ -128,16 +122,7 @@ function mirror(raw: Record<string, any>, cal: Cal): MirrorEvent {
 
 
 async function main() {
-  const database = await createTestDatabase();
-  await runMigrations(database.url);
-  const client = postgres(database.url, { max: 4, onnotice: () => {} });
-  const db = drizzle(client);
-  const ctx = {
-    db,
-    log: createLogger({ level: 'silent' }),
-    clock: systemClock,
-    config: { availability: { horizonDays: 180 } },
-  } as unknown as Ctx;
+  const { database, client, db, ctx } = await openAvailabilityBench();
 
   try {
     const now = Date.now();

@@ -18,11 +18,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import { runMigrations } from '../src/db/index.ts';
-import { createLogger } from '../src/log/index.ts';
-import { systemClock, type Ctx } from '../src/context/index.ts';
 import type { ChangeSet, EventChange, MirrorEvent } from '../src/sync/index.ts';
 import { busyIntervals } from '../src/availability/index.ts';
 import { busyStatement } from '../src/availability/busy.ts';
@@ -34,8 +29,7 @@ import { mergeIntervals, clipIntervals } from '../src/availability/intervals.ts'
 import { groupSeries, rebuildSeries } from '../src/availability/rebuild.ts';
 import { fromSourceRow, loadOwnerSources } from '../src/availability/store.ts';
 import { horizonAt } from '../src/availability/horizon.ts';
-import { createTestDatabase } from '../tests/support/db.ts';
-import { measure } from './timing.ts';
+import { measure, openAvailabilityBench } from './timing.ts';
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n >= 1000);
 if (SIZES.length === 0) SIZES.push(2000, 20_000);
@@ -265,16 +259,7 @@ function planSummary(plan: any): { nodes: string[]; tempWrittenBlocks: number; s
 
 async function runSize(EVENTS: number) {
   const full = EVENTS === MAIN;
-  const database = await createTestDatabase();
-  await runMigrations(database.url);
-  const client = postgres(database.url, { max: 4, onnotice: () => {} });
-  const db = drizzle(client);
-  const ctx = {
-    db,
-    log: createLogger({ level: 'silent' }),
-    clock: systemClock,
-    config: { availability: { horizonDays: 180 } },
-  } as unknown as Ctx;
+  const { database, client, db, ctx } = await openAvailabilityBench();
 
   try {
     const [owner] = await client`insert into owners (external_owner_id, status) values ('bench-owner', 'active') returning id`;

@@ -23,7 +23,7 @@ import { and, eq, getTableColumns } from 'drizzle-orm';
 import postgres from 'postgres';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
-import { enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
+import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
 
@@ -149,15 +149,9 @@ let burstCalendar: string | undefined;
 }
 
 /** The job's own account of its last full sync: time waiting for Google, writing, in reactors. */
-async function lastJobTimings(calendarRowId: string): Promise<{
-  googleMs?: number;
-  googleWaitMs?: number;
-  writeMs?: number;
-  mirrorMs?: number;
-  reactorsMs?: number;
-  reactorMs?: Record<string, number>;
-  pages?: number;
-}> {
+async function lastJobTimings(
+  calendarRowId: string,
+): Promise<Partial<Pick<EventSyncResult, 'googleMs' | 'googleWaitMs' | 'writeMs' | 'mirrorMs' | 'reactorsMs' | 'reactorMs' | 'pages'>>> {
   const r = await svc.service.db.sql`
     select output from pgboss.job where name = 'sync.events' and singleton_key = ${calendarRowId} and state = 'completed'
     order by completed_on desc limit 1`;

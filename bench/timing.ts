@@ -1,4 +1,11 @@
-// Shared by the query benchmarks: percentiles and a timed loop with warm-up.
+// Shared by the query benchmarks: percentiles, a timed loop with warm-up, and the database and bare
+// context the availability benchmarks call the module's verbs on.
+import postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { runMigrations } from '../src/db/index.ts';
+import { createLogger } from '../src/log/index.ts';
+import { systemClock, type Ctx } from '../src/context/index.ts';
+import { createTestDatabase } from '../tests/support/db.ts';
 
 /** The p-th percentile (nearest rank) of `xs`. */
 export const percentile = (xs: number[], p: number) => {
@@ -16,4 +23,19 @@ export async function measure(n: number, fn: () => Promise<unknown>, warmup = 3)
     times.push(performance.now() - t0);
   }
   return { p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / n, n };
+}
+
+/** A fresh migrated database and the context availability's verbs read (db, log, clock, horizon). */
+export async function openAvailabilityBench() {
+  const database = await createTestDatabase();
+  await runMigrations(database.url);
+  const client = postgres(database.url, { max: 4, onnotice: () => {} });
+  const db = drizzle(client);
+  const ctx = {
+    db,
+    log: createLogger({ level: 'silent' }),
+    clock: systemClock,
+    config: { availability: { horizonDays: 180 } },
+  } as unknown as Ctx;
+  return { database, client, db, ctx };
 }
