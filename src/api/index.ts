@@ -15,7 +15,7 @@ import type { Logger } from '../log/index.ts';
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
 export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
-export { loaderFor, groupBy } from './loaders.ts';
+export { loaderFor, loaderName, groupBy, oneBy } from './loaders.ts';
 
 /** `log` is made on first use: the webhook's hot path answers without building a child logger. */
 type Vars = { Variables: { requestId: string; log: () => Logger } };
