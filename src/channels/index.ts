@@ -12,7 +12,7 @@ import { channelExpiryByCalendar } from './channel-view.ts';
 import { provideChannelExpiry } from '../sync/index.ts';
 import { provideCalendarFreshness } from '../links/index.ts';
 import { calendarFreshness } from './freshness.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export const channelsRouter = router({});
 
