@@ -4,7 +4,7 @@ import { onEventChanges } from '../sync/index.ts';
 import { onOwnerEvent } from '../links/index.ts';
 import { bookingsJobs } from './jobs.ts';
 import { reactToChangeSet, reactToOwnerEvent } from './reactions.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { bookingsRouter } from './router.ts';
 export { requestBooking, type RequestBookingInput } from './request-booking.ts';

@@ -5,7 +5,7 @@ import { syncJobs } from './jobs.ts';
 import { calendarStatusOf, onOwnerEventForSync } from './owner-events.ts';
 export { provideChannelExpiry } from './owner-events.ts';
 import { scheduleCatchUp } from './safety-net.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { syncRouter } from './router.ts';
 
@@ -41,4 +41,4 @@ export { setCalendarSelected } from './set-selected.ts';
 export { resyncCalendars } from './resync.ts';
 export { listEvents, type ListedEvent } from './list-events.ts';
 export { runSafetyNet, scheduleCatchUp } from './safety-net.ts';
-export { CalendarRef, loadCalendar } from './admin.ts';
+export { CalendarRef, loadCalendar } from './admin/index.ts';
