@@ -8,7 +8,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dir, '..', '..');
 const PLATFORM = ['config', 'db', 'jobs', 'google', 'quota', 'api', 'log', 'errors', 'crypto', 'context', 'metrics', 'time-zones', 'recurrence-guard'];
 const DOMAIN = ['links', 'sync', 'channels', 'oncall', 'bookings', 'availability', 'fanout'];
-const TRANSPORT_FILES = /\/(router|admin|routes|webhook|oauth-routes|link-events-route)\.ts$/;
+const TRANSPORT_FILES = /\/(router|admin|routes|webhook|oauth-routes|link-events-route)\.ts$|\/admin\/[^/]+\.ts$/;
+/** A module's admin GraphQL types: one file per type under src/<module>/admin/. */
+const ADMIN_FILES = /^src\/[^/]+\/admin\/[^/]+\.ts$/;
 
 interface Edge {
   from: string; // path relative to ROOT
@@ -78,6 +80,11 @@ describe('architecture', () => {
         TRANSPORT_FILES.test(e.from) &&
         (e.to.startsWith('drizzle-orm') || e.to.startsWith('schema/') || e.to.startsWith('googleapis')),
     );
+    expect(breaches).toEqual([]);
+  });
+
+  test("admin types call the module's verbs, never its queries", () => {
+    const breaches = edges.filter((e) => ADMIN_FILES.test(e.from) && /\/(admin-)?queries(\.ts)?$/.test(e.to));
     expect(breaches).toEqual([]);
   });
 
