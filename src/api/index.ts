@@ -177,7 +177,7 @@ export function createHttpApp(opts: {
         401,
       );
     }
-    return yoga.fetch(c.req.raw, { app: ctx, log: c.get('log')(), requestId: c.get('requestId'), admin, loaders: new Map() });
+    return yoga.fetch(c.req.raw, { app: ctx, log: c.get('log')(), admin, loaders: new Map() });
   });
 
   return app;

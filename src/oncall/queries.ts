@@ -146,10 +146,6 @@ export async function unfinishedSwapsOf(db: Executor, groupIds: string[]): Promi
 export const incomingAssignee = (swap: Swap, shiftId: string): string | undefined =>
   swap.state !== 'pending' ? undefined : swap.declinedShiftId === shiftId ? swap.toEmail : swap.swapShiftId === shiftId ? swap.fromEmail : undefined;
 
-export async function swapsOfGroup(db: Executor, groupId: string, limit = 100): Promise<Swap[]> {
-  return db.select().from(swaps).where(eq(swaps.groupId, groupId)).orderBy(desc(swaps.createdAt), desc(swaps.id)).limit(limit);
-}
-
 /** Swaps of these groups, newest first: the first `perGroup` of each group. */
 export async function swapsOfGroups(db: Executor, groupIds: readonly string[], perGroup: number): Promise<Swap[]> {
   if (groupIds.length === 0) return [];
