@@ -23,7 +23,7 @@ import { and, eq, getTableColumns } from 'drizzle-orm';
 import postgres from 'postgres';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
-import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
+import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
 
@@ -52,7 +52,9 @@ const emu = async (path: string, body?: unknown, method?: string) => {
   return res.status === 204 ? undefined : res.json();
 };
 
-const svc = await startTestService({ name: 'bench-sync-full', emulatorUrl: emuUrl, env: { PUBLIC_URL: '', LOG_LEVEL: 'info' } });
+let probe: ((calendarRowId: string) => void) | undefined;
+const memoryProbe = { name: 'bench-memory-probe', reactions: { eventChanges: async (_ctx: unknown, cs: { calendarRowId: string }) => probe?.(cs.calendarRowId) } };
+const svc = await startTestService({ name: 'bench-sync-full', emulatorUrl: emuUrl, env: { PUBLIC_URL: '', LOG_LEVEL: 'info' }, extraModules: [memoryProbe] });
 const ctx = svc.service.ctx;
 
 /** Peak RSS while `fn` runs, sampled every 10 ms, above the RSS just before it (after a GC). */
@@ -129,8 +131,6 @@ const phases: Array<Record<string, unknown>> = [];
 /** The mirror's columns (src/sync/mirror-writes.ts COLUMNS), in the order COPY takes them. */
 const MIRROR_COLUMNS = Object.values(getTableColumns(calendarEvents)).map((c) => `"${c.name}"`).join(', ');
 const memory: Array<Record<string, unknown>> = [];
-let probe: ((calendarRowId: string) => void) | undefined;
-onEventChanges('bench-memory-probe', async (_tx, _ctx, cs) => probe?.(cs.calendarRowId));
 const user = await emu('users', { email: EMAIL });
 const linked = await svc.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'bench-owner', refreshToken: user.refreshToken });
 const ownerId = linked.body.result!.data.ownerId;

@@ -1,7 +1,5 @@
 // The `bookings` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { onEventChanges } from '../sync/index.ts';
-import { onOwnerEvent } from '../links/index.ts';
 import { bookingsJobs } from './jobs.ts';
 import { reactToChangeSet, reactToOwnerEvent } from './reactions.ts';
 import './admin.ts';
@@ -15,9 +13,10 @@ export { getBooking, listOwnerBookings } from './read-bookings.ts';
 export { getBookingSettings, setBookingSettings } from './settings.ts';
 export type { BookingView } from './view.ts';
 
-// Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
-// change sets; an unlinked owner's bookings go with the rest of their rows.
-onEventChanges('bookings', reactToChangeSet);
-onOwnerEvent('bookings', reactToOwnerEvent);
-
-export const bookingsModule: CalwatchModule = { name: 'bookings', jobs: bookingsJobs };
+export const bookingsModule: CalwatchModule = {
+  name: 'bookings',
+  jobs: bookingsJobs,
+  // Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
+  // change sets; an unlinked owner's bookings go with the rest of their rows.
+  reactions: { eventChanges: reactToChangeSet, ownerEvents: reactToOwnerEvent },
+};

@@ -2,7 +2,8 @@
 // Calendar.channel, Calendar.freshness, and the renewChannel / stopChannel mutations.
 import { builder, loaderFor } from '../api/index.ts';
 import { AppError } from '../errors/index.ts';
-import { OwnerRef, getOwner, type CalendarFreshness } from '../links/index.ts';
+import { OwnerRef, getOwner } from '../links/index.ts';
+import type { CalendarFreshness } from '../context/index.ts';
 import { calendarFreshness } from './freshness.ts';
 import { CalendarRef, loadCalendar } from '../sync/index.ts';
 import { getChannel, listChannels, type ChannelView } from './channel-view.ts';

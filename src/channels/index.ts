@@ -5,26 +5,25 @@ import { drainSyncRequests as drainPass } from './drain-sync-requests.ts';
 import { HOLD_SECONDS, releaseHeldRequests } from './queries.ts';
 import { router } from '../api/index.ts';
 import { channelsJobs } from './jobs.ts';
-import { registerChannelReactions } from './reactions.ts';
+import { channelsReactions } from './reactions.ts';
 import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
 import { channelExpiryByCalendar } from './channel-view.ts';
-import { provideChannelExpiry } from '../sync/index.ts';
-import { provideCalendarFreshness } from '../links/index.ts';
 import { calendarFreshness } from './freshness.ts';
 import './admin.ts';
 
 export const channelsRouter = router({});
 
-registerChannelReactions();
-// links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
-provideChannelExpiry(channelExpiryByCalendar);
-// links.get shows how each calendar is kept fresh: push, or polling and why.
-provideCalendarFreshness(calendarFreshness);
-
 export const channelsModule: CalwatchModule = {
   name: 'channels',
   jobs: channelsJobs,
+  reactions: channelsReactions,
+  provides: {
+    // links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
+    channelExpiry: channelExpiryByCalendar,
+    // links.get shows how each calendar is kept fresh: push, or polling and why.
+    calendarFreshness,
+  },
   hotRoutes: (ctx) => webhookRoutes(ctx),
   start: async (ctx) => {
     // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).

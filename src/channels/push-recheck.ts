@@ -7,9 +7,10 @@
 // listable) a push costs no extra call, only this job. A change listable later than the recheck is
 // left to the silent-channel sweep (silent-channels.ts).
 import { inArray, sql } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { enqueueEventSync, type ChangeSet } from '../sync/index.ts';
+import { enqueueEventSync } from '../sync/index.ts';
+import type { ChangeSet } from '../context/index.ts';
 import { channelChangeSightings, channels } from '../../schema/channels.ts';
 import { LIVE } from './queries.ts';
 import { RECHECK_JOB } from './job-names.ts';
@@ -26,7 +27,8 @@ export async function schedulePushRechecks(ctx: Ctx, tx: Executor, calendarRowId
 }
 
 /** channels' change-set hook, in the sync's page transaction: this calendar's sync found changes now. */
-export async function noteChangesSynced(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function noteChangesSynced(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   if (!ctx.config.publicUrl || ctx.config.channels.pushRecheckSeconds <= 0) return; // no channels, no rechecks
   const at = ctx.clock.now();
   await tx

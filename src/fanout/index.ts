@@ -4,7 +4,7 @@ import type { Executor } from '../db/index.ts';
 import { fanoutJobs } from './jobs.ts';
 import { enqueueMessages } from './publish.ts';
 import { messageFromDomainEvent } from './messages.ts';
-import { registerReactors } from './reactors.ts';
+import { fanoutReactions } from './reactors.ts';
 import type { DomainEvent } from './types.ts';
 import './admin.ts';
 
@@ -22,6 +22,5 @@ export function publishDomainEvent(tx: Executor, ctx: Ctx, event: DomainEvent): 
   return enqueueMessages(tx, ctx, [messageFromDomainEvent(event, ctx.clock.now())]);
 }
 
-registerReactors();
-
-export const fanoutModule: CalwatchModule = { name: 'fanout', jobs: fanoutJobs };
+// Fan-out follows sync's change sets and calendar changes, and links' revocations.
+export const fanoutModule: CalwatchModule = { name: 'fanout', jobs: fanoutJobs, reactions: fanoutReactions };

@@ -1,12 +1,12 @@
 // Declines: seen in the sync's change set (inside its transaction: only reads and an enqueue),
 // then recorded once by the `oncall.declined` job, which wakes the group's swap worker.
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import type { Logger } from '../log/index.ts';
 import { getOwner } from '../links/index.ts';
 import { publishDomainEvent } from '../fanout/index.ts';
-import type { ChangeSet, MirrorEvent } from '../sync/index.ts';
+import type { ChangeSet, MirrorEvent } from '../context/index.ts';
 import { shifts } from '../../schema/oncall.ts';
 import { groupById, groupsForCalendar, incomingAssignee, shiftById, shiftsForEvents, unfinishedSwapsOf } from './queries.ts';
 import { enqueueGroupSwaps, shiftData, SWAP_JOB } from './swap.ts';
@@ -21,7 +21,8 @@ const responseOf = (ev: MirrorEvent | null | undefined, email: string) =>
  * The change-set reactor: a shift whose assignee's response became `declined` on an event that
  * has not started -> one `oncall.declined` job. Anything else about the event changes nothing.
  */
-export async function detectDeclines(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function detectDeclines(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   const groups = await groupsForCalendar(tx, cs.ownerId, cs.calendarId);
   if (groups.length === 0) return;
   const changes = cs.changes.filter((c) => c.kind !== 'cancelled');

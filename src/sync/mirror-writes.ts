@@ -5,7 +5,7 @@ import { and, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import type { calendar_v3 } from '../google/index.ts';
 import { calendarEvents, type Calendar, type CalendarEvent, type CalendarEventInsert } from '../../schema/sync.ts';
-import type { EventChange } from './changes.ts';
+import type { EventChange } from '../context/index.ts';
 import { cancelledFrom, isDeletion, sameVersion, toMirrorEvent, toRow } from './map-event.ts';
 import { startOfDateInZone } from './time-zone.ts';
 

@@ -16,7 +16,7 @@ import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
 import { enqueueEventSync, EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
 import type { QuotaPriority } from '../quota/index.ts';
-import { dispatchCalendarChange, dispatchEventChanges, type EventChange } from './changes.ts';
+import { dispatchCalendarChange, dispatchEventChanges, inTransaction, type EventChange } from '../context/index.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
 import { applyEventPage, removeAllEvents, replaceAllDayEvents, sweepUnseen } from './mirror-writes.ts';
@@ -267,9 +267,9 @@ async function syncPages(
           .where(eq(calendars.id, cal.id));
       }
       const d0 = performance.now();
-      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges }, reactorMs);
+      await dispatchEventChanges(inTransaction(ctx, tx), { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges }, reactorMs);
       timing.reactorsMs += performance.now() - d0;
-      if (last && full) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
+      if (last && full) await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'fullSynced', ...calendarChangeHead(row) });
       // Covered with the data it covers: a request noted before this sync started needs no other.
       // Last in the transaction, so that the row lock is held only until the commit (a reactor may
       // ask for another sync of this calendar meanwhile).
@@ -347,7 +347,7 @@ export async function markCalendarGone(ctx: Ctx, calendarRowId: string, reason: 
       })
       .where(eq(calendars.id, calendarRowId));
     await removeAllEvents(t, calendarRowId);
-    await dispatchCalendarChange(t, ctx, { kind: 'removed', ...calendarChangeHead(row) });
+    await dispatchCalendarChange(inTransaction(ctx, t), { kind: 'removed', ...calendarChangeHead(row) });
     return true;
   };
   return tx ? run(tx) : ctx.db.transaction(run);

@@ -5,7 +5,8 @@
 // calendar's properties are re-read by a full list once SYNC_CALENDAR_REFRESH_SECONDS have passed
 // (the hourly sync.refreshCalendars cron); hidden calendars stay the owner's.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueCalendarListSync, enqueueEventSync, onEventChanges, type ChangeSet } from '../../src/sync/index.ts';
+import type { CalwatchModule, ChangeSet } from '../../src/context/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startSyncHarness, type SyncHarness } from './harness.ts';
 
@@ -17,11 +18,18 @@ const SIDE = 'props-side@group.calendar.google.com';
 let ownerId: string;
 const sets: ChangeSet[] = [];
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-calendar-properties',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId === EMAIL) sets.push(cs);
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-calendar-properties', async (_tx, _ctx, cs) => {
-    if (cs.calendarId === EMAIL) sets.push(cs);
-  });
-  h = await startSyncHarness('sync-calendar-properties');
+  h = await startSyncHarness('sync-calendar-properties', { extraModules: [probe] });
   await h.emuJson('users', { email: EMAIL, timeZone: 'UTC' });
   await h.emuJson('calendars', { owner: BOB, id: TEAM, summary: 'Team', timeZone: 'UTC', members: [{ email: EMAIL, role: 'reader' }] });
   await h.emuJson('calendars', { owner: EMAIL, id: SIDE, summary: 'Side', timeZone: 'UTC' });
