@@ -1,11 +1,11 @@
 // The outbox side of fan-out: inside the caller's transaction (a sync, a links event, a domain
 // verb), each message becomes one delivery row and one job per matching subscription. Nothing is
 // sent here; the rows and jobs commit with the change, or not at all.
-import { and, eq, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { findCalendar } from '../sync/index.ts';
 import type { Executor } from '../db/index.ts';
-import { deliveries, subscriptions, type Subscription } from '../../schema/fanout.ts';
+import { deliveries, deliveryPositions, subscriptions, type Subscription } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
 import type { DeliveryBody, Message } from './types.ts';
 
@@ -37,6 +37,45 @@ export function bodyOf(m: Message): DeliveryBody {
   };
 }
 
+const positionKey = (m: Pick<Message, 'ownerId' | 'calendarId'>) => `${m.ownerId}\u0000${m.calendarId ?? ''}`;
+
+/**
+ * Numbers these messages within their calendar (an owner's calendar-less ones within the owner), in
+ * this order. The counter rows stay locked until `tx` commits, so a transaction that publishes to the
+ * same calendar later waits and takes higher numbers: numbers follow commit order, where pg-boss's
+ * order of two transactions' jobs follows their start (created_on), and the deliver job goes by
+ * numbers (deliver.ts). Rows are locked in one order (owner, calendar) against deadlocks.
+ */
+async function takePositions(tx: Executor, messages: Message[]): Promise<Map<Message, number>> {
+  const counts = new Map<string, { ownerId: string; calendarId: string; n: number }>();
+  for (const m of messages) {
+    const k = positionKey(m);
+    const c = counts.get(k);
+    if (c) c.n += 1;
+    else counts.set(k, { ownerId: m.ownerId, calendarId: m.calendarId ?? '', n: 1 });
+  }
+  const out = new Map<Message, number>();
+  if (counts.size === 0) return out;
+  const keys = [...counts.values()].sort((a, b) => (a.ownerId + a.calendarId < b.ownerId + b.calendarId ? -1 : 1));
+  const taken = await tx
+    .insert(deliveryPositions)
+    .values(keys.map((k) => ({ ownerId: k.ownerId, calendarId: k.calendarId, position: k.n })))
+    .onConflictDoUpdate({
+      target: [deliveryPositions.ownerId, deliveryPositions.calendarId],
+      set: { position: sql`${deliveryPositions.position} + excluded.position` },
+    })
+    .returning();
+  // The numbers a calendar's messages take end at what the counter holds now.
+  const next = new Map(taken.map((r) => [`${r.ownerId}\u0000${r.calendarId}`, r.position - counts.get(`${r.ownerId}\u0000${r.calendarId}`)!.n + 1]));
+  for (const m of messages) {
+    const k = positionKey(m);
+    const p = next.get(k)!;
+    out.set(m, p);
+    next.set(k, p + 1);
+  }
+  return out;
+}
+
 /**
  * Enqueues the deliveries of these messages, in this order, in `tx`. Returns how many. Messages
  * may be given as a function of their owners (`ownerIds`): they are then built only when some
@@ -62,11 +101,14 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] |
     }
   }
 
+  const wanted = messages.map((m) => subs.filter((sub) => matches(sub, m, primaryOf.get(m.ownerId))));
+  const positions = await takePositions(tx, messages.filter((_m, i) => wanted[i]!.length > 0));
   const rows: Array<typeof deliveries.$inferInsert> = [];
-  for (const m of messages) {
+  for (const [i, m] of messages.entries()) {
+    if (wanted[i]!.length === 0) continue;
     const body = JSON.stringify(bodyOf(m));
-    for (const sub of subs) {
-      if (!matches(sub, m, primaryOf.get(m.ownerId))) continue;
+    const position = positions.get(m)!;
+    for (const sub of wanted[i]!) {
       const id = monotonicUuid();
       rows.push({
         id,
@@ -77,6 +119,7 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] |
         streamKey: streamKey(sub.id, m.ownerId, m.calendarId),
         body,
         jobId: id,
+        position,
         occurredAt: m.occurredAt,
       });
     }
