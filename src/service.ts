@@ -22,6 +22,7 @@ import { oncallModule } from './oncall/index.ts';
 import { bookingsModule } from './bookings/index.ts';
 import { availabilityModule } from './availability/index.ts';
 import { fanoutModule, rotateKey as resealFanout } from './fanout/index.ts';
+import { changesModule } from './changes/index.ts';
 
 /** Every domain module, in dependency order. */
 export const modules: CalwatchModule[] = [
@@ -32,6 +33,7 @@ export const modules: CalwatchModule[] = [
   oncallModule,
   bookingsModule,
   fanoutModule,
+  changesModule,
 ];
 
 export interface Service {
