@@ -17,6 +17,8 @@ export const subscriptions = pgTable(
     calendarId: text('calendar_id'),
     /** Event types delivered; null: all of them. */
     types: text('types').array(),
+    /** full: each change with its data; thin: `changes.available` pointers into the changes feed. */
+    payload: text('payload').notNull().default('full'),
     /** `whsec_...` sealed with src/crypto: shown once at creation, never again. */
     secretEnc: text('secret_enc').notNull(),
     /** active | disabled */

@@ -63,11 +63,15 @@ export function recordChangeSet(tx: Executor, _ctx: Ctx, cs: ChangeSet): Promise
   );
 }
 
-export async function recordCalendarChange(tx: Executor, ctx: Ctx, change: CalendarChange): Promise<void> {
-  if (change.kind !== 'added' && change.kind !== 'removed') return;
-  await insertRows(tx, [
+/** What a one-row record reports: its cursor and its type. */
+export type Recorded = { cursor: string; covers: [FeedType] } | undefined;
+
+export async function recordCalendarChange(tx: Executor, ctx: Ctx, change: CalendarChange): Promise<Recorded> {
+  if (change.kind !== 'added' && change.kind !== 'removed') return undefined;
+  const type = change.kind === 'added' ? 'calendar.added' : 'calendar.removed';
+  const cursor = await insertRows(tx, [
     {
-      type: change.kind === 'added' ? 'calendar.added' : 'calendar.removed',
+      type,
       owner_id: change.ownerId,
       external_owner_id: change.externalOwnerId,
       calendar_id: change.calendarId,
@@ -77,11 +81,12 @@ export async function recordCalendarChange(tx: Executor, ctx: Ctx, change: Calen
       occurred_at: ctx.clock.now().toISOString(),
     },
   ]);
+  return cursor ? { cursor, covers: [type] } : undefined;
 }
 
-export async function recordOwnerEvent(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
-  if (ev.type !== 'revoked') return;
-  await insertRows(tx, [
+export async function recordOwnerEvent(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<Recorded> {
+  if (ev.type !== 'revoked') return undefined;
+  const cursor = await insertRows(tx, [
     {
       type: 'owner.revoked',
       owner_id: ev.ownerId,
@@ -93,4 +98,5 @@ export async function recordOwnerEvent(tx: Executor, ctx: Ctx, ev: OwnerEvent): 
       occurred_at: ctx.clock.now().toISOString(),
     },
   ]);
+  return cursor ? { cursor, covers: ['owner.revoked'] } : undefined;
 }

@@ -7,25 +7,37 @@ import { findCalendar } from '../sync/index.ts';
 import type { Executor } from '../db/index.ts';
 import { deliveries, deliveryPositions, subscriptions, type Subscription } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
-import type { DeliveryBody, Message } from './types.ts';
+import { DOMAIN_EVENT_TYPES, THIN_TYPE, type DeliveryBody, type Message, type WebhookType } from './types.ts';
 
 export const DELIVER_JOB = 'fanout.deliver';
+
+/**
+ * For a thin subscription: the changes feed has new changes of this calendar, up to `cursor`. Sent
+ * by the changes module after it wrote them, in the same transaction.
+ */
+export function changesAvailableMessage(n: { ownerId: string; externalOwnerId: string; calendarId: string | null; cursor: string; covers: WebhookType[]; occurredAt: Date }): Message {
+  return { type: THIN_TYPE, ownerId: n.ownerId, externalOwnerId: n.externalOwnerId, calendarId: n.calendarId, data: {}, covers: n.covers, cursor: n.cursor, occurredAt: n.occurredAt };
+}
 
 /** Deliveries of one subscription about one calendar (or one owner) keep their order. */
 export const streamKey = (subscriptionId: string, ownerId: string | null, calendarId: string | null) =>
   `${subscriptionId}:${ownerId ?? '-'}:${calendarId ?? '-'}`;
 
 /** `primaryCalendarId`: the owner's primary calendar, for subscriptions to 'primary'. */
-export function matches(sub: Pick<Subscription, 'ownerId' | 'calendarId' | 'types'>, m: Message, primaryCalendarId?: string): boolean {
+export function matches(sub: Pick<Subscription, 'ownerId' | 'calendarId' | 'types'> & { payload?: string }, m: Message, primaryCalendarId?: string): boolean {
+  // A thin subscription gets the feed's notices instead of its changes; domain events (not in the feed) in full.
+  if (m.type === THIN_TYPE ? sub.payload !== 'thin' : sub.payload === 'thin' && !(DOMAIN_EVENT_TYPES as readonly string[]).includes(m.type)) return false;
   if (sub.ownerId && sub.ownerId !== m.ownerId) return false;
   if (sub.calendarId === 'primary') {
     if (!primaryCalendarId || primaryCalendarId !== m.calendarId) return false;
   } else if (sub.calendarId && sub.calendarId !== m.calendarId) return false;
-  if (sub.types && sub.types.length > 0 && !sub.types.includes(m.type)) return false;
+  const types: string[] = m.covers ?? [m.type];
+  if (sub.types && sub.types.length > 0 && !types.some((t) => sub.types!.includes(t))) return false;
   return true;
 }
 
-export function bodyOf(m: Message): DeliveryBody {
+export function bodyOf(m: Message): DeliveryBody | Record<string, unknown> {
+  if (m.type === THIN_TYPE) return { type: m.type, externalOwnerId: m.externalOwnerId, calendarId: m.calendarId, cursor: m.cursor, occurredAt: m.occurredAt.toISOString() };
   return {
     type: m.type,
     ownerId: m.ownerId,
@@ -86,7 +98,7 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] |
   if (lazy ? given.ownerIds.length === 0 : given.length === 0) return 0;
   const ownerIds = lazy ? [...new Set(given.ownerIds)] : [...new Set(given.map((m) => m.ownerId))];
   const subs = await tx
-    .select({ id: subscriptions.id, ownerId: subscriptions.ownerId, calendarId: subscriptions.calendarId, types: subscriptions.types })
+    .select({ id: subscriptions.id, ownerId: subscriptions.ownerId, calendarId: subscriptions.calendarId, types: subscriptions.types, payload: subscriptions.payload })
     .from(subscriptions)
     .where(and(eq(subscriptions.status, 'active'), or(isNull(subscriptions.ownerId), inArray(subscriptions.ownerId, ownerIds))));
   if (subs.length === 0) return 0;

@@ -1,7 +1,7 @@
 // tRPC transports of fan-out: validate, call one verb, map the result.
 import { z } from 'zod';
 import { router, serviceProcedure } from '../api/index.ts';
-import { WebhookTypeSchema } from './types.ts';
+import { PAYLOADS, WebhookTypeSchema } from './types.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, testSubscription } from './subscriptions.ts';
 import { replaySubscription } from './replay.ts';
 
@@ -10,6 +10,7 @@ const CreateSubscriptionInput = z.object({
   externalOwnerId: z.string().min(1).max(256).optional(),
   calendarId: z.string().min(1).max(1024).optional(),
   types: z.array(WebhookTypeSchema).min(1).max(20).optional(),
+  payload: z.enum(PAYLOADS).optional(),
 });
 const ListSubscriptionsInput = z.object({ externalOwnerId: z.string().min(1).max(256).optional() }).optional();
 const SubscriptionIdInput = z.object({ id: z.uuid() });

@@ -7,6 +7,7 @@ import { findCalendar } from '../../src/sync/index.ts';
 import { pruneChanges } from '../../src/changes/index.ts';
 import { startServiceWithEmulator, type ServiceWithEmulator } from '../support/service-with-emulator.ts';
 import { startTestService, waitFor } from '../support/service.ts';
+import { startReceiver } from '../support/webhook-receiver.ts';
 
 const EMAIL = 'feed-fay@example.com';
 let s: ServiceWithEmulator;
@@ -174,6 +175,32 @@ describe('changes.list', () => {
       mark = got.nextCursor;
     } finally {
       await other.stop();
+    }
+  }, 30_000);
+
+  test('a thin subscription receives changes.available with the cursor up to which the feed has them', async () => {
+    const rx = startReceiver();
+    try {
+      const created = await s.t.trpc<{ id: string; secret: string }>('subscriptions.create', { url: rx.url('/thin'), externalOwnerId: 'feed-fay', payload: 'thin' });
+      rx.secret('/thin', created.body.result!.data.secret);
+      const full = await s.t.trpc<{ id: string; secret: string }>('subscriptions.create', { url: rx.url('/full'), externalOwnerId: 'feed-fay' });
+      rx.secret('/full', full.body.result!.data.secret);
+      const before = mark!;
+      await s.ctl.putEvent(EMAIL, 'feedev0003', { summary: 'Thin', start: { dateTime: '2031-06-04T10:00:00Z' }, end: { dateTime: '2031-06-04T11:00:00Z' } });
+      const [notice] = await waitFor(() => (rx.ok('/thin').length ? rx.ok('/thin') : undefined), { what: 'changes.available' });
+      expect(notice!.verified).toBe(true);
+      expect(notice!.body).toEqual({ type: 'changes.available', externalOwnerId: 'feed-fay', calendarId: EMAIL, cursor: expect.any(String), occurredAt: expect.any(String) });
+      const got = await waitFor(async () => {
+        const r = await readAll({ after: before });
+        return r.cursor === notice!.body.cursor ? r : undefined;
+      }, { what: 'the feed up to the notice cursor' });
+      expect(got.items.map((i) => [i.type, i.googleEventId])).toEqual([['event.created', 'feedev0003']]);
+      // A full subscription beside it still gets the change itself.
+      await waitFor(() => rx.ok('/full').some((r) => r.body.type === 'event.created' && r.body.data.googleEventId === 'feedev0003'), { what: 'the full delivery' });
+      expect(rx.ok('/thin')).toHaveLength(1);
+      mark = got.cursor;
+    } finally {
+      await rx.stop();
     }
   }, 30_000);
 
