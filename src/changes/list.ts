@@ -2,8 +2,8 @@
 // transactions older than the oldest one still running (pg_snapshot_xmin of the statement's own
 // snapshot): a transaction that took its place in the order earlier but commits later can never be
 // skipped by a reader that went past it, because nothing at or above it is served until it ends.
-// Per calendar that order is Google's and the commits' (a sync holds its calendar's row for the
-// whole page transaction, from its first statement, where the transaction takes its id).
+// Per calendar that order is Google's: one sync of a calendar runs at a time, each page
+// transaction locking the calendar's row first, so its transactions take their ids in page order.
 import { sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
