@@ -91,7 +91,7 @@ const started = new Date().toISOString();
   await pageThrough('ceiling: keyset select in SQL, 1,000 per page', async (after) => {
     const [x = '0', s = '0'] = after ? after.split('.') : [];
     const r = await raw`select xid::text as xid, seq, type, external_owner_id, calendar_id, google_event_id, occurred_at, event, data
-                          from changes where (xid, seq) > (${x}::xid8, ${s}::bigint) order by xid, seq limit 1000`;
+                          from changes where (xid, seq) > (${x}::xid8, ${s}::bigint) order by changes.xid, changes.seq limit 1000`;
     const last = r.at(-1);
     return { n: r.length, next: last ? `${last.xid}.${last.seq}` : undefined };
   }, FEED_ROWS);

@@ -56,13 +56,14 @@ export async function listChanges(
     event: ListedEvent | null;
     data: Record<string, unknown> | null;
   }>(sql`
+    -- (ordered by the columns: the text alias would order 10 before 9)
     select xid::text as xid, seq, type, external_owner_id, calendar_id, google_event_id, occurred_at, event, data
       from changes
      where xid < pg_snapshot_xmin(pg_current_snapshot())
        ${after ? sql`and (xid, seq) > (${after.xid}::xid8, ${after.seq}::bigint)` : sql``}
        ${input.externalOwnerId !== undefined ? sql`and external_owner_id = ${input.externalOwnerId}` : sql``}
        ${input.calendarId !== undefined ? sql`and calendar_id = ${input.calendarId}` : sql``}
-     order by xid, seq
+     order by changes.xid, changes.seq
      limit ${limit}`);
   const items = rows.map(
     (r): ChangeItem => ({

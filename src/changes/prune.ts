@@ -7,7 +7,7 @@ export async function pruneChanges(ctx: Ctx): Promise<{ deleted: number }> {
   const cutoff = new Date(ctx.clock.now().getTime() - ctx.config.changes.retentionDays * 86400_000);
   return ctx.db.transaction(async (tx) => {
     const [last] = await tx.execute<{ xid: string; seq: string | number }>(sql`
-      select xid::text as xid, seq from changes where occurred_at < ${cutoff.toISOString()}::timestamptz order by xid desc, seq desc limit 1`);
+      select xid::text as xid, seq from changes where occurred_at < ${cutoff.toISOString()}::timestamptz order by changes.xid desc, changes.seq desc limit 1`);
     if (!last) return { deleted: 0 };
     const gone = await tx.execute(sql`delete from changes where (xid, seq) <= (${last.xid}::xid8, ${last.seq}::bigint)`);
     await tx.execute(sql`

@@ -218,6 +218,16 @@ describe('changes.list', () => {
     expect((await list({ after: mark })).items).toEqual([]);
   });
 
+  test('the order is numeric in the transaction id (a 2-digit id before a 3-digit one)', async () => {
+    for (const xid of ['100', '99']) {
+      await s.sql`insert into changes (xid, type, owner_id, external_owner_id, calendar_id, occurred_at)
+                  values (${xid}::xid8, 'event.created', ${ownerId}, 'feed-digits', 'digits@example.com', now())`;
+    }
+    // One page: these ids are far below what was pruned, so a cursor between them is refused.
+    const got = await list({ externalOwnerId: 'feed-digits', limit: 10 });
+    expect(got.items.map((i) => i.cursor.split('.')[0])).toEqual(['99', '100']);
+  });
+
   test('errors: malformed cursor, limit out of 1..1000, no token', async () => {
     for (const input of [{ after: 'abc' }, { after: '1.2.3' }, { limit: 0 }, { limit: 1001 }]) {
       const r = await s.t.trpc('changes.list', input);
