@@ -9,6 +9,7 @@ import { oncallRouter } from './oncall/index.ts';
 import { bookingsRouter } from './bookings/index.ts';
 import { availabilityRouter } from './availability/index.ts';
 import { fanoutRouter } from './fanout/index.ts';
+import { changesRouter } from './changes/index.ts';
 
 export const appRouter = mergeRouters(
   router({ system: systemRouter }),
@@ -19,6 +20,7 @@ export const appRouter = mergeRouters(
   bookingsRouter,
   availabilityRouter,
   fanoutRouter,
+  changesRouter,
 );
 
 export type AppRouter = typeof appRouter;

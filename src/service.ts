@@ -22,11 +22,12 @@ import { oncallModule } from './oncall/index.ts';
 import { bookingsModule } from './bookings/index.ts';
 import { availabilityModule } from './availability/index.ts';
 import { fanoutModule, rotateKey as resealFanout } from './fanout/index.ts';
+import { changesModule } from './changes/index.ts';
 
 /**
  * Every domain module, in dependency order. This order is also the order in which their reactions
  * run inside a transaction (a sync's change set: channels, fan-out, on-call, availability,
- * bookings; an owner event: sync first), their start hooks run, and (reversed) their stop hooks.
+ * bookings, the changes feed; an owner event: sync first), their start hooks run, and (reversed) their stop hooks.
  * Fan-out comes before the modules whose reactions publish events of their own (a swap, a
  * booking's change), so that a subscriber hears of the calendar's change first.
  */
@@ -38,6 +39,7 @@ export const modules: CalwatchModule[] = [
   oncallModule,
   availabilityModule,
   bookingsModule,
+  changesModule,
 ];
 
 /** The modules of one service, in the order they are wired (see `modules`). */

@@ -17,10 +17,11 @@ export async function unblockStreams(ctx: Ctx): Promise<{ keys: number; jobs: nu
       const deliveryId = typeof job.data?.deliveryId === 'string' ? job.data.deliveryId : undefined;
       const why = (job.output as { error?: string } | null)?.error ?? 'no output';
       if (deliveryId && /^[0-9a-f-]{36}$/i.test(deliveryId)) {
+        // The delivery the job carries (job_id): a take-over (deliver.ts) may have changed it.
         await ctx.db
           .update(deliveries)
           .set({ status: 'dead', lastError: `its job failed in the queue: ${why}`, nextAttemptAt: null, deadAt: ctx.clock.now() })
-          .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending'), eq(deliveries.jobId, job.id)));
+          .where(and(eq(deliveries.status, 'pending'), eq(deliveries.jobId, job.id)));
       }
       await boss.deleteJob(DELIVER_JOB, job.id);
       jobs++;

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dir, '..', '..');
 const PLATFORM = ['config', 'db', 'jobs', 'google', 'quota', 'api', 'log', 'errors', 'crypto', 'context', 'metrics', 'time-zones', 'recurrence-guard'];
-const DOMAIN = ['links', 'sync', 'channels', 'oncall', 'bookings', 'availability', 'fanout'];
+const DOMAIN = ['links', 'sync', 'channels', 'oncall', 'bookings', 'availability', 'fanout', 'changes'];
 const TRANSPORT_FILES = /\/(router|admin|routes|webhook|oauth-routes|link-events-route)\.ts$/;
 
 interface Edge {
