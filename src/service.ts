@@ -79,7 +79,7 @@ export async function openContext(
       poolMax: config.databasePoolMax,
     });
     try {
-      await jobs.declare([...modules, ...(opts.extraModules ?? [])].flatMap((m) => m.jobs ?? []));
+      await jobs.declare([...modules, ...(opts.extraModules ?? [])].flatMap((m) => m.jobs ?? []).map((j) => j.definition));
     } catch (err) {
       await jobs.stop(1000);
       throw err;

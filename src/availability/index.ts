@@ -3,7 +3,7 @@ import type { CalwatchModule } from '../context/index.ts';
 import { onOwnerEvent } from '../links/index.ts';
 import { onCalendarChanges, onEventChanges } from '../sync/index.ts';
 import { applyChangeSet } from './apply-changes.ts';
-import { availabilityJobs, EXTEND_HORIZON_JOB } from './jobs.ts';
+import { availabilityJobs, extendHorizonJob } from './jobs.ts';
 import { onCalendarChangeForAvailability, onOwnerEventForAvailability } from './owner-events.ts';
 import { resumeRebuilds } from './rebuild-owners.ts';
 import './admin.ts';
@@ -13,6 +13,7 @@ export { busyIntervals, type BusyInput, type TimeInterval } from './busy.ts';
 export { extendHorizon } from './extend-horizon.ts';
 export { runAvailabilityCommand, AVAILABILITY_USAGE } from './cli.ts';
 export { RULES_VERSION } from './rules-version.ts';
+export { extendHorizonJob } from './jobs.ts';
 
 // Blocked times follow the mirror inside the sync's transaction; unlink deletes or freezes them.
 onEventChanges('availability', applyChangeSet);
@@ -25,7 +26,7 @@ export const availabilityModule: CalwatchModule = {
   // The cron may have been missed while the service was down: move the horizon once at start.
   // A new rules version starts a rebuild of every owner; unfinished rebuilds carry on.
   start: async (ctx) => {
-    await ctx.jobs.send(EXTEND_HORIZON_JOB, {});
+    await extendHorizonJob.send(ctx, {});
     await resumeRebuilds(ctx);
   },
 };

@@ -14,6 +14,7 @@ export { cancelBooking } from './cancel-booking.ts';
 export { getBooking, listOwnerBookings } from './read-bookings.ts';
 export { getBookingSettings, setBookingSettings } from './settings.ts';
 export type { BookingView } from './view.ts';
+export { reconcileJob } from './jobs.ts';
 
 // Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
 // change sets; an unlinked owner's bookings go with the rest of their rows.

@@ -7,9 +7,8 @@ import { findCalendar } from '../sync/index.ts';
 import type { Executor } from '../db/index.ts';
 import { deliveries, subscriptions, type Subscription } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
+import { deliverJob } from './jobs.ts';
 import type { DeliveryBody, Message } from './types.ts';
-
-export const DELIVER_JOB = 'fanout.deliver';
 
 /** Deliveries of one subscription about one calendar (or one owner) keep their order. */
 export const streamKey = (subscriptionId: string, ownerId: string | null, calendarId: string | null) =>
@@ -86,8 +85,8 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] |
     const chunk = rows.slice(i, i + 500);
     await tx.insert(deliveries).values(chunk);
     // The jobs of one transaction share created_on: their monotonic ids keep each key in order.
-    await ctx.jobs.sendMany(
-      DELIVER_JOB,
+    await deliverJob.sendMany(
+      ctx,
       chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id, group: { id: row.subscriptionId } })),
       // One worker per stream fed is enough: the drain takes a stream's following deliveries.
       { tx, wake: new Set(chunk.map((row) => row.streamKey)).size },
