@@ -95,7 +95,7 @@ export async function openContext(
       poolMax: config.databasePoolMax,
     });
     try {
-      await jobs.declare(all.flatMap((m) => m.jobs ?? []));
+      await jobs.declare(all.flatMap((m) => m.jobs ?? []).map((j) => j.definition));
     } catch (err) {
       await jobs.stop(1000);
       throw err;

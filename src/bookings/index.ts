@@ -12,6 +12,7 @@ export { cancelBooking } from './cancel-booking.ts';
 export { getBooking, listOwnerBookings } from './read-bookings.ts';
 export { getBookingSettings, setBookingSettings } from './settings.ts';
 export type { BookingView } from './view.ts';
+export { reconcileJob } from './jobs.ts';
 
 export const bookingsModule: CalwatchModule = {
   name: 'bookings',

@@ -1,7 +1,6 @@
 // The job of the changes feed: a daily prune.
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
-import { pruneChanges } from './prune.ts';
 
 export const pruneChangesJob = defineJob({
   name: 'changes.prune',
@@ -9,7 +8,7 @@ export const pruneChangesJob = defineJob({
   cron: '41 3 * * *',
   cronData: {},
   retryLimit: 2,
-  handler: (ctx) => pruneChanges(ctx),
+  handler: () => import('./prune.ts').then((m) => m.pruneChanges),
 });
 
 export const changesJobs = [pruneChangesJob];

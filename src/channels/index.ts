@@ -48,6 +48,7 @@ export { backfillChannels, type BackfillProgress, type BackfillResult } from './
 export { getChannel, listChannels, channelExpiryByCalendar, type ChannelView } from './channel-view.ts';
 export { receiveNotification, type NotificationAnswer, type NotificationOutcome } from './receive-notification.ts';
 export { WEBHOOK_PATH } from './webhook.ts';
+export { drainSyncRequestsJob } from './jobs.ts';
 /** One drain pass of this process's webhook outbox (the rows it holds, and those of dead holders). */
 export const drainSyncRequests = (ctx: Ctx, opts: { limit?: number } = {}) => drainPass(ctx, runtimeFor(ctx).holds, opts);
 export type { ChannelStatus, ChannelKind } from './queries.ts';

@@ -6,10 +6,10 @@
 import type { CalendarChange, Ctx, ModuleReactions, OwnerEvent, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { noteChangesSynced } from './push-recheck.ts';
-import { CREATE_JOB, ENSURE_OWNER_JOB } from './job-names.ts';
 import { currentChannel, resourceKeyFor } from './queries.ts';
 import { forgetOwnerChannels, webhookAddress } from './runtime.ts';
 import { stopChannelsForOwner, stopChannelsInTx } from './stop.ts';
+import { createChannelJob, ensureOwnerChannelsJob } from './jobs.ts';
 
 async function onCalendarChange(ctx: TxCtx, change: CalendarChange): Promise<void> {
   const { tx } = ctx;
@@ -19,8 +19,8 @@ async function onCalendarChange(ctx: TxCtx, change: CalendarChange): Promise<voi
       const key = resourceKeyFor({ ownerId: change.ownerId, calendarRowId: change.calendarRowId });
       const current = await currentChannel(tx, key);
       if (current && (current.status === 'pending' || !current.expiresAt || current.expiresAt > ctx.clock.now())) return;
-      await ctx.jobs.send(CREATE_JOB, { ownerId: change.ownerId, calendarRowId: change.calendarRowId, reason: 'fullSynced' }, { tx, singletonKey: key });
-      ctx.jobs.wake(CREATE_JOB);
+      await createChannelJob.send(ctx, { ownerId: change.ownerId, calendarRowId: change.calendarRowId, reason: 'fullSynced' }, { tx, singletonKey: key });
+      createChannelJob.wake(ctx);
       return;
     }
     case 'deselected':
@@ -39,8 +39,8 @@ async function onOwner(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
     case 'refreshed':
       if (!webhookAddress(ctx)) return;
       // The calendar-list channel, and (after a revocation) the calendars' channels again.
-      await ctx.jobs.send(ENSURE_OWNER_JOB, { ownerId: ev.ownerId }, { tx, singletonKey: ev.ownerId });
-      ctx.jobs.wake(ENSURE_OWNER_JOB);
+      await ensureOwnerChannelsJob.send(ctx, { ownerId: ev.ownerId }, { tx, singletonKey: ev.ownerId });
+      ensureOwnerChannelsJob.wake(ctx);
       return;
     case 'revoked':
       // The grant is dead: channels.stop would fail (and cost token requests). Stopped here; they

@@ -79,7 +79,7 @@ export class Locals {
 /** What a domain module plugs into the service (its tRPC router is composed in src/router.ts). */
 export interface CalwatchModule {
   name: string;
-  jobs?: import('../jobs/index.ts').JobDefinition[];
+  jobs?: import('../jobs/index.ts').JobHandle[];
   /** Raw HTTP routes outside tRPC and GraphQL (the webhook, the OAuth redirects). */
   routes?: (ctx: Ctx) => import('hono').Hono;
   /** Raw routes on the hot path (Google's pushes): no per-request logger, request id or body parsing. */

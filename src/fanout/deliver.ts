@@ -11,20 +11,10 @@ import { deliveries, subscriptions, type Delivery, type Subscription } from '../
 import { postWebhook, type PostOutcome } from './http-post.ts';
 import { signedHeaders } from './sign.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
-import { DELIVER_JOB } from './publish.ts';
+import { deliverJob, DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT } from './jobs.ts';
 
-/** pg-boss retries a deliver job at most this often; the handler gives up first (maxAttempts). */
-export const DELIVER_RETRY_LIMIT = 100;
-/**
- * pg-boss expires (and retries) a job active longer than this: the key would then have two jobs at
- * work. Every attempt is bounded well below it (MAX_TIMEOUT_MS), and the drain stops in time.
- */
-export const DELIVER_EXPIRE_SECONDS = 300;
+/** The longest a subscriber may take to answer (an attempt's timeout is capped here). */
 export const MAX_TIMEOUT_MS = 120_000;
-/** Worker slots of `fanout.deliver` per process. */
-export const DELIVER_SLOTS = 16;
-/** At most this many of them (all processes together) work for one subscription at a time. */
-export const SUBSCRIPTION_SLOTS = 8;
 
 export type AttemptVerdict =
   | { kind: 'delivered'; status: number }
@@ -150,7 +140,7 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
     }
     if (sent.length === 0) break;
     await recordDrained(ctx, sent);
-    await ctx.jobs.boss.complete(DELIVER_JOB, sent.map((d) => d.jobId), { drainedBy: head.id }, { includeQueued: true });
+    await ctx.jobs.boss.complete(deliverJob.name, sent.map((d) => d.jobId), { drainedBy: head.id }, { includeQueued: true });
     drained += sent.length;
     after = sent[sent.length - 1]!.id;
   }
@@ -260,7 +250,7 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
     .update(deliveries)
     .set({ attempts, lastStatus: verdict.status, lastError: verdict.error, lastAttemptAt: now, nextAttemptAt: new Date(now.getTime() + delay * 1000) })
     .where(eq(deliveries.id, delivery.id));
-  await ctx.jobs.setRetryDelay(DELIVER_JOB, job.id, delay);
+  await ctx.jobs.setRetryDelay(deliverJob.name, job.id, delay);
   // Failing the job keeps it at the head of its key: nothing behind it overtakes it.
   throw new AppError('UPSTREAM_ERROR', `delivery ${delivery.id} attempt ${attempts} failed (${verdict.error}); retrying in ${Math.round(delay)} s`);
 }

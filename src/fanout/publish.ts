@@ -8,8 +8,7 @@ import type { Executor } from '../db/index.ts';
 import { deliveries, deliveryPositions, subscriptions, type Subscription } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
 import { DOMAIN_EVENT_TYPES, THIN_TYPE, type DeliveryBody, type Message, type WebhookType } from './types.ts';
-
-export const DELIVER_JOB = 'fanout.deliver';
+import { deliverJob } from './jobs.ts';
 
 /**
  * For a thin subscription: the changes feed has new changes of this calendar, up to `cursor`. Sent
@@ -141,8 +140,8 @@ export async function enqueueMessages(tx: Executor, ctx: Ctx, given: Message[] |
     const chunk = rows.slice(i, i + 500);
     await tx.insert(deliveries).values(chunk);
     // The jobs of one transaction share created_on: their monotonic ids keep each key in order.
-    await ctx.jobs.sendMany(
-      DELIVER_JOB,
+    await deliverJob.sendMany(
+      ctx,
       chunk.map((row) => ({ data: { deliveryId: row.id }, singletonKey: row.streamKey, id: row.id, group: { id: row.subscriptionId } })),
       // One worker per stream fed is enough: the drain takes a stream's following deliveries.
       { tx, wake: new Set(chunk.map((row) => row.streamKey)).size },

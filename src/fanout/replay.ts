@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { monotonicUuid } from './ids.ts';
-import { DELIVER_JOB } from './publish.ts';
+import { deliverJob } from './jobs.ts';
 import { getSubscription } from './subscriptions.ts';
 
 /** Deliveries replayed by one call at most; `nextFrom` says where the next call goes on. */
@@ -59,8 +59,8 @@ export async function replaySubscription(ctx: Ctx, id: string, from: Date): Prom
          where d.id = u.id`);
       for (let i = 0; i < jobs.length; i += 500) {
         const chunk = jobs.slice(i, i + 500);
-        await ctx.jobs.sendMany(
-          DELIVER_JOB,
+        await deliverJob.sendMany(
+          ctx,
           chunk.map((j) => ({ data: { deliveryId: j.deliveryId }, singletonKey: j.streamKey, id: j.jobId, group: { id } })),
           { tx, wake: new Set(chunk.map((j) => j.streamKey)).size },
         );

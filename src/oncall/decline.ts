@@ -9,10 +9,9 @@ import { publishDomainEvent } from '../fanout/index.ts';
 import type { ChangeSet, MirrorEvent } from '../context/index.ts';
 import { shifts } from '../../schema/oncall.ts';
 import { groupById, groupsForCalendar, incomingAssignee, shiftById, shiftsForEvents, unfinishedSwapsOf } from './queries.ts';
-import { enqueueGroupSwaps, shiftData, SWAP_JOB } from './swap.ts';
+import { enqueueGroupSwaps, shiftData } from './swap.ts';
+import { declinedJob, swapJob } from './jobs.ts';
 import { dateIn } from './time.ts';
-
-export const DECLINED_JOB = 'oncall.declined';
 
 const responseOf = (ev: MirrorEvent | null | undefined, email: string) =>
   ev?.attendees.find((a) => a.email.toLowerCase() === email.toLowerCase())?.responseStatus;
@@ -50,7 +49,7 @@ export async function detectDeclines(ctx: TxCtx, cs: ChangeSet): Promise<void> {
           log.info({ start: shift.startAt, end: shift.endAt }, 'decline of a shift that has already started or ended: ignored');
           continue;
         }
-        await ctx.jobs.send(DECLINED_JOB, { shiftId: shift.id, assigneeEmail: who }, { tx, singletonKey: `${shift.id}:${who}` });
+        await declinedJob.send(ctx, { shiftId: shift.id, assigneeEmail: who }, { tx, singletonKey: `${shift.id}:${who}` });
         log.info('shift declined in Google Calendar: swap requested');
       }
     }
@@ -101,11 +100,11 @@ export async function markShiftDeclined(ctx: Ctx, input: { shiftId: string; assi
     await enqueueGroupSwaps(ctx, group.id, { tx });
     return 'declined';
   });
-  if (result === 'declined') ctx.jobs.wake(SWAP_JOB);
+  if (result === 'declined') swapJob.wake(ctx);
   if (result === 'waitingForSwap') {
     // Declined as soon as the swap put them on the event: handled once the swap has completed
     // (or dropped, if the swap is undone and the shift goes back to its previous holder).
-    await ctx.jobs.send(DECLINED_JOB, input, { singletonKey: `${input.shiftId}:${input.assigneeEmail}`, startAfter: WAIT_FOR_SWAP_SECONDS });
+    await declinedJob.send(ctx, input, { singletonKey: `${input.shiftId}:${input.assigneeEmail}`, startAfter: WAIT_FOR_SWAP_SECONDS });
   }
   log.info({ shiftId: input.shiftId, assignee: input.assigneeEmail, result }, result === 'started' ? 'decline of a started shift ignored' : 'decline handled');
   return result;

@@ -10,6 +10,7 @@ export { createOncallGroup, addOncallMember, removeOncallMember } from './groups
 export { scheduleRotation } from './schedule-rotation.ts';
 export { swapShifts } from './swap.ts';
 export { findShiftForSwap } from './find-shift-for-swap.ts';
+export { declinedJob, notifyJob } from './jobs.ts';
 
 export const oncallRouter = router({});
 

@@ -27,4 +27,5 @@ export { setCalendarSelected } from './set-selected.ts';
 export { resyncCalendars } from './resync.ts';
 export { listEvents, type ListedEvent } from './list-events.ts';
 export { runSafetyNet, scheduleCatchUp } from './safety-net.ts';
+export { refreshCalendarsJob } from './jobs.ts';
 export { CalendarRef, loadCalendar } from './admin.ts';

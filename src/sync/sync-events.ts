@@ -14,7 +14,8 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { enqueueEventSync, EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
+import { enqueueEventSync, isInteractiveSync } from './enqueue.ts';
+import { eventSyncJob } from './jobs.ts';
 import type { QuotaPriority } from '../quota/index.ts';
 import { dispatchCalendarChange, dispatchEventChanges, inTransaction, type EventChange } from '../context/index.ts';
 import { loadCalendarRow } from './calendars.ts';
@@ -434,7 +435,7 @@ export async function runEventSyncJob(
     }
     // Google's Retry-After decides when this job is retried, instead of pg-boss's own backoff.
     const retryAfter = isAppError(err) && err.code === 'UPSTREAM_RATE_LIMITED' ? err.details?.retryAfterSeconds : undefined;
-    if (retryAfter && !job.lastAttempt) await ctx.jobs.setRetryDelay(EVENT_SYNC_JOB, job.id, retryAfter).catch(() => {});
+    if (retryAfter && !job.lastAttempt) await ctx.jobs.setRetryDelay(eventSyncJob.name, job.id, retryAfter).catch(() => {});
     const message = err instanceof Error ? err.message : String(err);
     const at = ctx.clock.now();
     await recordCalendarSyncError(ctx, cal.id, message).catch(() => {});

@@ -116,7 +116,7 @@ describe('retries are bounded', () => {
   });
 
   test('every job has a bounded retry limit, an expiry, and a heartbeat', () => {
-    const jobs = modules.flatMap((m) => m.jobs ?? []);
+    const jobs = modules.flatMap((m) => m.jobs ?? []).map((j) => j.definition);
     expect(jobs.length).toBeGreaterThan(10);
     const rows = jobs.map((j) => ({
       name: j.name,

@@ -6,7 +6,7 @@
 // (the hourly sync.refreshCalendars cron); hidden calendars stay the owner's.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { CalwatchModule, ChangeSet } from '../../src/context/index.ts';
-import { enqueueCalendarListSync, enqueueEventSync } from '../../src/sync/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, refreshCalendarsJob } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startSyncHarness, type SyncHarness } from './harness.ts';
 
@@ -53,7 +53,7 @@ async function listSyncedAt(): Promise<Date | null> {
 
 /** Runs the hourly cron's job once and returns its result. */
 async function runRefresh(): Promise<Record<string, unknown>> {
-  const id = await h.t.service.ctx.jobs.send('sync.refreshCalendars', {});
+  const id = await refreshCalendarsJob.send(h.t.service.ctx, {});
   if (!id) throw new Error('sync.refreshCalendars not queued');
   const job = await waitFor(async () => {
     const [j] = await h.sql`select state, output from pgboss.job where name = 'sync.refreshCalendars' and id = ${id}`;
