@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { getIntrospectionQuery } from 'graphql';
-import { appRouter } from '../../src/router.ts';
+import { appRouter } from '../../src/composition/router.ts';
 import { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from '../../src/api/graphql.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { emulatorControl, type EmulatorControl } from '../support/emulator-control.ts';
