@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { getIntrospectionQuery } from 'graphql';
 import { appRouter } from '../../src/composition/router.ts';
-import { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from '../../src/api/graphql.ts';
+import { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from '../../src/api/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { emulatorControl, type EmulatorControl } from '../support/emulator-control.ts';
 import { LOG_DIR, TEST_ADMIN_TOKEN, TEST_SERVICE_TOKEN, startTestService, waitFor, type TestService } from '../support/service.ts';
