@@ -1,4 +1,4 @@
-// The tRPC API of calwatch. Each module's router holds its namespaces as DESIGN.md names them
+// The tRPC API of calwatch. Each module's router holds its namespaces (docs/architecture.md)
 // (`links.*` and `oauth.*` from links, `calendars.*` and `events.*` from sync, ...), merged here.
 // `AppRouter` is the type typed clients import.
 import { router, mergeRouters, systemRouter } from '../api/index.ts';
