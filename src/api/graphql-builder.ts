@@ -1,5 +1,5 @@
 // The Pothos builder of the admin API. It defines no types of its own beyond the shared scalars;
-// each module adds its types in its own admin.ts, and src/admin-schema.ts builds the schema.
+// each module adds its types in its own admin.ts, and src/composition/admin-schema.ts builds the schema.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';

@@ -15,6 +15,8 @@ import type { Logger } from '../log/index.ts';
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
 export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
+export { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from './graphql.ts';
+import './queues.ts'; // the queues' admin types join the builder, as the system's do above
 export { loaderFor, groupBy } from './loaders.ts';
 
 /** `log` is made on first use: the webhook's hot path answers without building a child logger. */

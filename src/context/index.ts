@@ -1,4 +1,4 @@
-// What every verb receives: built once in main.ts (tests build their own), never global.
+// What every verb receives: built once in src/composition/main.ts (tests build their own), never global.
 import type { Config } from '../config/index.ts';
 import type { Database, Executor } from '../db/index.ts';
 import type { Jobs } from '../jobs/index.ts';
@@ -76,7 +76,7 @@ export class Locals {
   }
 }
 
-/** What a domain module plugs into the service (its tRPC router is composed in src/router.ts). */
+/** What a domain module plugs into the service (its tRPC router is composed in src/composition/router.ts). */
 export interface CalwatchModule {
   name: string;
   jobs?: import('../jobs/index.ts').JobHandle[];

@@ -8,7 +8,7 @@ import { findCalendar, type SyncCalendar } from '../../src/sync/index.ts';
 import type { TestDatabase } from './db.ts';
 import { emulatorControl, type EmulatorControl } from './emulator-control.ts';
 import { startTestService, waitFor, type TestService } from './service.ts';
-import type { StartOptions } from '../../src/service.ts';
+import type { StartOptions } from '../../src/composition/service.ts';
 import type { CalwatchModule } from '../../src/context/index.ts';
 
 export interface ServiceWithEmulator {

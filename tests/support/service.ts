@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { startService, type Service, type StartOptions } from '../../src/service.ts';
+import { startService, type Service, type StartOptions } from '../../src/composition/service.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { SettableClock, type CalwatchModule } from '../../src/context/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';

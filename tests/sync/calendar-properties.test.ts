@@ -1,4 +1,4 @@
-// Calendar properties Google never sends by incremental calendar list (issue #19, item 2): "If only
+// Calendar properties Google never sends by incremental calendar list: "If only
 // read-only fields such as calendar properties or ACLs have changed, the entry won't be returned".
 // A selected calendar's time zone (and access role) come with every events.list page: the calendar
 // takes them, and its all-day events move to the new local midnights, reported as updated. Every

@@ -1,4 +1,4 @@
-// Tokens Google refuses, and full syncs that stop half-way (issue #19, items 3 and 11): a sync token
+// Tokens Google refuses, and full syncs that stop half-way: a sync token
 // Google cannot read (400 "Invalid Value") is dropped like a 410, for events and for the calendar
 // list; a sync token too old for Google (410 on the emulator's token clock) is replaced by a full
 // sync; a full sync interrupted after its first page resumes from its page token on the job's retry,

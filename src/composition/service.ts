@@ -1,28 +1,28 @@
 // Boot order: config -> (emulator in development) -> db + migrations -> pg-boss + queues -> context
 // -> HTTP -> workers -> module start hooks. Stop in reverse, bounded, on the first signal.
 import type { Hono } from 'hono';
-import type { Config } from './config/index.ts';
-import { openDatabase, runMigrations, type DatabaseHandle } from './db/index.ts';
-import { Jobs } from './jobs/index.ts';
-import { createLogger, type Logger } from './log/index.ts';
-import { createKeyring } from './crypto/index.ts';
-import { createMetrics } from './metrics/index.ts';
-import { GoogleQuota } from './quota/index.ts';
-import { Locals, systemClock, wireModules, type Clock, type Ctx, type CalwatchModule } from './context/index.ts';
-import { createHttpApp } from './api/index.ts';
+import type { Config } from '../config/index.ts';
+import { openDatabase, runMigrations, type DatabaseHandle } from '../db/index.ts';
+import { Jobs } from '../jobs/index.ts';
+import { createLogger, type Logger } from '../log/index.ts';
+import { createKeyring } from '../crypto/index.ts';
+import { createMetrics } from '../metrics/index.ts';
+import { GoogleQuota } from '../quota/index.ts';
+import { Locals, systemClock, wireModules, type Clock, type Ctx, type CalwatchModule } from '../context/index.ts';
+import { createHttpApp } from '../api/index.ts';
 import { appRouter } from './router.ts';
 import { adminSchema } from './admin-schema.ts';
 import { graphiqlTabs } from './admin-tabs.ts';
-import pkg from '../package.json' with { type: 'json' };
+import pkg from '../../package.json' with { type: 'json' };
 
-import { linksModule, rotateKey as resealLinks } from './links/index.ts';
-import { syncModule } from './sync/index.ts';
-import { channelsModule } from './channels/index.ts';
-import { oncallModule } from './oncall/index.ts';
-import { bookingsModule } from './bookings/index.ts';
-import { availabilityModule } from './availability/index.ts';
-import { fanoutModule, rotateKey as resealFanout } from './fanout/index.ts';
-import { changesModule } from './changes/index.ts';
+import { linksModule, rotateKey as resealLinks } from '../links/index.ts';
+import { syncModule } from '../sync/index.ts';
+import { channelsModule } from '../channels/index.ts';
+import { oncallModule } from '../oncall/index.ts';
+import { bookingsModule } from '../bookings/index.ts';
+import { availabilityModule } from '../availability/index.ts';
+import { fanoutModule, rotateKey as resealFanout } from '../fanout/index.ts';
+import { changesModule } from '../changes/index.ts';
 
 /**
  * Every domain module, in dependency order. This order is also the order in which their reactions
@@ -156,7 +156,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
   const all = serviceModules(opts);
   try {
     if (config.useEmulator) {
-      const { startEmulator } = await import('./emulator/index.ts');
+      const { startEmulator } = await import('../emulator/index.ts');
       const emulator = await startEmulator({ port: config.emulatorPort });
       cleanups.unshift(() => emulator.stop());
       log.info({ url: emulator.url }, 'built-in Google/Slack emulator started');
