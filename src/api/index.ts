@@ -16,6 +16,10 @@ export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc
 export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
 export { loaderFor, groupBy } from './loaders.ts';
+export {
+  ExternalOwnerId, CalendarId, GoogleEventId, BookingId, SubscriptionId, OncallGroupId, ShiftId,
+  Instant, InstantDate, TimeZone, Email, Url, PageLimit, PageCursor,
+} from './inputs.ts';
 
 /** `log` is made on first use: the webhook's hot path answers without building a child logger. */
 type Vars = { Variables: { requestId: string; log: () => Logger } };
