@@ -36,6 +36,7 @@ describe('a bad external owner id', () => {
     ['bookings.settings.get', (externalOwnerId) => ({ externalOwnerId })],
     ['subscriptions.list', (externalOwnerId) => ({ externalOwnerId })],
     ['subscriptions.create', (externalOwnerId) => ({ url: 'https://app.example.com/hooks', externalOwnerId })],
+    ['changes.list', (externalOwnerId) => ({ externalOwnerId })],
   ];
 
   for (const [what, bad] of [['blank', '   '], ['empty', ''], ['256 characters long', 'x'.repeat(256)]] as const) {
@@ -66,6 +67,7 @@ describe('a bad instant', () => {
     ['bookings.list', 'from', (from) => ({ externalOwnerId: 'u-1', from })],
     ['bookings.request', 'start', (start) => ({ externalOwnerId: 'u-1', start, end: TO, title: 'T', bookee: { email: 'a@b.test' } })],
     ['bookings.reschedule', 'end', (end) => ({ id: '00000000-0000-4000-8000-000000000000', start: FROM, end })],
+    ['subscriptions.replay', 'from', (from) => ({ id: '00000000-0000-4000-8000-000000000000', from })],
   ];
 
   for (const [what, bad] of [['without an offset', '2030-01-07T10:00:00'], ['not a date', 'tomorrow'], ['a date only', '2030-01-07']] as const) {
@@ -81,11 +83,11 @@ describe('a bad instant', () => {
 });
 
 describe('a bad id', () => {
-  const procedures = ['bookings.get', 'bookings.confirm', 'bookings.deny', 'bookings.cancel', 'subscriptions.delete', 'subscriptions.test'];
+  const procedures = ['bookings.get', 'bookings.confirm', 'bookings.deny', 'bookings.cancel', 'subscriptions.delete', 'subscriptions.test', 'subscriptions.replay'];
 
   for (const [what, bad] of [['not a UUID', 'not-a-uuid'], ['a UUID with its dashes missing', '0000000000004000800000000000000a']] as const) {
     test(`${what}: the same BAD_REQUEST from every procedure, naming what the id is of`, async () => {
-      const answers = await Promise.all(procedures.map(async (path) => ({ path, ...(await refusal(path, { id: bad }, 'id')) })));
+      const answers = await Promise.all(procedures.map(async (path) => ({ path, ...(await refusal(path, { id: bad, from: FROM }, 'id')) })));
       for (const a of answers) {
         const noun = a.path.startsWith('bookings.') ? 'a booking' : 'a subscription';
         expect({ path: a.path, status: a.status, code: a.code, issues: a.issues.map((i) => [i.code, i.format, i.message]) }).toEqual({
