@@ -15,7 +15,7 @@ export { declinedJob, notifyJob } from './jobs.ts';
 export const oncallRouter = router({});
 
 // UNLINKED: the owner's calendar is no longer reachable; its groups (and shifts, swaps) go.
-async function onOwnerEvent(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
+async function deleteGroupsOnUnlink(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
   if (ev.type !== 'unlinked') return;
   const n = await deleteGroupsOfOwner(ctx.tx, ev.ownerId);
   if (n > 0) ctx.log.info({ ownerId: ev.ownerId, groups: n }, 'owner unlinked: on-call groups deleted');
@@ -25,5 +25,5 @@ export const oncallModule: CalwatchModule = {
   name: 'oncall',
   jobs: oncallJobs,
   // Declines arrive through the sync's change sets, inside its transaction.
-  reactions: { eventChanges: detectDeclines, ownerEvents: onOwnerEvent },
+  reactions: { eventChanges: detectDeclines, ownerEvents: deleteGroupsOnUnlink },
 };
