@@ -17,6 +17,7 @@ import postgres from 'postgres';
 import { listChanges } from '../src/changes/index.ts';
 import { enqueueCalendarListSync, findCalendar, getCalendar, setCalendarSelected, type EventSyncResult } from '../src/sync/index.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
+import { seedBenchEvents } from './timing.ts';
 import type { CalwatchModule } from '../src/context/index.ts';
 
 const FEED_ROWS = Number(process.argv[2] ?? 1_000_000);
@@ -119,25 +120,7 @@ const started = new Date().toISOString();
 }
 
 // --- 2. the feed's cost in a full sync ---------------------------------------------------------
-async function seed(calendarId: string, n: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      const day = new Date(Date.UTC(2031, 0, 1) + (i % 730) * 86_400_000).toISOString().slice(0, 10);
-      const hour = String(8 + (i % 10)).padStart(2, '0');
-      await emu(`calendars/${encodeURIComponent(calendarId)}/events/bench${i.toString(32).padStart(5, '0')}`, {
-        summary: `bench event ${i}`,
-        start: { dateTime: `${day}T${hour}:00:00Z` },
-        end: { dateTime: `${day}T${hour}:30:00Z` },
-        attendees: [{ email: EMAIL, responseStatus: 'accepted' }, { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' }],
-        description: 'x'.repeat(200),
-      }, 'PUT');
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-}
+const seed = (calendarId: string, n: number) => seedBenchEvents(emu, calendarId, n, EMAIL);
 
 async function fullSync(calendarId: string, feed: boolean): Promise<void> {
   await emu('calendars', { owner: EMAIL, id: calendarId, summary: calendarId, timeZone: 'UTC' });

@@ -26,6 +26,7 @@ import { withCalendar } from '../src/links/index.ts';
 import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
+import { seedBenchEvents } from './timing.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [5_000, 50_000];
@@ -76,25 +77,7 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: 
   }
 }
 
-async function seed(calendarId: string, n: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      const day = new Date(Date.UTC(2031, 0, 1) + (i % 730) * 86_400_000).toISOString().slice(0, 10);
-      const hour = String(8 + (i % 10)).padStart(2, '0');
-      await emu(`calendars/${encodeURIComponent(calendarId)}/events/bench${i.toString(32).padStart(5, '0')}`, {
-        summary: `bench event ${i}`,
-        start: { dateTime: `${day}T${hour}:00:00Z` },
-        end: { dateTime: `${day}T${hour}:30:00Z` },
-        attendees: [{ email: EMAIL, responseStatus: 'accepted' }, { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' }],
-        description: 'x'.repeat(200),
-      }, 'PUT');
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-}
+const seed = (calendarId: string, n: number) => seedBenchEvents(emu, calendarId, n, EMAIL);
 
 /** The baseline: same pages from Google, one autocommitted upsert per event. */
 async function naiveFullSync(calendarRowId: string): Promise<number> {
