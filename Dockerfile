@@ -21,4 +21,4 @@ USER bun
 EXPOSE 8787
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD bun -e "fetch('http://127.0.0.1:' + (process.env.PORT ?? 8787) + '/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["bun", "run", "src/main.ts"]
+CMD ["bun", "run", "src/composition/main.ts"]

@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeSet, EventChange, MirrorEvent } from '../src/sync/index.ts';
+import { inTransaction, type ChangeSet, type EventChange, type MirrorEvent } from '../src/context/index.ts';
 import { applyChangeSet } from '../src/availability/apply-changes.ts';
 import { findFreeSlots, type FreeInput, type FreeSlot } from '../src/availability/free.ts';
 import { busyOfOwners, ownerByExternalId } from '../src/availability/busy.ts';
@@ -156,7 +156,7 @@ async function main() {
           syncedAt: new Date(),
           changes,
         };
-        await db.transaction((tx) => applyChangeSet(tx, ctx, cs));
+        await db.transaction((tx) => applyChangeSet(inTransaction(ctx, tx), cs));
       }
     }
     const ingestMs = performance.now() - t0;

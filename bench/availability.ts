@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeSet, EventChange, MirrorEvent } from '../src/sync/index.ts';
+import { inTransaction, type ChangeSet, type EventChange, type MirrorEvent } from '../src/context/index.ts';
 import { busyIntervals } from '../src/availability/index.ts';
 import { busyStatement } from '../src/availability/busy.ts';
 import { PgDialect } from 'drizzle-orm/pg-core';
@@ -293,7 +293,7 @@ async function runSize(EVENTS: number) {
           syncedAt: new Date(),
           changes,
         };
-        await db.transaction((tx) => applyChangeSet(tx, ctx, cs));
+        await db.transaction((tx) => applyChangeSet(inTransaction(ctx, tx), cs));
         pages++;
       }
     }
@@ -413,7 +413,7 @@ async function runSize(EVENTS: number) {
           syncedAt: new Date(),
           changes: [{ kind: 'updated', event: mirror(shifted, cal, ownerId), previous: mirror(target.raw, cal, ownerId) }],
         };
-        await db.transaction((tx) => applyChangeSet(tx, ctx, cs));
+        await db.transaction((tx) => applyChangeSet(inTransaction(ctx, tx), cs));
       };
       const [{ n }] = (await client`select count(*)::int as n from blocked_times where series_id = ${target.raw.id}`) as unknown as [{ n: number }];
       seriesRows = n;

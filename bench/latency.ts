@@ -1,6 +1,6 @@
 // Change-to-mirror latency: `bun bench/latency.ts` (sizes: BENCH_CHANGES_A=40 BENCH_CALENDARS_B=200 BENCH_DECLINES_C=20).
 //
-// The service runs as a child process (`bun src/main.ts`, as `bun run start` does), the Google
+// The service runs as a child process (`bun src/composition/main.ts`, as `bun run start` does), the Google
 // emulator as another (`bun src/emulator/main.ts`), and this process only makes changes at the
 // emulator's control API (people acting in Google Calendar) and watches the service's database. The
 // emulator's pushes are real: channels point at the service itself (PUBLIC_URL), so every figure is
@@ -101,6 +101,8 @@ const CALENDARS_B = Number(process.env.BENCH_CALENDARS_B ?? 200);
 const DECLINES_C = Number(process.env.BENCH_DECLINES_C ?? 20);
 const OWNERS_B = Math.min(10, CALENDARS_B);
 const BASELINE_DIR = process.env.BASELINE_DIR ?? '/tmp/calwatch-bench-base';
+/** The service's entry point under `root`: src/composition/ now, src/ at older commits (the baseline's). */
+const mainOf = (root: string) => (existsSync(join(root, 'src', 'composition', 'main.ts')) ? 'src/composition/main.ts' : 'src/main.ts');
 const POLL_MS = 2;
 /** Which runs: pg (this commit on Postgres), lite (on the embedded PGlite), base (the previous design). */
 const DESIGNS = (process.env.BENCH_DESIGNS ?? 'pg,lite,base').split(',');
@@ -159,7 +161,7 @@ async function embeddedDatabaseUrl(pid: number, httpPort: number): Promise<strin
   return `postgres://postgres@127.0.0.1:${ports[0]}/postgres`;
 }
 
-/** `bun src/main.ts` from `root`: Postgres at `databaseUrl`, or the embedded PGlite when it is undefined. */
+/** `bun src/composition/main.ts` from `root`: Postgres at `databaseUrl`, or the embedded PGlite when it is undefined. */
 async function startServiceChild(opts: { label: string; root: string; databaseUrl: string | undefined; googleUrl: string }): Promise<ServiceChild> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -193,7 +195,7 @@ async function startServiceChild(opts: { label: string; root: string; databaseUr
   const fd = openSync(logFile, 'a');
   let child: Subprocess;
   try {
-    child = Bun.spawn(['bun', 'src/main.ts'], { cwd: opts.root, env, stdin: 'ignore', stdout: fd, stderr: fd });
+    child = Bun.spawn(['bun', mainOf(opts.root)], { cwd: opts.root, env, stdin: 'ignore', stdout: fd, stderr: fd });
   } finally {
     closeSync(fd);
   }
@@ -635,7 +637,7 @@ try {
   if (DESIGNS.includes('pg')) await runDesign('calwatch (this commit)', SERVICE_ROOT, 'postgres', 'lpg', { b: true, c: true });
   if (DESIGNS.includes('lite')) await runDesign('calwatch (this commit)', SERVICE_ROOT, 'embedded PGlite', 'llite', { b: true, c: true });
   if (!DESIGNS.includes('base')) baselineNote = 'baseline not asked for (BENCH_DESIGNS)';
-  else if (existsSync(join(BASELINE_DIR, 'src', 'main.ts')) && existsSync(join(BASELINE_DIR, 'node_modules'))) {
+  else if (existsSync(join(BASELINE_DIR, mainOf(BASELINE_DIR))) && existsSync(join(BASELINE_DIR, 'node_modules'))) {
     const head = await git(BASELINE_DIR, 'rev-parse', '--short', 'HEAD');
     await runDesign(`previous design (${head}, 1 s sync spacing)`, BASELINE_DIR, 'postgres', 'lbase', { b: true, c: false });
   } else {
@@ -684,7 +686,7 @@ const result = {
     otherBenchmarkRunning: othersSeen,
   },
   method: {
-    service: 'child process `bun src/main.ts` (Postgres database of its own, or DATABASE_URL unset: embedded PGlite in a fresh DATA_DIR)',
+    service: 'child process `bun src/composition/main.ts` (Postgres database of its own, or DATABASE_URL unset: embedded PGlite in a fresh DATA_DIR)',
     emulator: 'child process; real pushes to the service (PUBLIC_URL = the service)',
     measuredFrom: "return of the emulator's change call (PUT event / respond)",
     measuredTo: `first poll of the service's own database that shows it: the calendar_events row (a, b), shifts.declined_by and declined_on set (c); one connection, polls ${POLL_MS} ms apart (Postgres directly; the embedded PGlite through its socket, served by the service process)`,

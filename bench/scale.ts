@@ -4,7 +4,7 @@
 // Processes: the emulator in its own child process (this script with `__emulator`: Google's quotas
 // enforced, BENCH_QUOTA per project and BENCH_USER_QUOTA per user per sliding 60 s window, plus a
 // seeding port that drives the emulator's control API in-process), calwatch as real child processes
-// (`bun src/main.ts` through tests/support/process.ts: PUBLIC_URL is the process itself, so every
+// (`bun src/composition/main.ts` through tests/support/process.ts: PUBLIC_URL is the process itself, so every
 // selected calendar gets a channel), and a webhook load generator in a third child (`__load`). The
 // service's RSS (/proc/<pid>/status) and CPU are its own. In one run:
 //
@@ -1142,7 +1142,7 @@ async function main(): Promise<void> {
       twoProcessOwners: TWO_OWNERS,
       baselineOwners: BASELINE_OWNERS,
       emulator: 'child process',
-      service: 'child process (bun src/main.ts), JOBS_POLL_SECONDS=2, LOG_LEVEL=' + LOG_LEVEL,
+      service: 'child process (bun src/composition/main.ts), JOBS_POLL_SECONDS=2, LOG_LEVEL=' + LOG_LEVEL,
       seedSeconds: round(seedSeconds),
       seededEvents,
     },

@@ -23,9 +23,10 @@ import { and, eq, getTableColumns } from 'drizzle-orm';
 import postgres from 'postgres';
 import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
-import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, onEventChanges, setCalendarSelected } from '../src/sync/index.ts';
+import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
 import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
+import { seedBenchEvents } from './timing.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [5_000, 50_000];
@@ -52,7 +53,9 @@ const emu = async (path: string, body?: unknown, method?: string) => {
   return res.status === 204 ? undefined : res.json();
 };
 
-const svc = await startTestService({ name: 'bench-sync-full', emulatorUrl: emuUrl, env: { PUBLIC_URL: '', LOG_LEVEL: 'info' } });
+let probe: ((calendarRowId: string) => void) | undefined;
+const memoryProbe = { name: 'bench-memory-probe', reactions: { eventChanges: async (_ctx: unknown, cs: { calendarRowId: string }) => probe?.(cs.calendarRowId) } };
+const svc = await startTestService({ name: 'bench-sync-full', emulatorUrl: emuUrl, env: { PUBLIC_URL: '', LOG_LEVEL: 'info' }, extraModules: [memoryProbe] });
 const ctx = svc.service.ctx;
 
 /** Peak RSS while `fn` runs, sampled every 10 ms, above the RSS just before it (after a GC). */
@@ -74,25 +77,7 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: 
   }
 }
 
-async function seed(calendarId: string, n: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      const day = new Date(Date.UTC(2031, 0, 1) + (i % 730) * 86_400_000).toISOString().slice(0, 10);
-      const hour = String(8 + (i % 10)).padStart(2, '0');
-      await emu(`calendars/${encodeURIComponent(calendarId)}/events/bench${i.toString(32).padStart(5, '0')}`, {
-        summary: `bench event ${i}`,
-        start: { dateTime: `${day}T${hour}:00:00Z` },
-        end: { dateTime: `${day}T${hour}:30:00Z` },
-        attendees: [{ email: EMAIL, responseStatus: 'accepted' }, { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' }],
-        description: 'x'.repeat(200),
-      }, 'PUT');
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-}
+const seed = (calendarId: string, n: number) => seedBenchEvents(emu, calendarId, n, EMAIL);
 
 /** The baseline: same pages from Google, one autocommitted upsert per event. */
 async function naiveFullSync(calendarRowId: string): Promise<number> {
@@ -129,8 +114,6 @@ const phases: Array<Record<string, unknown>> = [];
 /** The mirror's columns (src/sync/mirror-writes.ts COLUMNS), in the order COPY takes them. */
 const MIRROR_COLUMNS = Object.values(getTableColumns(calendarEvents)).map((c) => `"${c.name}"`).join(', ');
 const memory: Array<Record<string, unknown>> = [];
-let probe: ((calendarRowId: string) => void) | undefined;
-onEventChanges('bench-memory-probe', async (_tx, _ctx, cs) => probe?.(cs.calendarRowId));
 const user = await emu('users', { email: EMAIL });
 const linked = await svc.trpc<{ ownerId: string }>('links.event', { type: 'LINKED', externalOwnerId: 'bench-owner', refreshToken: user.refreshToken });
 const ownerId = linked.body.result!.data.ownerId;

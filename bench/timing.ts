@@ -39,3 +39,32 @@ export async function openAvailabilityBench() {
   } as unknown as Ctx;
   return { database, client, db, ctx };
 }
+
+/**
+ * Seeds `n` timed events on a calendar of the emulator, 32 PUTs at a time (the sync benchmarks'
+ * shared load: two years of half-hour meetings with the owner and one guest, 200-byte descriptions).
+ */
+export async function seedBenchEvents(
+  put: (path: string, body: unknown, method: 'PUT') => Promise<unknown>,
+  calendarId: string,
+  n: number,
+  ownerEmail: string,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= n) return;
+      const day = new Date(Date.UTC(2031, 0, 1) + (i % 730) * 86_400_000).toISOString().slice(0, 10);
+      const hour = String(8 + (i % 10)).padStart(2, '0');
+      await put(`calendars/${encodeURIComponent(calendarId)}/events/bench${i.toString(32).padStart(5, '0')}`, {
+        summary: `bench event ${i}`,
+        start: { dateTime: `${day}T${hour}:00:00Z` },
+        end: { dateTime: `${day}T${hour}:30:00Z` },
+        attendees: [{ email: ownerEmail, responseStatus: 'accepted' }, { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' }],
+        description: 'x'.repeat(200),
+      }, 'PUT');
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+}

@@ -1,7 +1,7 @@
 // Webhook throughput: `bun bench/webhook.ts` (needs `wrk`: apt-get install -y wrk; BENCH_SECONDS per
 // measured run, default 10; BENCH_DISTINCT, default 10000).
 //
-// Every server measured is its own process: the service (`startService` exactly as src/main.ts calls
+// Every server measured is its own process: the service (`startService` exactly as src/composition/main.ts calls
 // it, from SERVICE_ROOT, default this checkout, run by this script with `__service`, which adds a
 // control port to pause and resume its job workers), a bare `Bun.serve` answering 204 (`__bare`), the
 // Google emulator (`bun src/emulator/main.ts`). Load from `wrk -t2 -c64` with a Lua script sending
@@ -44,11 +44,13 @@ if (process.argv[2] === '__bare') {
 }
 
 if (process.argv[2] === '__service') {
-  // The service as src/main.ts starts it (config from the environment, startService), plus a control
+  // The service as src/composition/main.ts starts it (config from the environment, startService), plus a control
   // port: POST /pause stops every job worker, POST /resume starts them again, GET /info.
   const root = process.argv[3]!;
   const { loadConfig } = await import(join(root, 'src/config/index.ts'));
-  const { startService } = await import(join(root, 'src/service.ts'));
+  // src/composition/ now, src/ at older commits (the baseline's)
+  const composition = existsSync(join(root, 'src', 'composition')) ? 'src/composition' : 'src';
+  const { startService } = await import(join(root, composition, 'service.ts'));
   const { createLogger } = await import(join(root, 'src/log/index.ts'));
   const config = loadConfig(process.env);
   const service = await startService(config, { log: createLogger({ level: config.logLevel }) });
@@ -833,7 +835,7 @@ async function runDesign(key: string, design: string, root: string, database: 'p
 try {
   if (DESIGNS.includes('pg')) await runDesign('pg', 'calwatch (this commit)', SERVICE_ROOT, 'postgres', { distinct: true });
   if (DESIGNS.includes('base')) {
-    if (existsSync(join(BASELINE_DIR, 'src', 'service.ts')) && existsSync(join(BASELINE_DIR, 'node_modules'))) {
+    if ((existsSync(join(BASELINE_DIR, 'src', 'composition', 'service.ts')) || existsSync(join(BASELINE_DIR, 'src', 'service.ts'))) && existsSync(join(BASELINE_DIR, 'node_modules'))) {
       const head = await git(BASELINE_DIR, 'rev-parse', '--short', 'HEAD');
       await runDesign('base', `previous design (${head})`, BASELINE_DIR, 'postgres', { distinct: true });
     } else notes.push(`baseline skipped: no worktree with node_modules at ${BASELINE_DIR}`);
@@ -885,7 +887,7 @@ const result = {
   },
   wrk: WRK,
   method: {
-    processes: 'service (startService as src/main.ts, plus a control port), bare Bun.serve, emulator and wrk: one process each',
+    processes: 'service (startService as src/composition/main.ts, plus a control port), bare Bun.serve, emulator and wrk: one process each',
     workers: 'every pg-boss worker of the service paused during load runs (offWork); the webhook, its outbox drain and the jobs it enqueues run',
     hot: `${HOT_OWNERS} owners x ${HOT_PER_OWNER} calendars through the real path`,
     distinct: `${DISTINCT} calendar + channel rows inserted by SQL (token hash = sha256(GOOGLE_WEBHOOK_TOKEN))`,

@@ -2,7 +2,7 @@
 // events, and the signed deliveries made to them (kept after the fact: delivered, or dead and
 // replayable).
 import { sql } from 'drizzle-orm';
-import { pgTable, uuid, text, timestamp, integer, index } from 'drizzle-orm/pg-core';
+import { pgTable, uuid, text, timestamp, integer, bigint, index, primaryKey } from 'drizzle-orm/pg-core';
 import { owners } from './links.ts';
 
 export const subscriptions = pgTable(
@@ -17,6 +17,8 @@ export const subscriptions = pgTable(
     calendarId: text('calendar_id'),
     /** Event types delivered; null: all of them. */
     types: text('types').array(),
+    /** full: each change with its data; thin: `changes.available` pointers into the changes feed. */
+    payload: text('payload').notNull().default('full'),
     /** `whsec_...` sealed with src/crypto: shown once at creation, never again. */
     secretEnc: text('secret_enc').notNull(),
     /** active | disabled */
@@ -62,6 +64,12 @@ export const deliveries = pgTable(
     /** The pg-boss job currently carrying it (a replay gets a new one). */
     jobId: uuid('job_id'),
     replays: integer('replays').notNull().default(0),
+    /**
+     * The message's number in its calendar (or, calendar-less, its owner): taken from
+     * delivery_positions under that row's lock, held to commit, so it follows commit order.
+     * A stream is delivered in this order (0: rows from before positions, then by created_at, id).
+     */
+    position: bigint('position', { mode: 'number' }).notNull().default(0),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -69,9 +77,28 @@ export const deliveries = pgTable(
     index('deliveries_subscription_idx').on(t.subscriptionId, t.createdAt),
     index('deliveries_status_idx').on(t.status, t.createdAt),
     index('deliveries_owner_idx').on(t.ownerId),
-    // The drain reads a stream's next pending deliveries in the queue's order.
-    index('deliveries_stream_pending_idx').on(t.streamKey, t.createdAt, t.jobId).where(sql`status = 'pending'`),
+    // The drain and the head of a stream read its pending deliveries in position order.
+    index('deliveries_stream_pending_idx').on(t.streamKey, t.position, t.createdAt, t.id).where(sql`status = 'pending'`),
+    // A job finds the delivery it carries (a job may take over an earlier delivery: deliver.ts).
+    index('deliveries_job_idx').on(t.jobId),
   ],
+);
+
+/**
+ * The last message number given in each calendar of an owner ('' for an owner's calendar-less
+ * messages). A publishing transaction increments its calendar's row and holds that row's lock until
+ * it commits: the next one to publish there waits, so numbers follow commit order.
+ */
+export const deliveryPositions = pgTable(
+  'delivery_positions',
+  {
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => owners.id, { onDelete: 'cascade' }),
+    calendarId: text('calendar_id').notNull(),
+    position: bigint('position', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.calendarId] })],
 );
 
 export type Subscription = typeof subscriptions.$inferSelect;

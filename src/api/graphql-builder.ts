@@ -1,6 +1,6 @@
 // The Pothos builder of the admin API. It defines no types of its own beyond the shared scalars;
-// each module adds its types in src/<module>/admin/ (one file per type), and src/admin-schema.ts
-// builds the schema.
+// each module adds its types in src/<module>/admin/ (one file per type), and
+// src/composition/admin-schema.ts builds the schema.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';

@@ -15,7 +15,13 @@ import type { Logger } from '../log/index.ts';
 export { router, mergeRouters, serviceProcedure, type TrpcContext } from './trpc.ts';
 export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
+export { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from './graphql.ts';
+import './queues.ts'; // the queues' admin types join the builder, as the system's do above
 export { loaderFor, loaderName, groupBy, oneBy } from './loaders.ts';
+export {
+  ExternalOwnerId, CalendarId, GoogleEventId, BookingId, SubscriptionId, OncallGroupId, ShiftId,
+  Instant, InstantDate, TimeZone, Email, Url, PageLimit, PageCursor,
+} from './inputs.ts';
 
 /** `log` is made on first use: the webhook's hot path answers without building a child logger. */
 type Vars = { Variables: { requestId: string; log: () => Logger } };

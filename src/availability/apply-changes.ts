@@ -3,9 +3,10 @@
 // A change set carries single events, but a series is one unit: when a master or any of its
 // instances changes, the sources of the whole series are re-read from availability_sources and the
 // series' blocked times replaced. A cancelled master (or one-off event) removes its whole series.
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { findCalendar, type ChangeSet, type EventChange } from '../sync/index.ts';
+import { findCalendar } from '../sync/index.ts';
+import type { ChangeSet, EventChange } from '../context/index.ts';
 import { getOwner } from '../links/index.ts';
 import { horizonAt } from './horizon.ts';
 import { groupSeries, rebuildSeries } from './rebuild.ts';
@@ -28,7 +29,8 @@ export function sourceOfChange(change: EventChange, ownerEmail: string | null = 
   return { source, vanished };
 }
 
-export async function applyChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function applyChangeSet(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   if (cs.changes.length === 0) return;
   const cal: CalendarRef = {
     calendarRowId: cs.calendarRowId,

@@ -48,7 +48,7 @@ export function blockingOf(ev: SourceEvent): 'blocks' | 'tentative' | 'free' {
   if (ev.transparency === 'transparent') return 'free';
   if (NEVER_BLOCKING_TYPES.has(ev.eventType)) return 'free';
   if (ev.selfResponse === 'declined') return 'free';
-  // needsAction (not answered yet) blocks: only a decline frees the time (issue 9's rule).
+  // needsAction (not answered yet) blocks: only a decline frees the time (docs/architecture.md).
   if (ev.status === 'tentative' || ev.selfResponse === 'tentative') return 'tentative';
   return 'blocks';
 }

@@ -1,9 +1,8 @@
 // Reactions to links' owner events and sync's calendar changes, inside their transactions.
 import { eq, sql } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import type { OwnerEvent } from '../links/index.ts';
-import type { CalendarChange } from '../sync/index.ts';
+import type { CalendarChange, OwnerEvent } from '../context/index.ts';
 import {
   availabilityPreferences,
   availabilitySeries,
@@ -18,7 +17,8 @@ import { deleteCalendar } from './store.ts';
  * everything else, or, with keepBlockedTimes, copied to frozen rows that no longer sync and stay
  * readable by the external owner id. LINKED again: live rows take over, the frozen ones go.
  */
-export async function onOwnerEventForAvailability(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
+export async function onOwnerEventForAvailability(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
+  const { tx } = ctx;
   if (ev.type === 'linked') {
     await tx.delete(frozenBlockedTimes).where(eq(frozenBlockedTimes.externalOwnerId, ev.externalOwnerId));
     return;
@@ -39,6 +39,7 @@ export async function onOwnerEventForAvailability(tx: Executor, ctx: Ctx, ev: Ow
 }
 
 /** A calendar deselected or gone: its events left the mirror, so do its blocked times. */
-export async function onCalendarChangeForAvailability(tx: Executor, _ctx: Ctx, change: CalendarChange): Promise<void> {
+export async function onCalendarChangeForAvailability(ctx: TxCtx, change: CalendarChange): Promise<void> {
+  const { tx } = ctx;
   if (change.kind === 'removed' || change.kind === 'deselected') await deleteCalendar(tx, change.calendarRowId);
 }

@@ -13,8 +13,10 @@ import { isDeadlock } from './preferences.ts';
 import { groupSeries, rebuildSeries } from './rebuild.ts';
 import { RULES_VERSION } from './rules-version.ts';
 import { deleteOrphanBlockedTimes, fromSourceRow, loadOwnerSources, lockOwnerSeries, readPreferences } from './store.ts';
+import { rebuildJob } from './jobs.ts';
 
-export const REBUILD_JOB = 'availability.rebuild';
+/** A rebuild job works this long, then queues its own continuation (no job outlives its expiry). */
+const REBUILD_SLICE_MS = 60_000;
 
 export type RebuildRun = AvailabilityRebuild;
 
@@ -45,7 +47,14 @@ async function ownersWithSources(db: Executor, ownerId: string | null): Promise<
 
 /** Queues the processing of a run (one queued and one running per run at most). */
 export async function enqueueRebuild(ctx: Ctx, rebuildId: string, tx?: Executor): Promise<void> {
-  await ctx.jobs.send(REBUILD_JOB, { rebuildId }, { singletonKey: rebuildId, ...(tx ? { tx } : {}) });
+  await rebuildJob.send(ctx, { rebuildId }, { singletonKey: rebuildId, ...(tx ? { tx } : {}) });
+}
+
+/** The rebuild job: one slice of the run, then its continuation if the run is not finished. */
+export async function runRebuildJob(ctx: Ctx, data: { rebuildId: string }): Promise<RebuildProgress> {
+  const p = await processRebuild(ctx, data.rebuildId, { budgetMs: REBUILD_SLICE_MS });
+  if (!p.finished) await enqueueRebuild(ctx, data.rebuildId);
+  return p;
 }
 
 /** A new manual run for every owner, or for one (`externalOwnerId`). `background`: a job processes it. */

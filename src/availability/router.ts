@@ -1,25 +1,20 @@
 // tRPC transports of availability: validate, call one verb, shape the answer (ISO strings).
 import { z } from 'zod';
-import { router, serviceProcedure } from '../api/index.ts';
+import { CalendarId, ExternalOwnerId, InstantDate, router, serviceProcedure, TimeZone } from '../api/index.ts';
 import { busyForExternalOwner, type TimeInterval } from './busy.ts';
 import { explainBusy, type ExplainedInterval } from './explain.ts';
 import { findFreeSlots, MAX_OWNERS, type FreeSlot } from './free.ts';
 import { getPreferences, setPreferences } from './preferences.ts';
 
-const ExternalOwnerId = z.string().min(1).max(255);
-/** Google's calendar id (`primary`, an email address, `...@group.calendar.google.com`). */
-const CalendarIds = z.array(z.string().min(1).max(1024)).max(100);
-const Instant = z.iso
-  .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone offset (e.g. 2030-01-01T10:00:00Z)' })
-  .transform((s) => new Date(s));
+const CalendarIds = z.array(CalendarId).max(100);
 const Clock = z.string().regex(/^\d{2}:\d{2}$/, 'must be HH:MM');
 
-const Range = { externalOwnerId: ExternalOwnerId, from: Instant, to: Instant, calendarIds: CalendarIds.optional() };
+const Range = { externalOwnerId: ExternalOwnerId, from: InstantDate, to: InstantDate, calendarIds: CalendarIds.optional() };
 const Minutes = (max: number) => z.number().int().min(0).max(max).optional();
 const Buffers = { bufferBeforeMinutes: Minutes(1440), bufferAfterMinutes: Minutes(1440) };
 /** Without `timeZone`: the owner's primary calendar's zone (UTC when unknown). */
 const WorkingHours = z.object({
-  timeZone: z.string().min(1).max(64).optional(),
+  timeZone: TimeZone.optional(),
   days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
   start: Clock,
   end: Clock,
@@ -42,8 +37,8 @@ const FreeInput = z
     externalOwnerId: ExternalOwnerId.optional(),
     externalOwnerIds: z.array(ExternalOwnerId).min(1).max(MAX_OWNERS).optional(),
     required: z.union([z.literal('all'), z.number().int().min(1).max(MAX_OWNERS)]).optional(),
-    from: Instant,
-    to: Instant,
+    from: InstantDate,
+    to: InstantDate,
     calendarIds: CalendarIds.optional(),
     durationMinutes: z.number().int().min(1).max(1440),
     workingHours: WorkingHours.optional(),

@@ -1,6 +1,7 @@
 // What availability keeps of one Google event: only what decides whether and when it blocks time,
-// never its title, description, location or attendee list (issue 9: no private details leave the mirror).
-import type { MirrorEvent } from '../sync/index.ts';
+// never its title, description, location or attendee list (no private details leave the mirror:
+// docs/architecture.md).
+import type { MirrorEvent } from '../context/index.ts';
 
 /** Google's EventDateTime: `date` for all-day (end exclusive), `dateTime` with offset otherwise. */
 export interface EventTime {

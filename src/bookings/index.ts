@@ -1,7 +1,5 @@
 // The `bookings` module's public face: other modules import only from here.
 import type { CalwatchModule } from '../context/index.ts';
-import { onEventChanges } from '../sync/index.ts';
-import { onOwnerEvent } from '../links/index.ts';
 import { bookingsJobs } from './jobs.ts';
 import { reactToChangeSet, reactToOwnerEvent } from './reactions.ts';
 import './admin/index.ts';
@@ -14,10 +12,12 @@ export { cancelBooking } from './cancel-booking.ts';
 export { getBooking, listOwnerBookings } from './read-bookings.ts';
 export { getBookingSettings, setBookingSettings } from './settings.ts';
 export type { BookingView } from './view.ts';
+export { reconcileJob } from './jobs.ts';
 
-// Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
-// change sets; an unlinked owner's bookings go with the rest of their rows.
-onEventChanges('bookings', reactToChangeSet);
-onOwnerEvent('bookings', reactToOwnerEvent);
-
-export const bookingsModule: CalwatchModule = { name: 'bookings', jobs: bookingsJobs };
+export const bookingsModule: CalwatchModule = {
+  name: 'bookings',
+  jobs: bookingsJobs,
+  // Answers flowing back from Google (declines, acceptances, deletions, moves) arrive in the sync's
+  // change sets; an unlinked owner's bookings go with the rest of their rows.
+  reactions: { eventChanges: reactToChangeSet, ownerEvents: reactToOwnerEvent },
+};

@@ -3,8 +3,7 @@
 // Google, the job still runs.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-
-export const RECONCILE_JOB = 'bookings.reconcile';
+import { reconcileJob } from './jobs.ts';
 
 /**
  * Writes asked for by a procedure are made at once by that procedure (the caller wants to know the
@@ -13,5 +12,5 @@ export const RECONCILE_JOB = 'bookings.reconcile';
 export const SAFETY_NET_SECONDS = 30;
 
 export async function enqueueReconcile(tx: Executor, ctx: Ctx, bookingId: string, opts: { afterSeconds?: number } = {}): Promise<void> {
-  await ctx.jobs.send(RECONCILE_JOB, { bookingId }, { tx, ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}) });
+  await reconcileJob.send(ctx, { bookingId }, { tx, ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}) });
 }

@@ -9,17 +9,17 @@
 //   owner moves event    -> start/end follow
 // Only the booking's own calendar counts: a guest's copy of the event (same id, on a calendar the
 // owner may also have selected) is the guest's, and changes nothing here.
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import type { ChangeSet, EventChange } from '../sync/index.ts';
-import type { OwnerEvent } from '../links/index.ts';
+import type { ChangeSet, EventChange, OwnerEvent } from '../context/index.ts';
 import { bookingsByEventIds, deleteOwnerBookings, isExclusionViolation, updateBooking, LIVE_STATUSES, type Booking } from './queries.ts';
 import { isBookingEventId } from './event-id.ts';
 import { publishBookingChanged } from './publish.ts';
 import { transitionBooking } from './transitions.ts';
 import { conferenceOfEvent } from './conference.ts';
 
-export async function reactToChangeSet(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function reactToChangeSet(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   const ours = cs.changes.filter((c) => isBookingEventId(c.event.googleEventId) && c.event.ownerId === cs.ownerId);
   if (ours.length === 0) return;
   const rows = await bookingsByEventIds(
@@ -116,7 +116,8 @@ async function followMove(tx: Executor, ctx: Ctx, b: Booking, start: Date, end: 
 }
 
 /** links' owner events, inside links' transaction. */
-export async function reactToOwnerEvent(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
+export async function reactToOwnerEvent(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
+  const { tx } = ctx;
   if (ev.type !== 'unlinked') return;
   // The owner asked to be forgotten: their bookings and settings go with their other rows (the
   // events at Google cannot be touched any more: the grant is revoked).

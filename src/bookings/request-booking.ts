@@ -10,7 +10,7 @@
 //  4. if Google refuses for good, the booking becomes `failed` (freeing the slot) and the caller
 //     gets the error.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { Email } from '../api/index.ts';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { busyIntervals } from '../availability/index.ts';
@@ -44,7 +44,6 @@ function instant(value: string, field: string): Date {
   return d;
 }
 
-const Email = z.email();
 
 /** A slot a booking may take (request and reschedule): valid instants, end after start, not past, not too long. */
 export function checkedSlot(ctx: Ctx, input: { start: string; end: string }): { start: Date; end: Date } {

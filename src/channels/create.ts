@@ -10,11 +10,11 @@ import { classifyGoogleError } from '../google/index.ts';
 import { hashSecret, randomToken } from '../crypto/index.ts';
 import { getCalendar, markPollOnly, clearPollOnly, enqueueEventSync, enqueueCalendarListSync } from '../sync/index.ts';
 import { getOwner } from '../links/index.ts';
-import { CREATE_JOB, STOP_JOB } from './job-names.ts';
 import { watchAtGoogle, stopAtGoogle } from './google-calls.ts';
 import { activate, currentChannel, insertPending, resourceKeyFor, setStatus, supersede, type Channel } from './queries.ts';
 import { scheduleRenewal } from './renewal-schedule.ts';
 import { forgetChannels, webhookAddress } from './runtime.ts';
+import { createChannelJob, stopChannelJob } from './jobs.ts';
 
 export type CreateOutcome =
   /** A new channel is live. */
@@ -123,8 +123,8 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
       // calendar has no live channel, so the silent-channel sweep polls it as unwatched.
       const refusals = (input.attempt ?? 0) + 1;
       const delay = watchRetryDelaySeconds(ctx.config.channels.watchRetrySeconds, refusals);
-      await ctx.jobs.send(
-        CREATE_JOB,
+      await createChannelJob.send(
+        ctx,
         { ownerId: input.ownerId, calendarRowId, reason: 'watch-retry', attempt: refusals },
         { singletonKey: resourceKey, startAfter: delay },
       );
@@ -146,7 +146,7 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
     if (input.replaces) {
       const old = await supersede(tx, input.replaces.id, id, ctx.clock.now());
       if (old?.resourceId && old.status === 'superseded') {
-        await ctx.jobs.send(STOP_JOB, { channelId: old.id, ownerId: old.ownerId, resourceId: old.resourceId }, { tx });
+        await stopChannelJob.send(ctx, { channelId: old.id, ownerId: old.ownerId, resourceId: old.resourceId }, { tx });
       }
       // A change notified on the old channel just before it was superseded may be answered 204
       // without a sync; and an expired channel missed changes. One coalesced sync covers both.
@@ -169,11 +169,11 @@ export async function createChannel(ctx: Ctx, input: CreateInput): Promise<{ out
   if (!done) {
     await stopAtGoogle(ctx, input.ownerId, id, answer.resourceId).catch(async (err) => {
       log.warn({ err: isAppError(err) ? err.message : String(err), channelId: id }, 'could not stop a channel cancelled during its creation; retrying in a job');
-      await ctx.jobs.send(STOP_JOB, { channelId: id, ownerId: input.ownerId, resourceId: answer.resourceId });
+      await stopChannelJob.send(ctx, { channelId: id, ownerId: input.ownerId, resourceId: answer.resourceId });
     });
     return { outcome: 'gone' };
   }
-  ctx.jobs.wake(STOP_JOB);
+  stopChannelJob.wake(ctx);
   log.info({ channelId: id, expiresAt, replaces: input.replaces?.id ?? null, reason: input.reason }, 'watch channel created');
   return { outcome: 'created', channel: done };
 }

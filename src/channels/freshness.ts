@@ -4,7 +4,7 @@
 // create.ts), no live channel yet or any more, or no PUBLIC_URL at all. Every polling case is synced
 // at least every SYNC_SILENT_THRESHOLD_SECONDS (sync's safety net, or silent-channels.ts).
 import type { Ctx } from '../context/index.ts';
-import type { CalendarFreshness } from '../links/index.ts';
+import type { CalendarFreshness } from '../context/index.ts';
 import { listOwnerCalendars, type SyncCalendar } from '../sync/index.ts';
 import { isPushNotSupported, WATCH_REFUSED } from './create.ts';
 import { newestEventChannels, newestEventChannelsOfCalendars } from './queries.ts';

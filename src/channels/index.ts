@@ -5,26 +5,25 @@ import { drainSyncRequests as drainPass } from './drain-sync-requests.ts';
 import { HOLD_SECONDS, releaseHeldRequests } from './queries.ts';
 import { router } from '../api/index.ts';
 import { channelsJobs } from './jobs.ts';
-import { registerChannelReactions } from './reactions.ts';
+import { channelsReactions } from './reactions.ts';
 import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
 import { channelExpiryByCalendar } from './channel-view.ts';
-import { provideChannelExpiry } from '../sync/index.ts';
-import { provideCalendarFreshness } from '../links/index.ts';
 import { calendarFreshness } from './freshness.ts';
 import './admin/index.ts';
 
 export const channelsRouter = router({});
 
-registerChannelReactions();
-// links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
-provideChannelExpiry(channelExpiryByCalendar);
-// links.get shows how each calendar is kept fresh: push, or polling and why.
-provideCalendarFreshness(calendarFreshness);
-
 export const channelsModule: CalwatchModule = {
   name: 'channels',
   jobs: channelsJobs,
+  reactions: channelsReactions,
+  provides: {
+    // links.get shows each calendar's channel expiry (sync answers links.get's calendar list).
+    channelExpiry: channelExpiryByCalendar,
+    // links.get shows how each calendar is kept fresh: push, or polling and why.
+    calendarFreshness,
+  },
   hotRoutes: (ctx) => webhookRoutes(ctx),
   start: async (ctx) => {
     // Says once, at boot, when no channel can be registered (PUBLIC_URL unset).
@@ -49,6 +48,7 @@ export { backfillChannels, type BackfillProgress, type BackfillResult } from './
 export { getChannel, listChannels, channelExpiryByCalendar, type ChannelView } from './channel-view.ts';
 export { receiveNotification, type NotificationAnswer, type NotificationOutcome } from './receive-notification.ts';
 export { WEBHOOK_PATH } from './webhook.ts';
+export { drainSyncRequestsJob } from './jobs.ts';
 /** One drain pass of this process's webhook outbox (the rows it holds, and those of dead holders). */
 export const drainSyncRequests = (ctx: Ctx, opts: { limit?: number } = {}) => drainPass(ctx, runtimeFor(ctx).holds, opts);
 export type { ChannelStatus, ChannelKind } from './queries.ts';

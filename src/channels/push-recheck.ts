@@ -7,26 +7,28 @@
 // listable) a push costs no extra call, only this job. A change listable later than the recheck is
 // left to the silent-channel sweep (silent-channels.ts).
 import { inArray, sql } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { enqueueEventSync, type ChangeSet } from '../sync/index.ts';
+import { enqueueEventSync } from '../sync/index.ts';
+import type { ChangeSet } from '../context/index.ts';
 import { channelChangeSightings, channels } from '../../schema/channels.ts';
 import { LIVE } from './queries.ts';
-import { RECHECK_JOB } from './job-names.ts';
+import { pushRecheckJob } from './jobs.ts';
 
 /** In the drain's transaction: one recheck per notified calendar (`short` queue: one waiting per calendar). */
 export async function schedulePushRechecks(ctx: Ctx, tx: Executor, calendarRowIds: string[]): Promise<void> {
   const seconds = ctx.config.channels.pushRecheckSeconds;
   if (seconds <= 0 || calendarRowIds.length === 0) return;
-  await ctx.jobs.sendMany(
-    RECHECK_JOB,
+  await pushRecheckJob.sendMany(
+    ctx,
     [...new Set(calendarRowIds)].map((calendarRowId) => ({ data: { calendarRowId }, singletonKey: calendarRowId, startAfter: seconds })),
     { tx },
   );
 }
 
 /** channels' change-set hook, in the sync's page transaction: this calendar's sync found changes now. */
-export async function noteChangesSynced(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function noteChangesSynced(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   if (!ctx.config.publicUrl || ctx.config.channels.pushRecheckSeconds <= 0) return; // no channels, no rechecks
   const at = ctx.clock.now();
   await tx
@@ -53,7 +55,7 @@ export async function recheckAfterPush(ctx: Ctx, calendarRowId: string): Promise
   // A notification came in after this recheck was queued (it collapsed into it): wait for its turn.
   const dueInMs = notifiedAt + ctx.config.channels.pushRecheckSeconds * 1000 - ctx.clock.now().getTime();
   if (dueInMs > 1000) {
-    await ctx.jobs.send(RECHECK_JOB, { calendarRowId }, { singletonKey: calendarRowId, startAfter: Math.ceil(dueInMs / 1000) });
+    await pushRecheckJob.send(ctx, { calendarRowId }, { singletonKey: calendarRowId, startAfter: Math.ceil(dueInMs / 1000) });
     return 'later';
   }
   await enqueueEventSync(ctx, calendarRowId, { reason: 'pushRecheck' });

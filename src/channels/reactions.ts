@@ -3,25 +3,24 @@
 // (sync emits nothing when a calendar list is synced, so the owner's `linked` event is the cue) and
 // a revival recreates what the revocation stopped; revocation stops everything without calling
 // Google (the grant is dead); unlinking stops every channel at Google first.
-import type { Ctx } from '../context/index.ts';
+import type { CalendarChange, Ctx, ModuleReactions, OwnerEvent, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { onCalendarChanges, onEventChanges, type CalendarChange } from '../sync/index.ts';
 import { noteChangesSynced } from './push-recheck.ts';
-import { onOwnerEvent, beforeUnlink, type OwnerEvent } from '../links/index.ts';
-import { CREATE_JOB, ENSURE_OWNER_JOB } from './job-names.ts';
 import { currentChannel, resourceKeyFor } from './queries.ts';
 import { forgetOwnerChannels, webhookAddress } from './runtime.ts';
 import { stopChannelsForOwner, stopChannelsInTx } from './stop.ts';
+import { createChannelJob, ensureOwnerChannelsJob } from './jobs.ts';
 
-async function onCalendarChange(tx: Executor, ctx: Ctx, change: CalendarChange): Promise<void> {
+async function onCalendarChange(ctx: TxCtx, change: CalendarChange): Promise<void> {
+  const { tx } = ctx;
   switch (change.kind) {
     case 'fullSynced': {
       if (!webhookAddress(ctx)) return;
       const key = resourceKeyFor({ ownerId: change.ownerId, calendarRowId: change.calendarRowId });
       const current = await currentChannel(tx, key);
       if (current && (current.status === 'pending' || !current.expiresAt || current.expiresAt > ctx.clock.now())) return;
-      await ctx.jobs.send(CREATE_JOB, { ownerId: change.ownerId, calendarRowId: change.calendarRowId, reason: 'fullSynced' }, { tx, singletonKey: key });
-      ctx.jobs.wake(CREATE_JOB);
+      await createChannelJob.send(ctx, { ownerId: change.ownerId, calendarRowId: change.calendarRowId, reason: 'fullSynced' }, { tx, singletonKey: key });
+      createChannelJob.wake(ctx);
       return;
     }
     case 'deselected':
@@ -33,14 +32,15 @@ async function onCalendarChange(tx: Executor, ctx: Ctx, change: CalendarChange):
   }
 }
 
-async function onOwner(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
+async function onOwner(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
+  const { tx } = ctx;
   switch (ev.type) {
     case 'linked':
     case 'refreshed':
       if (!webhookAddress(ctx)) return;
       // The calendar-list channel, and (after a revocation) the calendars' channels again.
-      await ctx.jobs.send(ENSURE_OWNER_JOB, { ownerId: ev.ownerId }, { tx, singletonKey: ev.ownerId });
-      ctx.jobs.wake(ENSURE_OWNER_JOB);
+      await ensureOwnerChannelsJob.send(ctx, { ownerId: ev.ownerId }, { tx, singletonKey: ev.ownerId });
+      ensureOwnerChannelsJob.wake(ctx);
       return;
     case 'revoked':
       // The grant is dead: channels.stop would fail (and cost token requests). Stopped here; they
@@ -56,18 +56,15 @@ async function onOwner(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
   }
 }
 
-let registered = false;
+/** What channels reacts to (push-recheck.ts needs to know when a sync found something). */
+export const channelsReactions: ModuleReactions = {
+  calendarChanges: onCalendarChange,
+  eventChanges: noteChangesSynced,
+  ownerEvents: onOwner,
+  beforeUnlink: stopBeforeUnlink,
+};
 
-/** Registers the hooks once per process (the registries are keyed by name: repeating is harmless). */
-export function registerChannelReactions(): void {
-  if (registered) return;
-  registered = true;
-  onCalendarChanges('channels', onCalendarChange);
-  // The push recheck needs to know when a sync found something (push-recheck.ts).
-  onEventChanges('channels', noteChangesSynced);
-  onOwnerEvent('channels', onOwner);
-  beforeUnlink('channels', async (ctx, owner) => {
-    const r = await stopChannelsForOwner(ctx, owner.ownerId);
-    if (r.stopped + r.failed > 0) ctx.log.info({ module: 'channels', ownerId: owner.ownerId, ...r }, 'channels stopped before unlink');
-  });
+async function stopBeforeUnlink(ctx: Ctx, owner: { ownerId: string; externalOwnerId: string }): Promise<void> {
+  const r = await stopChannelsForOwner(ctx, owner.ownerId);
+  if (r.stopped + r.failed > 0) ctx.log.info({ module: 'channels', ownerId: owner.ownerId, ...r }, 'channels stopped before unlink');
 }

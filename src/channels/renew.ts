@@ -5,9 +5,9 @@
 // and replaces channels that expired unrenewed (their calendar is resynced then).
 import type { Ctx } from '../context/index.ts';
 import { createChannel, type CreateOutcome } from './create.ts';
-import { RENEW_JOB, STOP_JOB } from './job-names.ts';
 import { abandonStalePending, channelById, expiringChannels, setStatus, type Channel } from './queries.ts';
 import { forgetChannels } from './runtime.ts';
+import { renewChannelJob, stopChannelJob } from './jobs.ts';
 
 export type RenewOutcome = CreateOutcome | 'noop' | 'not-found';
 
@@ -36,7 +36,7 @@ export async function renewChannel(ctx: Ctx, channelId: string): Promise<{ outco
     });
     forgetChannels(ctx, [old.id]);
     if (stopped?.resourceId && status === 'active') {
-      await ctx.jobs.send(STOP_JOB, { channelId: old.id, ownerId: old.ownerId, resourceId: stopped.resourceId });
+      await stopChannelJob.send(ctx, { channelId: old.id, ownerId: old.ownerId, resourceId: stopped.resourceId });
     }
   }
   return result;
@@ -56,10 +56,10 @@ export async function sweepChannels(ctx: Ctx, opts: { limit?: number; spreadSeco
   for (const row of rows) {
     const expired = !row.expiresAt || row.expiresAt <= now;
     const startAfter = expired ? undefined : Math.round(Math.random() * Math.min(spread, Math.max(0, (row.expiresAt!.getTime() - now.getTime()) / 2000)));
-    const id = await ctx.jobs.send(RENEW_JOB, { channelId: row.id }, { singletonKey: row.id, ...(startAfter ? { startAfter } : {}) });
+    const id = await renewChannelJob.send(ctx, { channelId: row.id }, { singletonKey: row.id, ...(startAfter ? { startAfter } : {}) });
     if (id) scheduled++;
   }
-  if (scheduled > 0) ctx.jobs.wake(RENEW_JOB);
+  if (scheduled > 0) renewChannelJob.wake(ctx);
   const abandoned = await abandonStalePending(ctx.db, new Date(now.getTime() - 10 * 60_000), now);
   forgetChannels(ctx, abandoned.map((r) => r.id));
   if (scheduled > 0 || abandoned.length > 0) ctx.log.info({ module: 'channels', scheduled, abandoned: abandoned.length }, 'channel sweep');

@@ -4,7 +4,7 @@
 // margin is taken off too, so that channels created together are not all renewed together.
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
-import { RENEW_JOB } from './job-names.ts';
+import { renewChannelJob } from './jobs.ts';
 
 export function renewalDelaySeconds(ctx: Ctx, expiresAt: Date, random = Math.random()): number {
   const life = (expiresAt.getTime() - ctx.clock.now().getTime()) / 1000;
@@ -18,5 +18,5 @@ export function renewalDelaySeconds(ctx: Ctx, expiresAt: Date, random = Math.ran
 export async function scheduleRenewal(ctx: Ctx, tx: Executor, channel: { id: string; expiresAt: Date | null }): Promise<void> {
   if (!channel.expiresAt) return;
   const delay = renewalDelaySeconds(ctx, channel.expiresAt);
-  await ctx.jobs.send(RENEW_JOB, { channelId: channel.id }, { tx, singletonKey: channel.id, ...(delay > 0 ? { startAfter: Math.round(delay * 1000) / 1000 } : {}) });
+  await renewChannelJob.send(ctx, { channelId: channel.id }, { tx, singletonKey: channel.id, ...(delay > 0 ? { startAfter: Math.round(delay * 1000) / 1000 } : {}) });
 }

@@ -1,7 +1,7 @@
 // Per-service state of the channels module: the webhook's channel cache, its batched lookup and
-// durable-note writer. Keyed by the database handle, so that two services booted in one process
-// (tests) never share a cache, while every verb of one service (jobs, hooks, webhook) does.
-import type { Ctx } from '../context/index.ts';
+// durable-note writer. Kept by the context (a ModuleLocal), so that two services booted in one
+// process (tests) never share a cache, while every verb of one service (jobs, hooks, webhook) does.
+import { ModuleLocal, type Ctx } from '../context/index.ts';
 import { ChannelCache } from './channel-cache.ts';
 import { createChannelLoader, createNotificationWriter, type NoteRequest, type NoteResult } from './notification-writer.ts';
 import type { CachedChannel } from './channel-cache.ts';
@@ -19,36 +19,33 @@ export interface ChannelsRuntime {
   warnedNoPublicUrl: boolean;
 }
 
-const runtimes = new WeakMap<object, ChannelsRuntime>();
+const channelsRuntime = new ModuleLocal<ChannelsRuntime>('channels', (ctx) => {
+  // Without the caller's transaction: the drainer and writer outlive the verb that first asks.
+  const { tx: _tx, ...base } = ctx;
+  const cache = new ChannelCache();
+  const holds = new SyncRequestHolds();
+  const requestDrain = createDrainer(base, holds);
+  return {
+    cache,
+    holds,
+    loadChannel: createChannelLoader(base, cache),
+    note: createNotificationWriter(base, cache, holds, requestDrain),
+    requestDrain,
+    warnedNoPublicUrl: false,
+  };
+});
 
-export function runtimeFor(ctx: Ctx): ChannelsRuntime {
-  let rt = runtimes.get(ctx.db);
-  if (!rt) {
-    const cache = new ChannelCache();
-    const holds = new SyncRequestHolds();
-    const requestDrain = createDrainer(ctx, holds);
-    rt = {
-      cache,
-      holds,
-      loadChannel: createChannelLoader(ctx, cache),
-      note: createNotificationWriter(ctx, cache, holds, requestDrain),
-      requestDrain,
-      warnedNoPublicUrl: false,
-    };
-    runtimes.set(ctx.db, rt);
-  }
-  return rt;
-}
+export const runtimeFor = (ctx: Ctx): ChannelsRuntime => ctx.locals.get(ctx, channelsRuntime);
 
 /** Forget cached rows after this process renewed or stopped channels. */
 export function forgetChannels(ctx: Ctx, ids: Iterable<string>): void {
-  const rt = runtimes.get(ctx.db);
+  const rt = ctx.locals.peek(channelsRuntime);
   if (!rt) return;
   for (const id of ids) rt.cache.invalidate(id);
 }
 
 export function forgetOwnerChannels(ctx: Ctx, ownerId: string): void {
-  runtimes.get(ctx.db)?.cache.invalidateWhere((c) => c.ownerId === ownerId);
+  ctx.locals.peek(channelsRuntime)?.cache.invalidateWhere((c) => c.ownerId === ownerId);
 }
 
 /** The watch address, or undefined (and one log line per process) when PUBLIC_URL is unset. */

@@ -4,10 +4,10 @@
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { isAppError } from '../errors/index.ts';
-import { STOP_JOB } from './job-names.ts';
 import { stopAtGoogle } from './google-calls.ts';
 import { channelById, markStoppedAtGoogle, recordError, setStatus, stopAll, type Channel } from './queries.ts';
 import { forgetChannels } from './runtime.ts';
+import { stopChannelJob } from './jobs.ts';
 
 export interface StopSummary {
   stopped: number;
@@ -65,7 +65,7 @@ export async function stopChannelsInTx(
   if (opts.callGoogle) {
     for (const r of rows) {
       if (r.resourceId && r.status !== 'expired') {
-        await ctx.jobs.send(STOP_JOB, { channelId: r.id, ownerId: r.ownerId, resourceId: r.resourceId }, { tx });
+        await stopChannelJob.send(ctx, { channelId: r.id, ownerId: r.ownerId, resourceId: r.resourceId }, { tx });
       }
     }
   }

@@ -4,7 +4,7 @@
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import { openDatabase, runMigrations } from '../db/index.ts';
-import { openContext, type OpenedContext } from '../service.ts';
+import { openContext, type OpenedContext } from '../composition/service.ts';
 import { runChannelsCommand, listChannels, CHANNELS_USAGE } from '../channels/index.ts';
 import { resyncOwner, rotateKey as rotateLinksKey, listOwners, getOwner } from '../links/index.ts';
 import { getCalendar } from '../sync/index.ts';

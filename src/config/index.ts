@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   FANOUT_RETRY_BASE_SECONDS: z.coerce.number().min(0).default(15),
   /** A subscription whose every delivery failed for this long is disabled. */
   FANOUT_DISABLE_AFTER_SECONDS: z.coerce.number().int().positive().default(86400),
+  /** The changes feed keeps this many days; an older cursor is told to resync from events.list. */
+  CHANGES_RETENTION_DAYS: z.coerce.number().positive().default(30),
   AVAILABILITY_HORIZON_DAYS: z.coerce.number().int().positive().default(180),
   /** Connections per pool (the app's and pg-boss's each); the embedded database uses fewer. */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
@@ -141,6 +143,7 @@ export interface Config {
     resumeMaxAgeSeconds: number;
   };
   fanout: { timeoutMs: number; maxAttempts: number; allowPrivate: boolean; retryBaseSeconds: number; disableAfterSeconds: number };
+  changes: { retentionDays: number };
   availability: { horizonDays: number };
   shutdownTimeoutMs: number;
   jobsPollSeconds: number;
@@ -331,6 +334,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       retryBaseSeconds: env.FANOUT_RETRY_BASE_SECONDS,
       disableAfterSeconds: env.FANOUT_DISABLE_AFTER_SECONDS,
     },
+    changes: { retentionDays: env.CHANGES_RETENTION_DAYS },
     availability: { horizonDays: env.AVAILABILITY_HORIZON_DAYS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsPollSeconds: env.JOBS_POLL_SECONDS,

@@ -7,7 +7,7 @@ import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { runMigrations } from './migrate.ts';
 
-export { runMigrations };
+export { runMigrations, startEmbeddedPostgres };
 
 export type Database = PostgresJsDatabase<Record<string, never>>;
 export type Transaction = PgTransaction<PostgresJsQueryResultHKT, Record<string, never>, ExtractTablesWithRelations<Record<string, never>>>;

@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'UNAUTHENTICATED',
   'VALIDATION',
+  /** The request was valid once but no longer is (a changes cursor older than the feed keeps). */
+  'PRECONDITION_FAILED',
   'UPSTREAM_GONE',
   'UPSTREAM_RATE_LIMITED',
   'UPSTREAM_AUTH',
@@ -38,6 +40,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
   VALIDATION: 400,
+  PRECONDITION_FAILED: 412,
   UPSTREAM_GONE: 502,
   UPSTREAM_RATE_LIMITED: 503,
   UPSTREAM_AUTH: 502,

@@ -3,7 +3,7 @@
 // jitter, Retry-After honoured) until the attempts run out. Any other answer, a redirect, or an
 // address our policy refuses: dead at once. A dead delivery completes its job, so the deliveries
 // behind it in the same key are not held back (see docs/fanout.md, "Order").
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { decrypt } from '../crypto/index.ts';
 import { AppError } from '../errors/index.ts';
@@ -11,20 +11,10 @@ import { deliveries, subscriptions, type Delivery, type Subscription } from '../
 import { postWebhook, type PostOutcome } from './http-post.ts';
 import { signedHeaders } from './sign.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
-import { DELIVER_JOB } from './publish.ts';
+import { deliverJob, DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT } from './jobs.ts';
 
-/** pg-boss retries a deliver job at most this often; the handler gives up first (maxAttempts). */
-export const DELIVER_RETRY_LIMIT = 100;
-/**
- * pg-boss expires (and retries) a job active longer than this: the key would then have two jobs at
- * work. Every attempt is bounded well below it (MAX_TIMEOUT_MS), and the drain stops in time.
- */
-export const DELIVER_EXPIRE_SECONDS = 300;
+/** The longest a subscriber may take to answer (an attempt's timeout is capped here). */
 export const MAX_TIMEOUT_MS = 120_000;
-/** Worker slots of `fanout.deliver` per process. */
-export const DELIVER_SLOTS = 16;
-/** At most this many of them (all processes together) work for one subscription at a time. */
-export const SUBSCRIPTION_SLOTS = 8;
 
 export type AttemptVerdict =
   | { kind: 'delivered'; status: number }
@@ -118,8 +108,7 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
   let after = head.id;
   let stop = false;
   while (!stop && drained < DRAIN_MAX && inTime()) {
-    // pg-boss orders a key by (created_on, id): created_on is the enqueuing transaction's now(),
-    // which is also the delivery's created_at, and the job id is the delivery id (until a replay).
+    // The stream's order: positions (commit order, see publish.ts), not the queue's (created_on).
     const next = await ctx.db
       .select()
       .from(deliveries)
@@ -127,15 +116,15 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
         and(
           eq(deliveries.streamKey, head.streamKey),
           eq(deliveries.status, 'pending'),
-          sql`(${deliveries.createdAt}, ${deliveries.jobId}) > (select d.created_at, d.job_id from deliveries d where d.id = ${after})`,
+          sql`(${deliveries.position}, ${deliveries.createdAt}, ${deliveries.id}) > (select d.position, d.created_at, d.id from deliveries d where d.id = ${after})`,
         ),
       )
-      .orderBy(asc(deliveries.createdAt), asc(deliveries.jobId))
+      .orderBy(...STREAM_ORDER)
       .limit(Math.min(DRAIN_BATCH, DRAIN_MAX - drained));
     if (next.length === 0) break;
-    const sent: Array<{ id: string; at: string; status: number }> = [];
+    const sent: Array<{ id: string; jobId: string; at: string; status: number }> = [];
     for (const d of next) {
-      if (d.replays > 0 || d.attempts > 0 || d.jobId !== d.id || drained + sent.length >= DRAIN_MAX || !inTime()) {
+      if (d.replays > 0 || d.attempts > 0 || !d.jobId || drained + sent.length >= DRAIN_MAX || !inTime()) {
         stop = true;
         break;
       }
@@ -147,11 +136,11 @@ async function drainStream(ctx: Ctx, sub: Subscription, head: Delivery, jobStart
         break;
       }
       ctx.metrics.fanoutDeliveryLag.observe(Math.max(0, now.getTime() - d.occurredAt.getTime()) / 1000);
-      sent.push({ id: d.id, at: now.toISOString(), status: verdict.status });
+      sent.push({ id: d.id, jobId: d.jobId, at: now.toISOString(), status: verdict.status });
     }
     if (sent.length === 0) break;
     await recordDrained(ctx, sent);
-    await ctx.jobs.boss.complete(DELIVER_JOB, sent.map((d) => d.id), { drainedBy: head.id }, { includeQueued: true });
+    await ctx.jobs.boss.complete(deliverJob.name, sent.map((d) => d.jobId), { drainedBy: head.id }, { includeQueued: true });
     drained += sent.length;
     after = sent[sent.length - 1]!.id;
   }
@@ -168,25 +157,59 @@ async function recordDrained(ctx: Ctx, sent: Array<{ id: string; at: string; sta
      where d.id = u.id and d.status = 'pending'`);
 }
 
+const STREAM_ORDER = [asc(deliveries.position), asc(deliveries.createdAt), asc(deliveries.id)];
+
+/**
+ * pg-boss runs a key's jobs by (created_on, id), and created_on is the enqueuing transaction's
+ * start: of two transactions publishing to one calendar, the one that started first comes first,
+ * even when it committed last. Positions follow commit order (publish.ts). So a job first takes over
+ * the earliest pending delivery of its stream, if that is not its own: the two jobs swap what they
+ * carry (job_id), and the other job will carry this one's delivery. Only one job of a stream runs at
+ * a time (key_strict_fifo), so nothing else moves these rows meanwhile. Replays stay out of it: a
+ * replay is delivered at the tail of its stream.
+ */
+async function takeOverHead(ctx: Ctx, own: Delivery, jobId: string): Promise<Delivery> {
+  const [head] = await ctx.db
+    .select()
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.streamKey, own.streamKey),
+        eq(deliveries.status, 'pending'),
+        eq(deliveries.replays, 0),
+        isNotNull(deliveries.jobId),
+        sql`(${deliveries.position}, ${deliveries.createdAt}, ${deliveries.id}) < (${own.position}, ${own.createdAt.toISOString()}::timestamptz, ${own.id}::uuid)`,
+      ),
+    )
+    .orderBy(...STREAM_ORDER)
+    .limit(1);
+  if (!head) return own;
+  await ctx.db.execute(sql`
+    update deliveries set job_id = case when id = ${own.id}::uuid then ${head.jobId}::uuid else ${jobId}::uuid end
+     where id in (${own.id}::uuid, ${head.id}::uuid)`);
+  ctx.log.debug({ jobId, deliveryId: head.id, handedOver: own.id }, 'fanout: an earlier delivery of the stream taken over');
+  return { ...head, jobId };
+}
+
 /**
  * `drain` (default true) relies on the key_strict_fifo queue: no other job of the stream can be
  * active meanwhile. Off for a handler on any other queue.
  */
 export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: string }, opts: { drain?: boolean } = {}): Promise<DeliverResult> {
   const jobStarted = Date.now();
+  // The delivery this job carries now: its own, or another of its stream's since a take-over.
   const [row] = await ctx.db
     .select({ delivery: deliveries, sub: subscriptions })
     .from(deliveries)
     .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
-    .where(eq(deliveries.id, deliveryId));
+    .where(eq(deliveries.jobId, job.id));
   // Deleted with its subscription, already settled, or superseded by a replay's job.
-  if (!row || row.delivery.status !== 'pending' || (row.delivery.jobId && row.delivery.jobId !== job.id)) {
-    return { deliveryId, outcome: 'skipped' };
-  }
-  const { delivery, sub } = row;
+  if (!row || row.delivery.status !== 'pending') return { deliveryId, outcome: 'skipped' };
+  const { sub } = row;
+  const delivery = row.delivery.replays === 0 ? await takeOverHead(ctx, row.delivery, job.id) : row.delivery;
   if (sub.status !== 'active') {
     await markDead(ctx, delivery, null, `subscription disabled: ${sub.disabledReason ?? 'no reason given'}`, { attempted: false });
-    return { deliveryId, outcome: 'dead', error: 'subscription disabled' };
+    return { deliveryId: delivery.id, outcome: 'dead', error: 'subscription disabled' };
   }
 
   const verdict = await sendOnce(ctx, sub, delivery);
@@ -207,7 +230,7 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
       await ctx.db.update(subscriptions).set({ lastSuccessAt: now, failingSince: null, updatedAt: now }).where(eq(subscriptions.id, sub.id));
     }
     const drained = opts.drain !== false && delivery.replays === 0 ? await drainStream(ctx, sub, delivery, jobStarted) : 0;
-    return { deliveryId, outcome: 'delivered', attempts, ...(drained ? { drained } : {}) };
+    return { deliveryId: delivery.id, outcome: 'delivered', attempts, ...(drained ? { drained } : {}) };
   }
 
   const disabled = await recordFailure(ctx, sub, verdict.error, now);
@@ -219,7 +242,7 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
           ? `${verdict.error}; subscription disabled: ${disabled}`
           : `gave up after ${attempts} attempts: ${verdict.error}`;
     await markDead(ctx, delivery, verdict.status, why, { attempted: true });
-    return { deliveryId, outcome: 'dead', attempts, error: why };
+    return { deliveryId: delivery.id, outcome: 'dead', attempts, error: why };
   }
 
   const delay = nextDelaySeconds(attempts, ctx.config.fanout.retryBaseSeconds, verdict.kind === 'retry' ? verdict.retryAfterSeconds : undefined);
@@ -227,9 +250,9 @@ export async function deliverOnce(ctx: Ctx, deliveryId: string, job: { id: strin
     .update(deliveries)
     .set({ attempts, lastStatus: verdict.status, lastError: verdict.error, lastAttemptAt: now, nextAttemptAt: new Date(now.getTime() + delay * 1000) })
     .where(eq(deliveries.id, delivery.id));
-  await ctx.jobs.setRetryDelay(DELIVER_JOB, job.id, delay);
+  await ctx.jobs.setRetryDelay(deliverJob.name, job.id, delay);
   // Failing the job keeps it at the head of its key: nothing behind it overtakes it.
-  throw new AppError('UPSTREAM_ERROR', `delivery ${deliveryId} attempt ${attempts} failed (${verdict.error}); retrying in ${Math.round(delay)} s`);
+  throw new AppError('UPSTREAM_ERROR', `delivery ${delivery.id} attempt ${attempts} failed (${verdict.error}); retrying in ${Math.round(delay)} s`);
 }
 
 async function markDead(ctx: Ctx, delivery: Delivery, status: number | null, error: string, opts: { attempted: boolean }): Promise<void> {

@@ -5,7 +5,7 @@ import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { deliveries, subscriptions, type Delivery } from '../../schema/fanout.ts';
 import { monotonicUuid } from './ids.ts';
-import { DELIVER_JOB } from './publish.ts';
+import { deliverJob } from './jobs.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
@@ -122,7 +122,7 @@ export async function replayDelivery(ctx: Ctx, id: string): Promise<DeliveryView
       })
       .where(eq(deliveries.id, id))
       .returning();
-    await ctx.jobs.send(DELIVER_JOB, { deliveryId: id }, { tx, singletonKey: row.delivery.streamKey, id: jobId, group: { id: row.delivery.subscriptionId } });
+    await deliverJob.send(ctx, { deliveryId: id }, { tx, singletonKey: row.delivery.streamKey, id: jobId, group: { id: row.delivery.subscriptionId } });
     ctx.log.info({ deliveryId: id, jobId }, 'delivery replayed');
     return deliveryView(updated!);
   });

@@ -2,13 +2,21 @@
 // the key_strict_fifo policy (singletonKey = the delivery's stream key), and a daily prune.
 import { z } from 'zod';
 import { defineJob } from '../jobs/index.ts';
-import { DELIVER_JOB } from './publish.ts';
-import { DELIVER_EXPIRE_SECONDS, DELIVER_RETRY_LIMIT, DELIVER_SLOTS, SUBSCRIPTION_SLOTS, deliverOnce } from './deliver.ts';
-import { pruneDeliveries } from './prune.ts';
-import { unblockStreams } from './unblock.ts';
+
+/** pg-boss retries a deliver job at most this often; the handler gives up first (maxAttempts). */
+export const DELIVER_RETRY_LIMIT = 100;
+/**
+ * pg-boss expires (and retries) a job active longer than this: the key would then have two jobs at
+ * work. Every attempt is bounded well below it (deliver.ts's MAX_TIMEOUT_MS), and the drain stops in time.
+ */
+export const DELIVER_EXPIRE_SECONDS = 300;
+/** Worker slots of `fanout.deliver` per process. */
+export const DELIVER_SLOTS = 16;
+/** At most this many of them (all processes together) work for one subscription at a time. */
+export const SUBSCRIPTION_SLOTS = 8;
 
 export const deliverJob = defineJob({
-  name: DELIVER_JOB,
+  name: 'fanout.deliver',
   schema: z.object({ deliveryId: z.uuid() }),
   policy: 'key_strict_fifo',
   // The handler decides when to give up (FANOUT_MAX_ATTEMPTS) and sets each retry's delay itself;
@@ -37,7 +45,10 @@ export const deliverJob = defineJob({
   // the one or two streams the transaction fed. The enqueuing process wakes as many of its own
   // workers as it fed streams (publish.ts); other processes find the jobs at their poll.
   notify: false,
-  handler: (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job),
+  handler: async () => {
+    const { deliverOnce } = await import('./deliver.ts');
+    return (ctx, data, job) => deliverOnce(ctx, data.deliveryId, job);
+  },
 });
 
 export const pruneJob = defineJob({
@@ -46,7 +57,7 @@ export const pruneJob = defineJob({
   cron: '17 3 * * *',
   cronData: {},
   retryLimit: 2,
-  handler: (ctx) => pruneDeliveries(ctx),
+  handler: () => import('./prune.ts').then((m) => m.pruneDeliveries),
 });
 
 export const unblockJob = defineJob({
@@ -55,7 +66,7 @@ export const unblockJob = defineJob({
   cron: '*/10 * * * *',
   cronData: {},
   retryLimit: 2,
-  handler: (ctx) => unblockStreams(ctx),
+  handler: () => import('./unblock.ts').then((m) => m.unblockStreams),
 });
 
 export const fanoutJobs = [deliverJob, pruneJob, unblockJob];

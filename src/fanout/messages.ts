@@ -1,6 +1,6 @@
 // Turns what the other modules report (change sets, calendar changes, owner events, domain events)
 // into fan-out messages: the mirror row after the change and, for updates, which of its fields changed.
-import type { CalendarChange, ChangeSet, EventChange, MirrorEvent } from '../sync/index.ts';
+import type { CalendarChange, ChangeSet, EventChange, MirrorEvent } from '../context/index.ts';
 import type { DomainEvent, Message, WebhookType } from './types.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -1,17 +1,20 @@
 // tRPC transports of fan-out: validate, call one verb, map the result.
 import { z } from 'zod';
-import { router, serviceProcedure } from '../api/index.ts';
-import { WebhookTypeSchema } from './types.ts';
+import { CalendarId, ExternalOwnerId, InstantDate, router, serviceProcedure, SubscriptionId, Url } from '../api/index.ts';
+import { PAYLOADS, WebhookTypeSchema } from './types.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, testSubscription } from './subscriptions.ts';
+import { replaySubscription } from './replay.ts';
 
 const CreateSubscriptionInput = z.object({
-  url: z.string().min(1).max(2048),
-  externalOwnerId: z.string().min(1).max(256).optional(),
-  calendarId: z.string().min(1).max(1024).optional(),
+  url: Url,
+  externalOwnerId: ExternalOwnerId.optional(),
+  calendarId: CalendarId.optional(),
   types: z.array(WebhookTypeSchema).min(1).max(20).optional(),
+  payload: z.enum(PAYLOADS).optional(),
 });
-const ListSubscriptionsInput = z.object({ externalOwnerId: z.string().min(1).max(256).optional() }).optional();
-const SubscriptionIdInput = z.object({ id: z.uuid() });
+const ListSubscriptionsInput = z.object({ externalOwnerId: ExternalOwnerId.optional() }).optional();
+const SubscriptionIdInput = z.object({ id: SubscriptionId });
+const ReplaySubscriptionInput = z.object({ id: SubscriptionId, from: InstantDate });
 
 export const fanoutRouter = router({
   subscriptions: router({
@@ -19,5 +22,6 @@ export const fanoutRouter = router({
     list: serviceProcedure.input(ListSubscriptionsInput).query(async ({ ctx, input }) => ({ items: await listSubscriptions(ctx.app, input ?? {}) })),
     delete: serviceProcedure.input(SubscriptionIdInput).mutation(({ ctx, input }) => deleteSubscription(ctx.app, input.id)),
     test: serviceProcedure.input(SubscriptionIdInput).mutation(({ ctx, input }) => testSubscription(ctx.app, input.id)),
+    replay: serviceProcedure.input(ReplaySubscriptionInput).mutation(({ ctx, input }) => replaySubscription(ctx.app, input.id, input.from)),
   }),
 });

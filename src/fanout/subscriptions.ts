@@ -10,7 +10,7 @@ import { parseSubscriberUrl, resolveTarget } from './address-policy.ts';
 import { newWebhookSecret } from './sign.ts';
 import { monotonicUuid } from './ids.ts';
 import { sendOnce, type AttemptVerdict } from './deliver.ts';
-import { PING_TYPE, type DeliveryBody, type WebhookType } from './types.ts';
+import { PING_TYPE, type DeliveryBody, type Payload, type WebhookType } from './types.ts';
 
 export interface SubscriptionView {
   id: string;
@@ -19,6 +19,7 @@ export interface SubscriptionView {
   calendarId: string | null;
   /** null: every type. */
   types: string[] | null;
+  payload: Payload;
   status: 'active' | 'disabled';
   disabledReason: string | null;
   disabledAt: Date | null;
@@ -36,6 +37,7 @@ export function subscriptionView(s: Subscription): SubscriptionView {
     externalOwnerId: s.externalOwnerId,
     calendarId: s.calendarId,
     types: s.types,
+    payload: s.payload === 'thin' ? 'thin' : 'full',
     status: s.status === 'disabled' ? 'disabled' : 'active',
     disabledReason: s.disabledReason,
     disabledAt: s.disabledAt,
@@ -67,7 +69,7 @@ async function checkUrlAtCreate(ctx: Ctx, raw: string): Promise<string> {
 
 export async function createSubscription(
   ctx: Ctx,
-  input: { url: string; externalOwnerId?: string; calendarId?: string; types?: WebhookType[] },
+  input: { url: string; externalOwnerId?: string; calendarId?: string; types?: WebhookType[]; payload?: Payload },
 ): Promise<{ id: string; secret: string }> {
   const url = await checkUrlAtCreate(ctx, input.url);
   let ownerId: string | null = null;
@@ -93,6 +95,7 @@ export async function createSubscription(
       externalOwnerId: input.externalOwnerId ?? null,
       calendarId,
       types,
+      payload: input.payload ?? 'full',
       secretEnc: encrypt(ctx.keyring, secret, `subscriptions.secret_enc:${id}`),
     })
     .returning({ id: subscriptions.id });

@@ -20,6 +20,14 @@ export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 /** `subscriptions.test` sends this one; it is not subscribable. */
 export const PING_TYPE = 'ping';
 
+/**
+ * What a thin subscription (`payload: 'thin'`) receives instead of the mirror's changes: a pointer
+ * into the changes feed, one per change set and subscription. Domain events, not in the feed, stay full.
+ */
+export const THIN_TYPE = 'changes.available';
+export const PAYLOADS = ['full', 'thin'] as const;
+export type Payload = (typeof PAYLOADS)[number];
+
 export const WebhookTypeSchema = z.enum(WEBHOOK_TYPES);
 
 export interface DomainEvent {
@@ -33,7 +41,11 @@ export interface DomainEvent {
 
 /** One thing that happened, before it is matched against subscriptions. */
 export interface Message {
-  type: WebhookType;
+  type: WebhookType | typeof THIN_TYPE;
+  /** THIN_TYPE: the types of the changes it announces (matched against a subscription's types). */
+  covers?: WebhookType[];
+  /** THIN_TYPE: where the changes feed has them (the cursor of the last one). */
+  cursor?: string;
   ownerId: string;
   externalOwnerId: string;
   calendarId: string | null;
@@ -45,7 +57,7 @@ export interface Message {
 
 /** The JSON body of a delivery (signed per Standard Webhooks). */
 export interface DeliveryBody {
-  type: WebhookType | typeof PING_TYPE;
+  type: WebhookType | typeof PING_TYPE | typeof THIN_TYPE;
   ownerId: string | null;
   externalOwnerId: string | null;
   calendarId: string | null;

@@ -1,6 +1,7 @@
 // pg-boss in the same Postgres: declared jobs (name, zod payload, queue policy, retries, optional
-// cron, handler), a typed `send` that can join the caller's transaction (the outbox), and a way to
-// wake the local worker at once instead of waiting for its next poll.
+// cron, a lazily loaded handler), each a typed handle whose `send` can join the caller's
+// transaction (the outbox), and a way to wake the local worker at once instead of waiting for its
+// next poll.
 import { PgBoss, fromDrizzle, type QueuePolicy, type Job } from 'pg-boss';
 import { sql as drizzleSql } from 'drizzle-orm';
 import type { z } from 'zod';
@@ -54,8 +55,33 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   notify?: boolean;
   /** A cron expression (UTC): the job is sent with `cronData` on that schedule. */
   cron?: string;
-  cronData?: z.infer<S>;
-  handler: (ctx: Ctx, data: z.infer<S>, job: JobInfo) => Promise<unknown>;
+  cronData?: z.input<S>;
+  /**
+   * Loads the handler, e.g. `() => import('./renew.ts').then((m) => m.runRenewJob)`: once per
+   * process, on the first job of the queue. A module's jobs.ts then imports no handler file, so a
+   * handler can send the jobs declared beside it without an import cycle.
+   */
+  handler: () => Promise<JobHandler<z.output<S>>>;
+}
+
+export type JobHandler<T> = (ctx: Ctx, data: T, job: JobInfo) => Promise<unknown>;
+
+/**
+ * A declared job: the one place that names its queue. Payloads are typed from the schema's input
+ * (what `send` parses: defaults may be left out); the handler receives its output. `send` and the
+ * worker both parse with the schema, so a payload built around the types (a cast, JSON) fails at
+ * the sender, and one already queued under an older schema fails its job without retry.
+ */
+export interface JobHandle<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  /** What `Jobs.declare` takes (CalwatchModule.jobs lists the handles). */
+  readonly definition: JobDefinition;
+  /** Enqueues one job (inside `opts.tx` when given); null when pg-boss's policy collapsed it. */
+  send(ctx: Pick<Ctx, 'jobs'>, data: z.input<S>, opts?: SendOptions): Promise<string | null>;
+  /** Many jobs of this queue in one INSERT (inside `opts.tx` when given). */
+  sendMany(ctx: Pick<Ctx, 'jobs'>, items: Array<SendManyItem<z.input<S>>>, opts?: SendManyOptions): Promise<void>;
+  /** Wakes this process's workers for the queue now (see Jobs.wake). */
+  wake(ctx: Pick<Ctx, 'jobs'>, count?: number): void;
 }
 
 /**
@@ -70,7 +96,24 @@ export const JOB_HEARTBEAT_SECONDS = 10;
 /** How often pg-boss looks for missed heartbeats and expired jobs (its default pass is every 60 s). */
 export const JOB_MONITOR_SECONDS = 10;
 
-export const defineJob = <S extends z.ZodType>(def: JobDefinition<S>): JobDefinition => def as unknown as JobDefinition;
+export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobHandle<S> {
+  let loading: Promise<JobHandler<z.output<S>>> | undefined;
+  // A failed import is not kept: the job's retry loads again.
+  const handler = () =>
+    (loading ??= def.handler().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
+  const handle: JobHandle<S> = {
+    name: def.name,
+    // The payload type ends here: Jobs holds definitions of every schema side by side.
+    definition: { ...def, handler } as unknown as JobDefinition,
+    send: (ctx, data, opts) => ctx.jobs.send(handle, data, opts),
+    sendMany: (ctx, items, opts) => ctx.jobs.sendMany(handle, items, opts),
+    wake: (ctx, count) => ctx.jobs.wake(def.name, count),
+  };
+  return handle;
+}
 
 export interface SendOptions {
   /** Enqueue inside this transaction: the job exists only if the transaction commits. */
@@ -86,6 +129,9 @@ export interface SendOptions {
   /** How many of this process's workers to wake for it, idle ones first (default: all of them). */
   wake?: number;
 }
+
+export type SendManyItem<T> = { data: T } & Omit<SendOptions, 'tx' | 'wake'>;
+export type SendManyOptions = Pick<SendOptions, 'tx' | 'wake'>;
 
 /**
  * Job priorities, shared by every queue: work someone waits for (a booking, a swap, a sync after a
@@ -231,7 +277,8 @@ export class Jobs {
       return { id: job.id, status: 'deadletter', output: { error: 'invalid payload' } };
     }
     try {
-      const output = await def.handler(ctx, parsed.data, {
+      const handler = await def.handler();
+      const output = await handler(ctx, parsed.data, {
         id: job.id,
         name: def.name,
         retryCount: job.retryCount,
@@ -257,9 +304,10 @@ export class Jobs {
   /**
    * Enqueues one job and wakes this process's workers for it: at once, after the commit of
    * `opts.tx`, or when a deferred job comes due (other processes hear of it through LISTEN/NOTIFY,
-   * or poll on PGlite).
+   * or poll on PGlite). Through the job's handle (`job.send(ctx, data)`), which names its queue.
    */
-  async send(name: string, data: object, opts: SendOptions = {}): Promise<string | null> {
+  async send<S extends z.ZodType>(job: JobHandle<S>, data: z.input<S>, opts: SendOptions = {}): Promise<string | null> {
+    const name = job.name;
     const def = this.definitions.get(name);
     if (!def) throw new Error(`unknown job ${name}`);
     const payload = def.schema.parse(data) as object;
@@ -276,7 +324,8 @@ export class Jobs {
   }
 
   /** Many jobs of one queue in one INSERT (inside `opts.tx` when given): for fan-outs of hundreds. */
-  async sendMany(name: string, jobs: Array<{ data: object } & Omit<SendOptions, 'tx' | 'wake'>>, opts: { tx?: Executor; wake?: number } = {}): Promise<void> {
+  async sendMany<S extends z.ZodType>(job: JobHandle<S>, jobs: Array<SendManyItem<z.input<S>>>, opts: SendManyOptions = {}): Promise<void> {
+    const name = job.name;
     const def = this.definitions.get(name);
     if (!def) throw new Error(`unknown job ${name}`);
     if (jobs.length === 0) return;

@@ -2,13 +2,12 @@
 // refresh at a time per owner across processes. The lock is a lease on the owner's row, taken and
 // released by single statements: no transaction and no connection is held while Google answers.
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { decrypt, encrypt, randomToken } from '../crypto/index.ts';
 import { classifyGoogleError, createOAuthClient } from '../google/index.ts';
 import { owners, type Owner as OwnerRow } from '../../schema/links.ts';
 import { linksTransaction } from './transaction.ts';
-import { dispatchOwnerEvent } from './hooks.ts';
+import { dispatchOwnerEvent, inTransaction, type Ctx } from '../context/index.ts';
 import { ownerRowById } from './owners.ts';
 
 /** Refresh when less than this remains, so that a call started now does not outlive its token. */
@@ -192,7 +191,7 @@ async function markRevoked(ctx: Ctx, row: OwnerRow, leaseId: string, raw: unknow
       .where(and(eq(owners.id, row.id), eq(owners.refreshLeaseId, leaseId), eq(owners.refreshTokenEnc, row.refreshTokenEnc!)))
       .returning({ id: owners.id });
     if (!updated) return false;
-    await dispatchOwnerEvent(tx, ctx, { type: 'revoked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    await dispatchOwnerEvent(inTransaction(ctx, tx), { type: 'revoked', ownerId: row.id, externalOwnerId: row.externalOwnerId });
     return true;
   });
   if (revoked) ctx.log.warn({ ownerId: row.id, externalOwnerId: row.externalOwnerId }, 'Google grant revoked (invalid_grant): owner marked revoked');

@@ -3,21 +3,6 @@ import type { CalwatchModule } from '../context/index.ts';
 import { linksRoutes } from './routes.ts';
 
 export { linksRouter } from './router.ts';
-export {
-  onOwnerEvent,
-  beforeUnlink,
-  provideCalendarStatus,
-  provideCalendarFreshness,
-  type CalendarFreshness,
-  type CalendarFreshnessProvider,
-  type FreshnessReason,
-  type OwnerEvent,
-  type OwnerEventType,
-  type OwnerEventHandler,
-  type BeforeUnlinkHandler,
-  type CalendarStatus,
-  type CalendarStatusProvider,
-} from './hooks.ts';
 export { getOwner, findOwnerByExternalId, recordOwnerSync, listOwners, type Owner, type OwnerStatus } from './owners.ts';
 export { withCalendar } from './with-calendar.ts';
 export { accessTokenFor } from './access-token.ts';

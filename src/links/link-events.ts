@@ -1,11 +1,11 @@
 // The link events of the WebhookDB model, validated once here for both transports (tRPC links.event
 // and POST /link-events), and dispatched to their verb.
 import { z } from 'zod';
+import { ExternalOwnerId } from '../api/index.ts';
 import type { Ctx } from '../context/index.ts';
 import { linkOwner, refreshOwnerToken, resyncOwner, unlinkOwner, type LinkResult } from './link-owner.ts';
 
 const notBlank = (s: string) => s.trim().length > 0;
-export const ExternalOwnerId = z.string().min(1).max(255).refine(notBlank, 'must not be blank');
 export const RefreshToken = z.string().min(1).max(2048).refine(notBlank, 'must not be blank');
 
 export const LinkEventInput = z.discriminatedUnion('type', [

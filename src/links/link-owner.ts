@@ -1,13 +1,12 @@
 // The link verbs: LINKED, REFRESHED, RESYNC and UNLINKED. Each changes links' rows and dispatches
 // the owner event in one transaction; Google is only called outside it (revocation on unlink).
 import { eq } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { encrypt, decrypt } from '../crypto/index.ts';
 import { createOAuthClient, classifyGoogleError } from '../google/index.ts';
 import { owners, oauthStates, ownerTombstones, type Owner as OwnerRow } from '../../schema/links.ts';
 import { linksTransaction } from './transaction.ts';
-import { dispatchOwnerEvent, runBeforeUnlink } from './hooks.ts';
+import { dispatchOwnerEvent, inTransaction, runBeforeUnlink, type Ctx } from '../context/index.ts';
 import { UNLINKING, UNLINKING_MS } from './access-token.ts';
 import { latestTombstone, ownerRowByExternalId, type OwnerStatus } from './owners.ts';
 import { identifyGrant, missingScopes, type GrantIdentity } from './grant-identity.ts';
@@ -157,7 +156,7 @@ async function storeGrant(
     })
     .where(eq(owners.id, row.id));
   if (problem) return { result: { ownerId: row.id, status: 'revoked' } };
-  await dispatchOwnerEvent(tx, ctx, { type: event, ownerId: row.id, externalOwnerId: row.externalOwnerId });
+  await dispatchOwnerEvent(inTransaction(ctx, tx), { type: event, ownerId: row.id, externalOwnerId: row.externalOwnerId });
   return { result: { ownerId: row.id, status: 'active' }, ...(replaced ? { replaced } : {}) };
 }
 
@@ -180,7 +179,7 @@ export async function resyncOwner(ctx: Ctx, input: { externalOwnerId: string }):
     if (row.status === 'revoked') {
       throw new AppError('CONFLICT', `owner ${input.externalOwnerId} has a revoked grant: send LINKED or REFRESHED first`);
     }
-    await dispatchOwnerEvent(tx, ctx, { type: 'resync', ownerId: row.id, externalOwnerId: row.externalOwnerId });
+    await dispatchOwnerEvent(inTransaction(ctx, tx), { type: 'resync', ownerId: row.id, externalOwnerId: row.externalOwnerId });
     return { ownerId: row.id, status: 'active' as const };
   });
 }
@@ -206,7 +205,7 @@ export async function unlinkOwner(ctx: Ctx, input: { externalOwnerId: string; ke
   return linksTransaction(ctx, async (tx) => {
     const locked = await ownerRowByExternalId(tx, input.externalOwnerId, { forUpdate: true });
     if (!locked || locked.id !== row.id) return alreadyUnlinked(ctx, input.externalOwnerId);
-    await dispatchOwnerEvent(tx, ctx, {
+    await dispatchOwnerEvent(inTransaction(ctx, tx), {
       type: 'unlinked',
       ownerId: row.id,
       externalOwnerId: row.externalOwnerId,

@@ -1,19 +1,19 @@
 // tRPC transports of links: validate, call one verb, map the result.
 import { z } from 'zod';
-import { router, serviceProcedure } from '../api/index.ts';
-import { applyLinkEvent, ExternalOwnerId, LinkEventInput } from './link-events.ts';
+import { ExternalOwnerId, router, serviceProcedure, Url } from '../api/index.ts';
+import { applyLinkEvent, LinkEventInput } from './link-events.ts';
 import { createTicket, finishOAuth, startOAuth } from './oauth.ts';
 import { getLinkStatus } from './status.ts';
 
 const OAuthStartInput = z.object({
   externalOwnerId: ExternalOwnerId,
-  returnTo: z.string().min(1).max(2048).optional(),
+  returnTo: Url.optional(),
   loginHint: z.string().min(1).max(320).optional(),
-  redirectUri: z.string().min(1).max(2048).optional(),
+  redirectUri: Url.optional(),
 });
 const OAuthTicketInput = z.object({
   externalOwnerId: ExternalOwnerId,
-  returnTo: z.string().min(1).max(2048).optional(),
+  returnTo: Url.optional(),
   loginHint: z.string().min(1).max(320).optional(),
 });
 const OAuthFinishInput = z.object({

@@ -1,7 +1,6 @@
 // links.get: the connection status of an owner as a frontend shows it.
-import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
-import { calendarFreshnessFor, calendarStatusFor, type CalendarFreshness } from './hooks.ts';
+import type { CalendarFreshness, Ctx } from '../context/index.ts';
 import { findOwnerByExternalId, type OwnerStatus } from './owners.ts';
 
 const iso = (d: Date | string | null | undefined) => (d == null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -34,7 +33,10 @@ export async function getLinkStatus(ctx: Ctx, input: { externalOwnerId: string }
   if (!owner) throw new AppError('NOT_FOUND', `no owner ${input.externalOwnerId}`);
   const [calendars, freshness] = owner.status === 'unlinked'
     ? [[], new Map<string, CalendarFreshness>()]
-    : await Promise.all([calendarStatusFor(ctx, owner.id), calendarFreshnessFor(ctx, owner.id)]);
+    : await Promise.all([
+        ctx.wiring.providers.calendarStatus?.(ctx, owner.id) ?? [],
+        ctx.wiring.providers.calendarFreshness?.(ctx, owner.id) ?? new Map<string, CalendarFreshness>(),
+      ]);
   return {
     ownerId: owner.id,
     externalOwnerId: owner.externalOwnerId,

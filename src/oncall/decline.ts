@@ -1,18 +1,17 @@
 // Declines: seen in the sync's change set (inside its transaction: only reads and an enqueue),
 // then recorded once by the `oncall.declined` job, which wakes the group's swap worker.
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
+import type { Ctx, TxCtx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import type { Logger } from '../log/index.ts';
 import { getOwner } from '../links/index.ts';
 import { publishDomainEvent } from '../fanout/index.ts';
-import type { ChangeSet, MirrorEvent } from '../sync/index.ts';
+import type { ChangeSet, MirrorEvent } from '../context/index.ts';
 import { shifts } from '../../schema/oncall.ts';
 import { groupById, groupsForCalendar, incomingAssignee, shiftById, shiftsForEvents, unfinishedSwapsOf } from './queries.ts';
-import { enqueueGroupSwaps, shiftData, SWAP_JOB } from './swap.ts';
+import { enqueueGroupSwaps, shiftData } from './swap.ts';
+import { declinedJob, swapJob } from './jobs.ts';
 import { dateIn } from './time.ts';
-
-export const DECLINED_JOB = 'oncall.declined';
 
 const responseOf = (ev: MirrorEvent | null | undefined, email: string) =>
   ev?.attendees.find((a) => a.email.toLowerCase() === email.toLowerCase())?.responseStatus;
@@ -21,7 +20,8 @@ const responseOf = (ev: MirrorEvent | null | undefined, email: string) =>
  * The change-set reactor: a shift whose assignee's response became `declined` on an event that
  * has not started -> one `oncall.declined` job. Anything else about the event changes nothing.
  */
-export async function detectDeclines(tx: Executor, ctx: Ctx, cs: ChangeSet): Promise<void> {
+export async function detectDeclines(ctx: TxCtx, cs: ChangeSet): Promise<void> {
+  const { tx } = ctx;
   const groups = await groupsForCalendar(tx, cs.ownerId, cs.calendarId);
   if (groups.length === 0) return;
   const changes = cs.changes.filter((c) => c.kind !== 'cancelled');
@@ -49,7 +49,7 @@ export async function detectDeclines(tx: Executor, ctx: Ctx, cs: ChangeSet): Pro
           log.info({ start: shift.startAt, end: shift.endAt }, 'decline of a shift that has already started or ended: ignored');
           continue;
         }
-        await ctx.jobs.send(DECLINED_JOB, { shiftId: shift.id, assigneeEmail: who }, { tx, singletonKey: `${shift.id}:${who}` });
+        await declinedJob.send(ctx, { shiftId: shift.id, assigneeEmail: who }, { tx, singletonKey: `${shift.id}:${who}` });
         log.info('shift declined in Google Calendar: swap requested');
       }
     }
@@ -100,11 +100,11 @@ export async function markShiftDeclined(ctx: Ctx, input: { shiftId: string; assi
     await enqueueGroupSwaps(ctx, group.id, { tx });
     return 'declined';
   });
-  if (result === 'declined') ctx.jobs.wake(SWAP_JOB);
+  if (result === 'declined') swapJob.wake(ctx);
   if (result === 'waitingForSwap') {
     // Declined as soon as the swap put them on the event: handled once the swap has completed
     // (or dropped, if the swap is undone and the shift goes back to its previous holder).
-    await ctx.jobs.send(DECLINED_JOB, input, { singletonKey: `${input.shiftId}:${input.assigneeEmail}`, startAfter: WAIT_FOR_SWAP_SECONDS });
+    await declinedJob.send(ctx, input, { singletonKey: `${input.shiftId}:${input.assigneeEmail}`, startAfter: WAIT_FOR_SWAP_SECONDS });
   }
   log.info({ shiftId: input.shiftId, assignee: input.assigneeEmail, result }, result === 'started' ? 'decline of a started shift ignored' : 'decline handled');
   return result;

@@ -2,6 +2,7 @@
 // are looked up by email (outside any transaction); an unknown address simply gets no mention.
 import { and, eq, gt, max, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { CalendarId, Email, ExternalOwnerId, OncallGroupId, TimeZone } from '../api/index.ts';
 import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { AppError } from '../errors/index.ts';
@@ -11,21 +12,8 @@ import { oncallGroups, oncallMembers, shifts } from '../../schema/oncall.ts';
 import { groupById, type OncallGroup } from './queries.ts';
 import { lookupSlackUserId } from './slack.ts';
 
-export const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const email = z
-  .string()
-  .trim()
-  .max(254)
-  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
-  .transform((e) => e.toLowerCase());
+// A member is known by its address in lower case (the same person, however it is typed).
+const email = Email.transform((e) => e.toLowerCase());
 // Slack ids: U/W for users (https://api.slack.com/changelog/2016-08-11-user-id-format-changes).
 const slackUserId = z.string().trim().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U012AB3CD');
 
@@ -38,11 +26,11 @@ export type MemberInput = z.input<typeof MemberInput>;
 
 export const CreateOncallGroupInput = z.object({
   name: z.string().trim().min(1).max(200),
-  externalOwnerId: z.string().trim().min(1).max(512),
-  calendarId: z.string().trim().min(1).max(1024),
+  externalOwnerId: ExternalOwnerId,
+  calendarId: CalendarId,
   // A channel id (C..., G...) or a #name: chat.postMessage accepts both.
   slackChannel: z.string().trim().min(1).max(200),
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris'),
+  timeZone: TimeZone,
   members: z.array(MemberInput).max(200).default([]),
 });
 export type CreateOncallGroupInput = z.input<typeof CreateOncallGroupInput>;
@@ -102,7 +90,7 @@ export async function createOncallGroup(ctx: Ctx, raw: CreateOncallGroupInput): 
   });
 }
 
-export const AddOncallMemberInput = MemberInput.extend({ groupId: z.uuid() });
+export const AddOncallMemberInput = MemberInput.extend({ groupId: OncallGroupId });
 export type AddOncallMemberInput = z.input<typeof AddOncallMemberInput>;
 
 export async function addOncallMember(ctx: Ctx, raw: AddOncallMemberInput): Promise<OncallGroup> {
@@ -123,7 +111,7 @@ export async function addOncallMember(ctx: Ctx, raw: AddOncallMemberInput): Prom
   });
 }
 
-export const RemoveOncallMemberInput = z.object({ groupId: z.uuid(), email });
+export const RemoveOncallMemberInput = z.object({ groupId: OncallGroupId, email });
 export type RemoveOncallMemberInput = z.input<typeof RemoveOncallMemberInput>;
 
 /** Refused while the member still holds future shifts: swap or reschedule them first. */

@@ -1,8 +1,6 @@
 // The `oncall` module's public face: other modules import only from here.
-import type { CalwatchModule } from '../context/index.ts';
+import type { CalwatchModule, OwnerEvent, TxCtx } from '../context/index.ts';
 import { router } from '../api/index.ts';
-import { onOwnerEvent } from '../links/index.ts';
-import { onEventChanges } from '../sync/index.ts';
 import { detectDeclines } from './decline.ts';
 import { deleteGroupsOfOwner } from './groups.ts';
 import { oncallJobs } from './jobs.ts';
@@ -12,17 +10,20 @@ export { createOncallGroup, addOncallMember, removeOncallMember } from './groups
 export { scheduleRotation } from './schedule-rotation.ts';
 export { swapShifts } from './swap.ts';
 export { findShiftForSwap } from './find-shift-for-swap.ts';
+export { declinedJob, notifyJob } from './jobs.ts';
 
 export const oncallRouter = router({});
 
-// Declines arrive through the sync's change sets, inside its transaction.
-onEventChanges('oncall', detectDeclines);
-
 // UNLINKED: the owner's calendar is no longer reachable; its groups (and shifts, swaps) go.
-onOwnerEvent('oncall', async (tx, ctx, ev) => {
+async function deleteGroupsOnUnlink(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
   if (ev.type !== 'unlinked') return;
-  const n = await deleteGroupsOfOwner(tx, ev.ownerId);
+  const n = await deleteGroupsOfOwner(ctx.tx, ev.ownerId);
   if (n > 0) ctx.log.info({ ownerId: ev.ownerId, groups: n }, 'owner unlinked: on-call groups deleted');
-});
+}
 
-export const oncallModule: CalwatchModule = { name: 'oncall', jobs: oncallJobs };
+export const oncallModule: CalwatchModule = {
+  name: 'oncall',
+  jobs: oncallJobs,
+  // Declines arrive through the sync's change sets, inside its transaction.
+  reactions: { eventChanges: detectDeclines, ownerEvents: deleteGroupsOnUnlink },
+};

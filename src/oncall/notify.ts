@@ -12,8 +12,7 @@ import { rememberSlackUserId } from './groups.ts';
 import { groupById, membersOf, shiftById, swapById, type OncallGroup, type OncallMember } from './queries.ts';
 import { postSlackMessage, lookupSlackUserId } from './slack.ts';
 import { shiftWhen } from './time.ts';
-
-export const NOTIFY_JOB = 'oncall.notify';
+import { notifyJob } from './jobs.ts';
 
 /** Records a message owed to the channel and enqueues its job, inside the caller's transaction. */
 export async function enqueueOncallMessage(
@@ -27,7 +26,7 @@ export async function enqueueOncallMessage(
     .values({ groupId: m.groupId, kind: m.kind, shiftId: m.shiftId, swapId: m.swapId ?? null, dedupeKey: m.dedupeKey, createdAt: now, updatedAt: now })
     .onConflictDoNothing()
     .returning({ id: oncallMessages.id });
-  if (row) await ctx.jobs.send(NOTIFY_JOB, { messageId: row.id }, { tx, singletonKey: row.id });
+  if (row) await notifyJob.send(ctx, { messageId: row.id }, { tx, singletonKey: row.id });
 }
 
 // Slack's text escaping: "&", "<" and ">" are control characters (Slack formatting docs).

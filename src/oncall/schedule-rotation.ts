@@ -4,6 +4,7 @@
 // Google first, rows after: the event ids derive from pre-generated shift ids, so a retried insert
 // is recognised (409 duplicate), and a failure part-way deletes the events already inserted.
 import { z } from 'zod';
+import { OncallGroupId } from '../api/index.ts';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { shifts } from '../../schema/oncall.ts';
@@ -13,7 +14,7 @@ import { groupById, latestShift, membersOf, shiftsOfGroup, type Shift } from './
 import { deleteShiftEvent, eventIdForShift, insertShiftEvent } from './shift-events.ts';
 
 export const ScheduleRotationInput = z.object({
-  groupId: z.uuid(),
+  groupId: OncallGroupId,
   start: z.coerce.date(),
   shiftHours: z.number().positive().max(24 * 31),
   count: z.number().int().min(1).max(200),

@@ -21,7 +21,8 @@ import { getOwner } from '../links/index.ts';
 import { publishDomainEvent } from '../fanout/index.ts';
 import { shifts, swaps } from '../../schema/oncall.ts';
 import { findShiftForSwap, swapRefusal } from './find-shift-for-swap.ts';
-import { enqueueOncallMessage, NOTIFY_JOB } from './notify.ts';
+import { enqueueOncallMessage } from './notify.ts';
+import { notifyJob, swapJob } from './jobs.ts';
 import {
   groupById,
   membersOf,
@@ -37,7 +38,6 @@ import {
 } from './queries.ts';
 import { reassignShiftEvent, shiftSummary, type Person } from './shift-events.ts';
 
-export const SWAP_JOB = 'oncall.swap';
 /**
  * How long an executor holds a swap before another may take it over. It is renewed at every step
  * and by a timer while the executor lives (SWAP_LEASE_RENEW_MS), so a slow Google call never loses
@@ -54,7 +54,7 @@ const leaseFrom = (ctx: Ctx) => new Date(ctx.clock.now().getTime() + SWAP_LEASE_
 
 /** Wakes the group's swap worker (one per group at a time: queue policy `stately` keyed by group). */
 export async function enqueueGroupSwaps(ctx: Ctx, groupId: string, opts: { tx?: Executor; startAfter?: number } = {}): Promise<void> {
-  await ctx.jobs.send(SWAP_JOB, { groupId }, { singletonKey: groupId, ...(opts.tx ? { tx: opts.tx } : {}), ...(opts.startAfter ? { startAfter: opts.startAfter } : {}) });
+  await swapJob.send(ctx, { groupId }, { singletonKey: groupId, ...(opts.tx ? { tx: opts.tx } : {}), ...(opts.startAfter ? { startAfter: opts.startAfter } : {}) });
 }
 
 async function markUncovered(tx: Executor, ctx: Ctx, shift: Shift, log: Logger): Promise<void> {
@@ -291,7 +291,7 @@ async function completeSwap(ctx: Ctx, group: OncallGroup, swapId: string, log: L
   });
   if (!done) throw new AppError('NOT_FOUND', `swap ${swapId} vanished`);
   if (done.state === 'completed') log.info({ swapId, from: done.fromEmail, to: done.toEmail }, 'swap completed');
-  ctx.jobs.wake(NOTIFY_JOB);
+  notifyJob.wake(ctx);
   return done;
 }
 

@@ -1,6 +1,7 @@
 // The one reading of a series' recurrence lines (RRULE, EXRULE, RDATE, EXDATE), shared by availability
 // (blocked times) and the sync (events.list): both must give the same occurrences for the same master,
-// or availability.busy and events.list disagree about the same series (issue #19, item 10).
+// or availability.busy and events.list disagree about the same series ("One reading of recurrence"
+// in docs/architecture.md).
 //
 // Google evaluates the rules in the wall clock of the series' own start.timeZone (RFC 5545 §3.3.10;
 // Schema$EventDateTime.timeZone: "For recurring events this field is required and specifies the time

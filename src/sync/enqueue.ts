@@ -6,6 +6,7 @@ import type { Ctx } from '../context/index.ts';
 import type { Executor } from '../db/index.ts';
 import { JOB_PRIORITY } from '../jobs/index.ts';
 import { calendars, calendarSyncStates } from '../../schema/sync.ts';
+import { calendarListSyncJob, eventSyncJob } from './jobs.ts';
 
 /** In a RETURNING of calendar_sync_states: ms until a trailing sync may start, null when idle. */
 const trailingWaitMs = sql.raw(`(case when started_at > coalesce(finished_at, '-infinity')
@@ -13,12 +14,6 @@ const trailingWaitMs = sql.raw(`(case when started_at > coalesce(finished_at, '-
   end)::float8 as wait_ms`);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const EVENT_SYNC_JOB = 'sync.events';
-export const CALENDAR_LIST_SYNC_JOB = 'sync.calendarList';
-export const POLL_JOB = 'sync.poll';
-export const SAFETY_NET_JOB = 'sync.safetyNet';
-export const REFRESH_CALENDARS_JOB = 'sync.refreshCalendars';
 
 export type SyncReason = 'notification' | 'selected' | 'resync' | 'linked' | 'poll' | 'catchup' | 'manual' | 'calendarList' | 'resumed';
 
@@ -57,8 +52,8 @@ export async function enqueueEventSync(ctx: Ctx, calendarRowId: string, opts: En
   if (!noted[0]) return false;
   const waitMs = Math.min(Math.max(0, Math.ceil(Number(noted[0].wait_ms ?? 0))), SYNC_TRAILING_MIN_MS);
   const interactive = INTERACTIVE_REASONS.has(opts.reason ?? 'manual');
-  const id = await ctx.jobs.send(
-    EVENT_SYNC_JOB,
+  const id = await eventSyncJob.send(
+    ctx,
     {
       calendarRowId,
       reason: opts.reason ?? 'manual',
@@ -115,7 +110,7 @@ export async function enqueueEventSyncs(
       },
     ];
   });
-  await ctx.jobs.sendMany(EVENT_SYNC_JOB, jobs, opts.tx ? { tx: opts.tx } : {});
+  await eventSyncJob.sendMany(ctx, jobs, opts.tx ? { tx: opts.tx } : {});
   return jobs.length;
 }
 
@@ -132,8 +127,8 @@ export function isInteractiveSync(reason: string): boolean {
 
 /** Queues a calendar-list sync for an owner (coalesced the same way, keyed by owner). */
 export async function enqueueCalendarListSync(ctx: Ctx, ownerId: string, opts: { tx?: Executor; reason?: string } = {}): Promise<boolean> {
-  const id = await ctx.jobs.send(
-    CALENDAR_LIST_SYNC_JOB,
+  const id = await calendarListSyncJob.send(
+    ctx,
     { ownerId, reason: opts.reason ?? 'manual' },
     {
       singletonKey: ownerId,

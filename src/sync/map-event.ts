@@ -2,7 +2,7 @@
 // row to the MirrorEvent reactors see.
 import type { calendar_v3 } from '../google/index.ts';
 import type { Calendar, CalendarEvent, CalendarEventInsert } from '../../schema/sync.ts';
-import type { MirrorAttendee, MirrorEvent } from './changes.ts';
+import type { MirrorAttendee, MirrorEvent } from '../context/index.ts';
 import { isValidTimeZone, parseGoogleDateTime, startOfDateInZone } from './time-zone.ts';
 
 type GoogleEvent = calendar_v3.Schema$Event;

@@ -5,7 +5,7 @@ import { and, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import type { calendar_v3 } from '../google/index.ts';
 import { calendarEvents, type Calendar, type CalendarEvent, type CalendarEventInsert } from '../../schema/sync.ts';
-import type { EventChange } from './changes.ts';
+import type { EventChange } from '../context/index.ts';
 import { cancelledFrom, isDeletion, sameVersion, toMirrorEvent, toRow } from './map-event.ts';
 import { startOfDateInZone } from './time-zone.ts';
 
@@ -123,7 +123,14 @@ export async function applyEventPage(
     : [];
   const previous = new Map(previousRows.map((r) => [r.googleEventId, r]));
 
-  const changes: EventChange[] = [];
+  // Changes are reported in the order Google listed the events (a deletion between two creations
+  // stays between them), although the writes go set-wise: upserts, then deletions.
+  const changesOf = new Map<string, EventChange[]>();
+  const report = (id: string, change: EventChange) => {
+    const list = changesOf.get(id);
+    if (list) list.push(change);
+    else changesOf.set(id, [change]);
+  };
   const upserts: CalendarEventInsert[] = [];
   const restamp: string[] = [];
   const deletions: Array<{ tombstone: CalendarEventInsert; previous: CalendarEvent | null }> = [];
@@ -144,10 +151,10 @@ export async function applyEventPage(
     upserts.push(row);
     if (row.status === 'cancelled') {
       // A cancelled instance: one occurrence of a series removed.
-      if (!prev || prev.status !== 'cancelled') changes.push({ kind: 'cancelled', event: cancelledFrom(row, prev, cal), previous: prev && toMirrorEvent(prev, cal) });
+      if (!prev || prev.status !== 'cancelled') report(id, { kind: 'cancelled', event: cancelledFrom(row, prev, cal), previous: prev && toMirrorEvent(prev, cal) });
       continue;
     }
-    changes.push(prev ? { kind: 'updated', event: toMirrorEvent(row, cal), previous: toMirrorEvent(prev, cal) } : { kind: 'created', event: toMirrorEvent(row, cal) });
+    report(id, prev ? { kind: 'updated', event: toMirrorEvent(row, cal), previous: toMirrorEvent(prev, cal) } : { kind: 'created', event: toMirrorEvent(row, cal) });
   }
 
   await upsertRows(tx, upserts);
@@ -176,14 +183,20 @@ export async function applyEventPage(
     for (const d of deletions) {
       const prev = goneById.get(d.tombstone.googleEventId) ?? null;
       goneById.delete(d.tombstone.googleEventId);
-      changes.push({ kind: 'cancelled', event: cancelledFrom(d.tombstone, prev, cal), previous: prev && toMirrorEvent(prev, cal) });
+      report(d.tombstone.googleEventId, { kind: 'cancelled', event: cancelledFrom(d.tombstone, prev, cal), previous: prev && toMirrorEvent(prev, cal) });
     }
     for (const orphan of goneById.values()) {
       if (orphan.status === 'cancelled') continue; // already reported when it was cancelled
-      changes.push({ kind: 'cancelled', event: cancelledFrom(null, orphan, cal), previous: toMirrorEvent(orphan, cal) });
+      // An instance leaves with its series: reported right after the series' deletion.
+      const series = orphan.recurringEventId && changesOf.has(orphan.recurringEventId) ? orphan.recurringEventId : orphan.googleEventId;
+      report(series, { kind: 'cancelled', event: cancelledFrom(null, orphan, cal), previous: toMirrorEvent(orphan, cal) });
     }
   }
 
+  const changes: EventChange[] = [];
+  for (const id of byId.keys()) changes.push(...(changesOf.get(id) ?? []));
+  // Orphans whose series was not in this page (cannot happen today: kept for safety).
+  for (const [id, list] of changesOf) if (!byId.has(id)) changes.push(...list);
   return { changes, written: upserts.length + restamp.length, deleted };
 }
 

@@ -1,15 +1,14 @@
 // How sync follows the owner's link: reacting to links' owner events inside links' transaction,
 // and answering links.get with the owner's calendars.
 import { and, eq } from 'drizzle-orm';
-import type { Ctx } from '../context/index.ts';
-import type { Executor } from '../db/index.ts';
-import type { OwnerEvent, CalendarStatus } from '../links/index.ts';
+import type { CalendarStatus, Ctx, OwnerEvent, TxCtx } from '../context/index.ts';
 import { calendarLists, calendars } from '../../schema/sync.ts';
 import { listOwnerCalendars } from './calendars.ts';
 import { enqueueCalendarListSync, enqueueEventSync } from './enqueue.ts';
 import { forgetOwnerSyncTokens } from './resync.ts';
 
-export async function onOwnerEventForSync(tx: Executor, ctx: Ctx, ev: OwnerEvent): Promise<void> {
+export async function onOwnerEventForSync(ctx: TxCtx, ev: OwnerEvent): Promise<void> {
+  const { tx } = ctx;
   switch (ev.type) {
     case 'linked':
     case 'refreshed': {
@@ -37,16 +36,8 @@ export async function onOwnerEventForSync(tx: Executor, ctx: Ctx, ev: OwnerEvent
   }
 }
 
-type ChannelExpiryProvider = (ctx: Ctx, ownerId: string) => Promise<Map<string, Date | null>>;
-let channelExpiry: ChannelExpiryProvider | undefined;
-
-/** channels tells when each calendar's watch channel expires (sync cannot import channels). */
-export function provideChannelExpiry(fn: ChannelExpiryProvider): void {
-  channelExpiry = fn;
-}
-
 export async function calendarStatusOf(ctx: Ctx, ownerId: string): Promise<CalendarStatus[]> {
-  const [cals, expiries] = await Promise.all([listOwnerCalendars(ctx, ownerId), channelExpiry?.(ctx, ownerId)]);
+  const [cals, expiries] = await Promise.all([listOwnerCalendars(ctx, ownerId), ctx.wiring.providers.channelExpiry?.(ctx, ownerId)]);
   return cals
     .filter((c) => !c.deleted)
     .map((c) => ({

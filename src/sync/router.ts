@@ -1,13 +1,7 @@
 // tRPC transports of sync: validate, call one verb, return its result.
 import { z } from 'zod';
-import { router, serviceProcedure } from '../api/index.ts';
+import { CalendarId, ExternalOwnerId, Instant, router, serviceProcedure } from '../api/index.ts';
 import { listOwnerEvents, resyncOwnerCalendars, selectCalendar } from './procedures.ts';
-
-const ExternalOwnerId = z.string().min(1).max(255);
-/** Google's calendar id (`primary`, an email address, `...@group.calendar.google.com`). */
-const CalendarId = z.string().min(1).max(1024);
-/** RFC 3339 with an offset (as Google's timeMin/timeMax require). */
-const Instant = z.iso.datetime({ offset: true });
 
 export const syncRouter = router({
   calendars: router({

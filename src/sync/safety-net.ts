@@ -8,7 +8,8 @@ import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { calendars } from '../../schema/sync.ts';
 import { loadCalendarRow } from './calendars.ts';
-import { enqueueEventSync, POLL_JOB } from './enqueue.ts';
+import { enqueueEventSync } from './enqueue.ts';
+import { pollJob } from './jobs.ts';
 
 /** The safety-net cron runs every 5 minutes ('*\/5 * * * *'). */
 export const SAFETY_NET_PERIOD_SECONDS = 300;
@@ -29,10 +30,10 @@ async function schedulePolls(ctx: Ctx, requests: PollRequest[]): Promise<number>
       singletonKey: `${r.reason}:${r.calendarRowId}`,
       ...(r.startAfterSeconds > 0 ? { startAfter: r.startAfterSeconds } : {}),
     }));
-    const ids = await ctx.jobs.boss.insert(POLL_JOB, batch, { returnId: true });
+    const ids = await ctx.jobs.boss.insert(pollJob.name, batch, { returnId: true });
     inserted += ids?.length ?? 0;
   }
-  ctx.jobs.wake(POLL_JOB);
+  pollJob.wake(ctx);
   return inserted;
 }
 

@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { calendars } from '../../schema/sync.ts';
-import { dispatchCalendarChange } from './changes.ts';
+import { dispatchCalendarChange, inTransaction } from '../context/index.ts';
 import { findCalendarRow, loadCalendarRow, toSyncCalendar, type SyncCalendar } from './calendars.ts';
 import { enqueueEventSync } from './enqueue.ts';
 import { removeAllEvents } from './mirror-writes.ts';
@@ -34,11 +34,11 @@ export async function setCalendarSelected(ctx: Ctx, input: { ownerId: string; ca
       .where(eq(calendars.id, row.id))
       .returning();
     if (input.selected) {
-      await dispatchCalendarChange(tx, ctx, { kind: 'selected', ...calendarChangeHead(updated!) });
+      await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'selected', ...calendarChangeHead(updated!) });
       await enqueueEventSync(ctx, row.id, { tx, reason: 'selected' });
     } else {
       await removeAllEvents(tx, row.id);
-      await dispatchCalendarChange(tx, ctx, { kind: 'deselected', ...calendarChangeHead(updated!) });
+      await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'deselected', ...calendarChangeHead(updated!) });
     }
     return toSyncCalendar(updated!);
   });

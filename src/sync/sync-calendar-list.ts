@@ -9,7 +9,7 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { getOwner, recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendarLists, calendars, type Calendar } from '../../schema/sync.ts';
-import { dispatchCalendarChange, dispatchEventChanges } from './changes.ts';
+import { dispatchCalendarChange, dispatchEventChanges, inTransaction } from '../context/index.ts';
 import { enqueueEventSync } from './enqueue.ts';
 import { replaceAllDayEvents } from './mirror-writes.ts';
 import { calendarChangeHead, changeSetHead, isUnreadableToken, markCalendarGone } from './sync-events.ts';
@@ -128,7 +128,7 @@ export async function syncCalendarList(ctx: Ctx, ownerId: string, opts: { pageSi
       if (row.selected && row.timeZone && zone && zone !== row.timeZone) {
         // The mirror's all-day events were placed in the old zone: placed again, reported as updated.
         const moved = await replaceAllDayEvents(tx, updated, zone, row.timeZone);
-        if (moved.length > 0) await dispatchEventChanges(tx, ctx, { ...changeSetHead(updated), fullSync: false, syncedAt: now, changes: moved });
+        if (moved.length > 0) await dispatchEventChanges(inTransaction(ctx, tx), { ...changeSetHead(updated), fullSync: false, syncedAt: now, changes: moved });
       }
     }
 
@@ -194,8 +194,8 @@ async function addCalendar(
       .values({ ...values, ownerId: owner.ownerId, externalOwnerId: owner.externalOwnerId, googleCalendarId: entry.id! })
       .returning()) as [Calendar];
   }
-  await dispatchCalendarChange(tx, ctx, { kind: 'added', ...calendarChangeHead(row) });
-  if (selected) await dispatchCalendarChange(tx, ctx, { kind: 'selected', ...calendarChangeHead(row) });
+  await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'added', ...calendarChangeHead(row) });
+  if (selected) await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'selected', ...calendarChangeHead(row) });
 }
 
 export async function runCalendarListSyncJob(ctx: Ctx, data: { ownerId: string; reason: string }, job: Pick<JobInfo, 'log'>): Promise<CalendarListSyncResult> {

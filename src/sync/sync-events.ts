@@ -14,9 +14,10 @@ import { classifyGoogleError, type calendar_v3 } from '../google/index.ts';
 import type { JobInfo } from '../jobs/index.ts';
 import { recordOwnerSync, withCalendar } from '../links/index.ts';
 import { calendars, calendarSyncStates, type Calendar } from '../../schema/sync.ts';
-import { enqueueEventSync, EVENT_SYNC_JOB, isInteractiveSync } from './enqueue.ts';
+import { enqueueEventSync, isInteractiveSync } from './enqueue.ts';
+import { eventSyncJob } from './jobs.ts';
 import type { QuotaPriority } from '../quota/index.ts';
-import { dispatchCalendarChange, dispatchEventChanges, type EventChange } from './changes.ts';
+import { dispatchCalendarChange, dispatchEventChanges, inTransaction, type EventChange } from '../context/index.ts';
 import { loadCalendarRow } from './calendars.ts';
 import { placementZone } from './map-event.ts';
 import { applyEventPage, removeAllEvents, replaceAllDayEvents, sweepUnseen } from './mirror-writes.ts';
@@ -267,9 +268,9 @@ async function syncPages(
           .where(eq(calendars.id, cal.id));
       }
       const d0 = performance.now();
-      await dispatchEventChanges(tx, ctx, { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges }, reactorMs);
+      await dispatchEventChanges(inTransaction(ctx, tx), { ...changeSetHead(row), fullSync: full, syncedAt: now, changes: pageChanges }, reactorMs);
       timing.reactorsMs += performance.now() - d0;
-      if (last && full) await dispatchCalendarChange(tx, ctx, { kind: 'fullSynced', ...calendarChangeHead(row) });
+      if (last && full) await dispatchCalendarChange(inTransaction(ctx, tx), { kind: 'fullSynced', ...calendarChangeHead(row) });
       // Covered with the data it covers: a request noted before this sync started needs no other.
       // Last in the transaction, so that the row lock is held only until the commit (a reactor may
       // ask for another sync of this calendar meanwhile).
@@ -347,7 +348,7 @@ export async function markCalendarGone(ctx: Ctx, calendarRowId: string, reason: 
       })
       .where(eq(calendars.id, calendarRowId));
     await removeAllEvents(t, calendarRowId);
-    await dispatchCalendarChange(t, ctx, { kind: 'removed', ...calendarChangeHead(row) });
+    await dispatchCalendarChange(inTransaction(ctx, t), { kind: 'removed', ...calendarChangeHead(row) });
     return true;
   };
   return tx ? run(tx) : ctx.db.transaction(run);
@@ -434,7 +435,7 @@ export async function runEventSyncJob(
     }
     // Google's Retry-After decides when this job is retried, instead of pg-boss's own backoff.
     const retryAfter = isAppError(err) && err.code === 'UPSTREAM_RATE_LIMITED' ? err.details?.retryAfterSeconds : undefined;
-    if (retryAfter && !job.lastAttempt) await ctx.jobs.setRetryDelay(EVENT_SYNC_JOB, job.id, retryAfter).catch(() => {});
+    if (retryAfter && !job.lastAttempt) await ctx.jobs.setRetryDelay(eventSyncJob.name, job.id, retryAfter).catch(() => {});
     const message = err instanceof Error ? err.message : String(err);
     const at = ctx.clock.now();
     await recordCalendarSyncError(ctx, cal.id, message).catch(() => {});

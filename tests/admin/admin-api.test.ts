@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { parse, validate } from 'graphql';
 import type postgres from 'postgres';
-import { ADMIN_SCHEMA_FILE } from '../../src/print-admin-schema.ts';
-import { adminSchema, printAdminSchema } from '../../src/admin-schema.ts';
-import { graphiqlTabs } from '../../src/admin-tabs.ts';
+import { ADMIN_SCHEMA_FILE } from '../../src/composition/print-admin-schema.ts';
+import { adminSchema, printAdminSchema } from '../../src/composition/admin-schema.ts';
+import { graphiqlTabs } from '../../src/composition/admin-tabs.ts';
 import { waitFor, type TestService } from '../support/service.ts';
 import { startServiceWithEmulator, type ServiceWithEmulator } from '../support/service-with-emulator.ts';
 

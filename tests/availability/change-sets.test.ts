@@ -3,7 +3,7 @@
 // bare tombstone of an instance, the same events reported twice, a cancelled master taking its
 // instances with it, and a change set that fails rolling back availability's writes with it.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { dispatchEventChanges, type ChangeSet, type EventChange, type MirrorEvent } from '../../src/sync/changes.ts';
+import { dispatchEventChanges, inTransaction, type ChangeSet, type EventChange, type MirrorEvent } from '../../src/context/index.ts';
 import { at, compactUtc, day, startAvailabilityHarness, utc, type AvailabilityHarness } from './harness.ts';
 
 const TZ = '+09:00';
@@ -66,7 +66,7 @@ async function dispatch(changes: EventChange[]): Promise<void> {
     syncedAt: new Date(),
     changes,
   };
-  await h.t.service.ctx.db.transaction((tx) => dispatchEventChanges(tx, h.t.service.ctx, cs));
+  await h.t.service.ctx.db.transaction((tx) => dispatchEventChanges(inTransaction(h.t.service.ctx, tx), cs));
 }
 
 const created = (raw: Raw): EventChange => ({ kind: 'created', event: mirror(raw) });
@@ -129,7 +129,7 @@ describe('series built from change sets in any order', () => {
     };
     const err = await h.t.service.ctx.db
       .transaction(async (tx) => {
-        await dispatchEventChanges(tx, h.t.service.ctx, cs);
+        await dispatchEventChanges(inTransaction(h.t.service.ctx, tx), cs);
         throw new Error('the sync page failed after the handlers ran');
       })
       .catch((e: Error) => e);

@@ -2,6 +2,7 @@
 // (30 here); the daily job moves it as the clock moves, without duplicating a row, and drops what
 // ended before the horizon's start. A one-off event far ahead is kept whatever the horizon.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { extendHorizonJob } from '../../src/availability/index.ts';
 import { waitFor } from '../support/service.ts';
 import { at, day, startAvailabilityHarness, utc, type AvailabilityHarness } from './harness.ts';
 
@@ -35,8 +36,8 @@ function dailyOccurrences(until: number, endAfter = 0, minute = '00'): Array<{ s
 }
 const seriesRows = async () => Number((await h.sql`select count(*)::int as n from blocked_times where owner_id = ${ownerId} and series_id = ${SERIES}`)[0]!.n);
 const runHorizonJob = async () => {
-  await h.t.service.ctx.jobs.send('availability.extendHorizon', {});
-  h.t.service.ctx.jobs.wake('availability.extendHorizon');
+  await extendHorizonJob.send(h.t.service.ctx, {});
+  extendHorizonJob.wake(h.t.service.ctx);
 };
 
 describe('rolling horizon', () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { processRebuild, resumeRebuilds, startRebuild } from '../../src/availability/rebuild-owners.ts';
-import { RULES_VERSION } from '../../src/availability/rules-version.ts';
+import { RULES_VERSION } from '../../src/availability/index.ts';
 import { childEnv, waitFor } from '../support/service.ts';
 import { at, day, startAvailabilityHarness, utc, type AvailabilityHarness } from './harness.ts';
 

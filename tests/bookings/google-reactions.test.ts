@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent, subscribeSink, type Sink } from './harness.ts';
 import { waitFor } from '../support/service.ts';
-import { enqueueEventSync, type ChangeSet, type MirrorEvent } from '../../src/sync/index.ts';
+import { enqueueEventSync } from '../../src/sync/index.ts';
+import { inTransaction, type ChangeSet, type MirrorEvent } from '../../src/context/index.ts';
 import { reactToChangeSet } from '../../src/bookings/reactions.ts';
 
 // Each reaction waits for a push and a sync (spaced a second apart per calendar).
@@ -281,8 +282,8 @@ describe('the reaction itself is idempotent', () => {
     const ctx = h.t.service.ctx;
     const published = await h.sql`select count(*)::int as n from pgboss.job where name = 'bookings.reconcile' and data->>'bookingId' = ${b.id}`;
     // Redeliveries come one after another (one sync per calendar at a time); a few at once as well.
-    for (let i = 0; i < 7; i++) await ctx.db.transaction((tx) => reactToChangeSet(tx, ctx, changeSet));
-    await Promise.all(Array.from({ length: 3 }, () => ctx.db.transaction((tx) => reactToChangeSet(tx, ctx, changeSet))));
+    for (let i = 0; i < 7; i++) await ctx.db.transaction((tx) => reactToChangeSet(inTransaction(ctx, tx), changeSet));
+    await Promise.all(Array.from({ length: 3 }, () => ctx.db.transaction((tx) => reactToChangeSet(inTransaction(ctx, tx), changeSet))));
     const after = await h.waitForBooking(b.id, (x) => x.status === 'declined' && !x.googlePending, 'declined');
     expect(after.statusReason).toBe('the bookee declined in Google Calendar');
     const [jobs] = await h.sql`select count(*)::int as n from pgboss.job where name = 'bookings.reconcile' and data->>'bookingId' = ${b.id}`;

@@ -3,6 +3,7 @@
 // concurrent requests for a slot (the database's exclusion constraint); Google failing then
 // succeeding (one event, never two); bad input refused before anything reaches Google; the token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { reconcileJob } from '../../src/bookings/index.ts';
 import { startBookingsHarness, slot, type BookingsHarness } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 
@@ -213,8 +214,8 @@ describe('Google failing', () => {
     // As if the process had died after Google stored the event but before recording it.
     await h.sql`update bookings set event_inserted = false, google_version = google_version + 1 where id = ${id}`;
     const since = await h.lastRequestId();
-    await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: id });
-    h.t.service.ctx.jobs.wake('bookings.reconcile');
+    await reconcileJob.send(h.t.service.ctx, { bookingId: id });
+    reconcileJob.wake(h.t.service.ctx);
     await waitFor(async () => {
       const [row] = await h.sql`select event_inserted, google_version, google_applied_version from bookings where id = ${id}`;
       return row!.event_inserted && row!.google_applied_version >= row!.google_version;
@@ -237,8 +238,8 @@ describe('Google failing', () => {
                   bookee_email, start_at, end_at, google_version)
                 values (${id}, ${owner.ownerId}, ${OWNER}, ${EMAIL}, ${eventId}, 'requested', 'requested by the bookee', 'Crashed',
                   'bookee@example.org', ${s.start}, ${s.end}, 1)`;
-    await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: id });
-    h.t.service.ctx.jobs.wake('bookings.reconcile');
+    await reconcileJob.send(h.t.service.ctx, { bookingId: id });
+    reconcileJob.wake(h.t.service.ctx);
     const b = await h.waitForBooking(id, (x) => !x.googlePending, 'the job inserted the event');
     expect(b.status).toBe('requested');
     const ev = (await h.liveEvents(EMAIL)).find((e) => e.id === eventId)!;

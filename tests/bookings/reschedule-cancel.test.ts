@@ -5,6 +5,7 @@
 // publishes booking.changed (cause rescheduled), and is not undone by the sync that follows. Cancel
 // deletes the event with sendUpdates=all and frees the slot. CONFLICTs name the state.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { reconcileJob } from '../../src/bookings/index.ts';
 import { startBookingsHarness, slot, type BookingsHarness, type Booking, type GoogleEvent, subscribeSink, type Sink } from './harness.ts';
 import { waitFor } from '../support/service.ts';
 
@@ -172,8 +173,8 @@ describe('bookings.reschedule', () => {
     } finally {
       await h.emuJson('faults', { count: 0 });
     }
-    await h.t.service.ctx.jobs.send('bookings.reconcile', { bookingId: b.id });
-    h.t.service.ctx.jobs.wake('bookings.reconcile');
+    await reconcileJob.send(h.t.service.ctx, { bookingId: b.id });
+    reconcileJob.wake(h.t.service.ctx);
     await h.waitForBooking(b.id, (x) => !x.googlePending, 'patch retried');
     const ev = await eventOf(b);
     expect(Date.parse(ev.start.dateTime!)).toBe(Date.parse(s.start));

@@ -1,4 +1,4 @@
-// Issue #19, items 5-7: calwatch against push as unreliable as Google says it may be, and against
+// calwatch against push as unreliable as Google says it may be, and against
 // watches Google refuses. The emulator's push modes (POST /_emulator/push, docs/emulator.md) drop the
 // first push of each channel, never retry a failed delivery, make a change listable only some time
 // after its push, and refuse watches with 403/404. Each test makes the change through the emulator

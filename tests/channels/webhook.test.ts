@@ -4,7 +4,7 @@
 // two service instances racing on one message. GOOGLE_WEBHOOK_TOKEN is set here, so the suite can
 // speak as Google does (the per-channel random token is covered in lifecycle.test.ts).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { drainSyncRequests } from '../../src/channels/index.ts';
+import { drainSyncRequests, drainSyncRequestsJob } from '../../src/channels/index.ts';
 import { runtimeFor } from '../../src/channels/runtime.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startChannelsHarness, timed, type ChannelsHarness } from './harness.ts';
@@ -267,7 +267,7 @@ describe('attacks', () => {
     const at = new Date(Date.now() - 5000);
     await h.sql`insert into channel_sync_requests (resource_key, owner_id, calendar_id, kind, notified_at)
       values (${`events:${owner.primary.id}`}, ${owner.ownerId}, ${owner.primary.id}, 'events', ${at})`;
-    await h.t.service.ctx.jobs.send('channels.drain', {});
+    await drainSyncRequestsJob.send(h.t.service.ctx, {});
     await outboxDrained();
     await syncJobsReach(jobs + 1);
     const [job] = await h.sql`select data from pgboss.job where name = 'sync.events' and singleton_key = ${owner.primary.id} order by created_on desc limit 1`;

@@ -3,7 +3,7 @@
 // way sync does (inside a transaction), before and besides the end-to-end path through sync.
 import type postgres from 'postgres';
 import type { Emulator } from '../../src/emulator/index.ts';
-import type { ChangeSet, MirrorEvent } from '../../src/sync/index.ts';
+import type { ChangeSet, MirrorEvent } from '../../src/context/index.ts';
 import { enqueueMessages } from '../../src/fanout/publish.ts';
 import { messagesFromChangeSet } from '../../src/fanout/messages.ts';
 import type { TestService } from '../support/service.ts';

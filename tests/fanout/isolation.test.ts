@@ -3,7 +3,7 @@
 // its timeouts. A subscription holds at most SUBSCRIPTION_SLOTS of them at a time.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { waitFor } from '../support/service.ts';
-import { DELIVER_SLOTS, SUBSCRIPTION_SLOTS } from '../../src/fanout/deliver.ts';
+import { DELIVER_SLOTS, SUBSCRIPTION_SLOTS } from '../../src/fanout/jobs.ts';
 import { changeSet, mirrorEvent, startFanoutHarness, type FanoutHarness } from './harness.ts';
 
 let h: FanoutHarness;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../support/service.ts';
 
-const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts');
+const MAIN = join(import.meta.dir, '..', '..', 'src', 'composition', 'main.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'calwatch-embedded-'));
 let proc: ReturnType<typeof Bun.spawn> | undefined;
 

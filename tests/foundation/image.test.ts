@@ -12,6 +12,7 @@ const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 interface Stage {
   copies: Array<{ from?: string; sources: string[]; dest: string }>;
   runs: string[];
+  cmd?: string[];
 }
 
 /** The stages of the Dockerfile: its COPY and RUN instructions (continuation lines joined). */
@@ -27,6 +28,7 @@ function stages(text: string): Stage[] {
       const dest = rest.pop()!;
       out.at(-1)!.copies.push({ from, sources: rest, dest });
     } else if (op === 'RUN') out.at(-1)!.runs.push(rest.join(' '));
+    else if (op === 'CMD' && rest[0]?.startsWith('[')) out.at(-1)!.cmd = JSON.parse(rest.join(' '));
   }
   return out;
 }
@@ -53,6 +55,14 @@ describe('Dockerfile', () => {
         for (const source of copy.sources) expect({ source, exists: statSync(join(root, source), { throwIfNoEntry: false }) !== undefined }).toEqual({ source, exists: true });
       }
     }
+  });
+
+  test('the command it runs names a .ts file the runtime stage copies (the entry point: src/composition/main.ts)', () => {
+    const entry = runtime!.cmd?.find((arg) => arg.endsWith('.ts'));
+    expect(entry).toBe('src/composition/main.ts');
+    const copied = runtime!.copies.filter((c) => !c.from).flatMap((c) => c.sources);
+    expect(copied.some((source) => entry === source || entry!.startsWith(source + '/'))).toBe(true);
+    expect(statSync(join(root, entry!)).isFile()).toBe(true);
   });
 
   test('the install stage installs from exactly what it copies, with the postgres.js patch applied', async () => {

@@ -11,21 +11,17 @@ import type { CalwatchModule } from '../../src/context/index.ts';
 // A probe job: takes a while, and records that it finished.
 const finished: string[] = [];
 const started: string[] = [];
-const probe: CalwatchModule = {
-  name: 'probe',
-  jobs: [
-    defineJob({
-      name: 'probe.slow',
-      schema: z.object({ tag: z.string() }),
-      retryLimit: 0,
-      handler: async (_ctx, data) => {
-        started.push(data.tag);
-        await Bun.sleep(800);
-        finished.push(data.tag);
-      },
-    }),
-  ],
-};
+const slowProbe = defineJob({
+  name: 'probe.slow',
+  schema: z.object({ tag: z.string() }),
+  retryLimit: 0,
+  handler: async () => async (_ctx, data) => {
+    started.push(data.tag);
+    await Bun.sleep(800);
+    finished.push(data.tag);
+  },
+});
+const probe: CalwatchModule = { name: 'probe', jobs: [slowProbe] };
 
 let t: TestService;
 let proxy: TcpProxy;
@@ -139,8 +135,8 @@ describe('graceful shutdown', () => {
     const db = await createTestDatabase();
     const s = await startTestService({ name: 'foundation-shutdown', database: db, extraModules: [probe] });
     try {
-      await s.service.ctx.jobs.send('probe.slow', { tag: 'in-flight' });
-      s.service.ctx.jobs.wake('probe.slow');
+      await slowProbe.send(s.service.ctx, { tag: 'in-flight' });
+      slowProbe.wake(s.service.ctx);
       await waitFor(() => started.includes('in-flight'), { what: 'job to start' });
       await s.service.stop();
       expect(finished).toContain('in-flight');

@@ -17,8 +17,12 @@ export interface LinksHarness {
   stop(): Promise<void>;
 }
 
-export async function startLinksHarness(name: string, env: Record<string, string> = {}): Promise<LinksHarness> {
-  const pair = await startServiceWithEmulator({ name, env });
+export async function startLinksHarness(
+  name: string,
+  env: Record<string, string> = {},
+  modules: Pick<Parameters<typeof startServiceWithEmulator>[0], 'extraModules' | 'adjustModules'> = {},
+): Promise<LinksHarness> {
+  const pair = await startServiceWithEmulator({ name, env, ...modules });
   const { emu, ctl, t, sql } = pair;
   return {
     emu,

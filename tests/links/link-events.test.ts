@@ -3,7 +3,7 @@
 // database. Owner events are observed through a handler registered like sync registers its own.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql as rawSql } from 'drizzle-orm';
-import { beforeUnlink, onOwnerEvent, provideCalendarStatus, type OwnerEvent } from '../../src/links/index.ts';
+import type { CalwatchModule, OwnerEvent } from '../../src/context/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
@@ -13,34 +13,40 @@ let h: LinksHarness;
 const events: Array<OwnerEvent & { ownerRowPresent: boolean }> = [];
 const hooks: Array<{ ownerId: string; externalOwnerId: string; ownerRowPresent: boolean }> = [];
 
-const cleanups: Array<() => void> = [];
+/** Wired like sync / channels are: the event runs in links' transaction, before deletion. */
+const recorder: CalwatchModule = {
+  name: 'links-test-recorder',
+  reactions: {
+    ownerEvents: async (ctx, ev) => {
+      const rows = await ctx.tx.execute(rawSql`select 1 from owners where id = ${ev.ownerId}`);
+      events.push({ ...ev, ownerRowPresent: rows.length === 1 });
+    },
+    beforeUnlink: async (ctx, o) => {
+      const rows = await ctx.db.execute(rawSql`select 1 from owners where id = ${o.ownerId}`);
+      hooks.push({ ...o, ownerRowPresent: rows.length === 1 });
+    },
+  },
+};
+
+/** Stands in for sync's provider: links.get must pass on what it gives. */
+const withStandInStatus = (builtIn: CalwatchModule[]) =>
+  builtIn.map((m) => (m.name === 'sync' ? { ...m, provides: { ...m.provides, calendarStatus: standInStatus } } : m));
+const standInStatus = async (_ctx: unknown, ownerId: string) => [
+  {
+    calendarId: `${ownerId}@example.com`,
+    summary: 'Work',
+    primary: true,
+    selected: true,
+    lastSyncedAt: new Date('2030-01-02T03:04:05Z'),
+    syncError: null,
+    channelExpiresAt: '2030-01-09T03:04:05.000Z',
+  },
+];
 
 beforeAll(async () => {
-  // Registered like sync / channels would: the event runs in links' transaction, before deletion.
-  cleanups.push(onOwnerEvent('links-test-recorder', async (tx, _ctx, ev) => {
-    const rows = await tx.execute(rawSql`select 1 from owners where id = ${ev.ownerId}`);
-    events.push({ ...ev, ownerRowPresent: rows.length === 1 });
-  }));
-  cleanups.push(beforeUnlink('links-test-recorder', async (ctx, o) => {
-    const rows = await ctx.db.execute(rawSql`select 1 from owners where id = ${o.ownerId}`);
-    hooks.push({ ...o, ownerRowPresent: rows.length === 1 });
-  }));
-  // Stands in for sync's provider (put back after the suite): links.get must pass on what it gives.
-  cleanups.push(provideCalendarStatus(async (_ctx, ownerId) => [
-    {
-      calendarId: `${ownerId}@example.com`,
-      summary: 'Work',
-      primary: true,
-      selected: true,
-      lastSyncedAt: new Date('2030-01-02T03:04:05Z'),
-      syncError: null,
-      channelExpiresAt: '2030-01-09T03:04:05.000Z',
-    },
-  ]));
-  h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET });
+  h = await startLinksHarness('links-events', { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET }, { extraModules: [recorder], adjustModules: withStandInStatus });
 }, 30_000);
 afterAll(async () => {
-  for (const undo of cleanups) undo();
   await h?.stop();
 }, 30_000);
 
@@ -524,7 +530,7 @@ describe('POST /link-events (WebhookDB body format)', () => {
     const { loadConfig } = await import('../../src/config/index.ts');
     expect(() => loadConfig({ NODE_ENV: 'test', LINK_EVENTS_REQUIRE_SIGNATURE: 'true' })).toThrow(/LINK_EVENTS_SIGNING_SECRET/);
     const { startTestService } = await import('../support/service.ts');
-    const strict = await startTestService({ name: 'links-events-strict', emulatorUrl: h.emu.url, env: { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET, LINK_EVENTS_REQUIRE_SIGNATURE: 'true' }, skipStartHooks: true });
+    const strict = await startTestService({ name: 'links-events-strict', emulatorUrl: h.emu.url, env: { LINK_EVENTS_SECRET: LINK_SECRET, LINK_EVENTS_SIGNING_SECRET: SIGNING_SECRET, LINK_EVENTS_REQUIRE_SIGNATURE: 'true' }, skipStartHooks: true, extraModules: [recorder], adjustModules: withStandInStatus });
     try {
       const body = JSON.stringify({ type: 'RESYNC', external_owner_id: 'u-nobody' });
       const send = (headers: Record<string, string>) => fetch(`${strict.url}/link-events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });

@@ -2,22 +2,26 @@
 // the full round trip against the emulator's consent page, and every failure case of the issue.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { onOwnerEvent, type OwnerEvent } from '../../src/links/index.ts';
+import type { CalwatchModule, OwnerEvent } from '../../src/context/index.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 let h: LinksHarness;
-let unregister: (() => void) | undefined;
 const events: OwnerEvent[] = [];
+/** Records the owner events of every service this suite starts. */
+const recorder: CalwatchModule = {
+  name: 'links-oauth-test',
+  reactions: {
+    ownerEvents: async (_ctx, ev) => {
+      events.push(ev);
+    },
+  },
+};
 
 beforeAll(async () => {
-  unregister = onOwnerEvent('links-oauth-test', async (_tx, _ctx, ev) => {
-    events.push(ev);
-  });
-  h = await startLinksHarness('links-oauth');
+  h = await startLinksHarness('links-oauth', {}, { extraModules: [recorder] });
 }, 30_000);
 afterAll(async () => {
-  unregister?.();
   await h?.stop();
 }, 30_000);
 
@@ -373,6 +377,7 @@ describe('production settings', () => {
       emulatorUrl: h.emu.url,
       env: { NODE_ENV: 'production', PUBLIC_URL: 'https://calwatch.example', GOOGLE_ACCESS: 'read', SERVICE_TOKEN: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(32), OAUTH_RETURN_ORIGINS: 'https://app.test' },
       skipStartHooks: true,
+      extraModules: [recorder],
     });
   }, 30_000);
   afterAll(() => prod?.stop(), 30_000);

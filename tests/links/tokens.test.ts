@@ -7,33 +7,32 @@ import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { AppError } from '../../src/errors/index.ts';
 import { createKeyring, decrypt, keyId, sealedKeyId } from '../../src/crypto/index.ts';
-import type { Ctx } from '../../src/context/index.ts';
-import { onOwnerEvent, rotateKey, withCalendar, type OwnerEvent } from '../../src/links/index.ts';
+import type { CalwatchModule, Ctx, OwnerEvent } from '../../src/context/index.ts';
+import { rotateKey, withCalendar } from '../../src/links/index.ts';
 import { rotateKey as rotateFanoutKey } from '../../src/fanout/index.ts';
 import { startTestService, waitFor, type TestService } from '../support/service.ts';
 import { startLinksHarness, type LinksHarness } from './harness.ts';
 
 let h: LinksHarness;
-const undo: Array<() => void> = [];
 let ctx: Ctx;
 const events: OwnerEvent[] = [];
 const issued: string[] = [];
 
+/**
+ * Every service of this suite records owner events, and counts token requests exactly: sync's
+ * reaction to 'linked' (a calendar-list sync, then event syncs and channels, all asking for tokens
+ * in the background) is switched off. The other links suites run with it.
+ */
+const wiring = {
+  extraModules: [{ name: 'links-tokens-test', reactions: { ownerEvents: async (_ctx, ev) => void events.push(ev) } } satisfies CalwatchModule],
+  adjustModules: (builtIn: CalwatchModule[]) => builtIn.map((m) => (m.name === 'sync' ? { ...m, reactions: { ...m.reactions, ownerEvents: undefined } } : m)),
+};
+
 beforeAll(async () => {
-  undo.push(
-    onOwnerEvent('links-tokens-test', async (_tx, _ctx, ev) => {
-      events.push(ev);
-    }),
-  );
-  // This suite counts token requests exactly: sync's reaction to 'linked' (a calendar-list sync,
-  // then event syncs and channels, all asking for tokens in the background) is switched off here
-  // and put back after the suite. The other links suites run with it.
-  undo.push(onOwnerEvent('sync', async () => {}));
-  h = await startLinksHarness('links-tokens');
+  h = await startLinksHarness('links-tokens', {}, wiring);
   ctx = h.t.service.ctx;
 }, 30_000);
 afterAll(async () => {
-  for (const u of undo.reverse()) u();
   await h?.stop();
 }, 30_000);
 
@@ -116,7 +115,7 @@ describe('withCalendar and the access-token cache', () => {
   });
 
   test('two service processes on one database, both needing a token at once: ONE refresh', async () => {
-    const other: TestService = await startTestService({ name: 'links-tokens-b', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true });
+    const other: TestService = await startTestService({ name: 'links-tokens-b', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true, ...wiring });
     try {
       const ownerId = await linked('ned@example.com', 'u-ned');
       const t0 = await tokenCount();
@@ -341,7 +340,7 @@ describe('sealed values are bound to their row', () => {
     const legacy = await h.sql`select count(*)::int as n from owners where refresh_token_enc like 'v1.%' or access_token_enc like 'v1.%'`;
     expect(legacy[0]!.n).toBe(1);
 
-    const boot = () => startTestService({ name: 'links-tokens-reseal', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true });
+    const boot = () => startTestService({ name: 'links-tokens-reseal', emulatorUrl: h.emu.url, database: h.t.database as never, skipStartHooks: true, ...wiring });
     const booted = await Promise.all([boot(), boot()]);
     try {
       const [row] = await h.sql`select refresh_token_enc, access_token_enc from owners where id = ${ownerId}`;

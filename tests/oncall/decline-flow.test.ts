@@ -2,6 +2,7 @@
 // Calendar -> push notification to the webhook -> event sync -> change set -> oncall.declined ->
 // swap (both Google events updated) -> one Slack message.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { declinedJob, notifyJob } from '../../src/oncall/index.ts';
 import { startOncallHarness, hoursFromNow, overlapsOf, waitFor, type OncallHarness, type ShiftView } from './harness.ts';
 
 setDefaultTimeout(30_000);
@@ -229,7 +230,7 @@ describe('duplicates and races', () => {
       const cal = (await findCalendar(ctx, h.owner.ownerId, 'primary'))!;
       for (let i = 0; i < 20; i++) {
         await enqueueEventSync(ctx, cal.id, { reason: 'notification', notifiedAt: new Date() });
-        await ctx.jobs.send('oncall.declined', { shiftId: shifts[0]!.id, assigneeEmail: ADA });
+        await declinedJob.send(ctx, { shiftId: shifts[0]!.id, assigneeEmail: ADA });
       }
       await waitSwap(g.id);
       await h.quiet();
@@ -372,13 +373,13 @@ describe('Slack', () => {
     await h.quiet();
     // As if the process died after Slack answered and before the ts was recorded.
     const [m] = await h.sql`update oncall_messages set state = 'posting', slack_ts = null where group_id = ${g.id} returning id`;
-    await h.t.service.ctx.jobs.send('oncall.notify', { messageId: m!.id });
+    await notifyJob.send(h.t.service.ctx, { messageId: m!.id });
     await waitFor(async () => (await h.sql`select state from oncall_messages where id = ${m!.id}`)[0]!.state === 'unknown', { what: 'state unknown' });
     await h.quiet();
     expect((await h.slackMessages('C0TWICE')).length).toBe(1);
     // And a posted message is never posted again either.
     await h.sql`update oncall_messages set state = 'posted', slack_ts = '1.000001' where id = ${m!.id}`;
-    await h.t.service.ctx.jobs.send('oncall.notify', { messageId: m!.id });
+    await notifyJob.send(h.t.service.ctx, { messageId: m!.id });
     await h.quiet();
     expect((await h.slackMessages('C0TWICE')).length).toBe(1);
   });

@@ -102,7 +102,7 @@ describe('NODE_ENV unset but the configuration looks like production', () => {
 
   test('attack, as `bun run start`: the process exits 1 with that message, before generating anything or listening', async () => {
     const dir = dataDir();
-    const proc = Bun.spawn(['bun', join(import.meta.dir, '..', '..', 'src', 'main.ts')], {
+    const proc = Bun.spawn(['bun', join(import.meta.dir, '..', '..', 'src', 'composition', 'main.ts')], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dir, PORT: '0', EMULATOR_PORT: '0', ...signals },
       stdout: 'pipe',

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config/index.ts';
 import { GOOGLE_TIMEOUT_MS, callGoogle, createCalendarClient, createOAuthClient, createSlackClient } from '../../src/google/index.ts';
 import { postWebhook } from '../../src/fanout/http-post.ts';
 import { JOB_HEARTBEAT_SECONDS } from '../../src/jobs/index.ts';
-import { modules } from '../../src/service.ts';
+import { modules } from '../../src/composition/service.ts';
 import { TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_SERVICE_TOKEN } from '../support/service.ts';
 import { figures } from './harness.ts';
 
@@ -116,7 +116,7 @@ describe('retries are bounded', () => {
   });
 
   test('every job has a bounded retry limit, an expiry, and a heartbeat', () => {
-    const jobs = modules.flatMap((m) => m.jobs ?? []);
+    const jobs = modules.flatMap((m) => m.jobs ?? []).map((j) => j.definition);
     expect(jobs.length).toBeGreaterThan(10);
     const rows = jobs.map((j) => ({
       name: j.name,

@@ -1,7 +1,7 @@
 // A fresh database per suite: a new database on the test Postgres (TEST_DATABASE_URL, else
 // 127.0.0.1:5432 when it answers), or an in-memory PGlite when no Postgres is around.
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../../src/db/index.ts';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 let probed: Promise<string | undefined> | undefined;

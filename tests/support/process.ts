@@ -1,4 +1,4 @@
-// The service as a real child process (`bun src/main.ts`), for the suites that must crash it: its
+// The service as a real child process (`bun src/composition/main.ts`), for the suites that must crash it: its
 // own environment (a test database, Google and Slack at an emulator running in the test process),
 // a fixed port kept across restarts (Google's channels point at it), `kill -9` at any moment, and
 // a restart on the same database. stdout and stderr are appended to tests/artifacts/logs/<name>.log,
@@ -129,7 +129,7 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
     // One fd for both streams, opened in append mode: incarnations follow each other in one file.
     const fd = openSync(logFile, 'a');
     try {
-      child = Bun.spawn(['bun', 'src/main.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: fd, stderr: fd });
+      child = Bun.spawn(['bun', 'src/composition/main.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: fd, stderr: fd });
     } finally {
       closeSync(fd);
     }

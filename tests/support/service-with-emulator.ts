@@ -8,6 +8,8 @@ import { findCalendar, type SyncCalendar } from '../../src/sync/index.ts';
 import type { TestDatabase } from './db.ts';
 import { emulatorControl, type EmulatorControl } from './emulator-control.ts';
 import { startTestService, waitFor, type TestService } from './service.ts';
+import type { StartOptions } from '../../src/composition/service.ts';
+import type { CalwatchModule } from '../../src/context/index.ts';
 
 export interface ServiceWithEmulator {
   emu: Emulator;
@@ -35,6 +37,9 @@ export async function startServiceWithEmulator(opts: {
   googleUrl?: string;
   /** Connections of the SQL handle (default 2). */
   sqlMax?: number;
+  /** Passed to startTestService: probe modules, and adjustments of the built-in ones. */
+  extraModules?: CalwatchModule[];
+  adjustModules?: StartOptions['adjustModules'];
 }): Promise<ServiceWithEmulator> {
   const emu = opts.emu ?? (await startEmulator({ port: 0 }));
   const t = await startTestService({
@@ -42,6 +47,8 @@ export async function startServiceWithEmulator(opts: {
     emulatorUrl: opts.googleUrl ?? emu.url,
     ...(opts.database ? { database: opts.database } : {}),
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.extraModules ? { extraModules: opts.extraModules } : {}),
+    ...(opts.adjustModules ? { adjustModules: opts.adjustModules } : {}),
   }).catch(async (err) => {
     // A suite's afterAll cannot stop what it never received.
     if (!opts.emu) await emu.stop();

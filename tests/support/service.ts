@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { startService, type Service, type StartOptions } from '../../src/composition/service.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { SettableClock, type CalwatchModule } from '../../src/context/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -72,7 +72,10 @@ export async function startTestService(opts: {
   emulatorUrl?: string;
   database?: TestDatabase & { url: string };
   skipStartHooks?: boolean;
+  /** Probe modules (jobs, reactions) wired after the built-in ones. */
   extraModules?: CalwatchModule[];
+  /** Switches a built-in module's reaction off, or stands in for its provider (StartOptions.adjustModules). */
+  adjustModules?: StartOptions['adjustModules'];
 }): Promise<TestService> {
   const database = opts.database ?? (await createTestDatabase());
   const port = await freePort();
@@ -112,7 +115,7 @@ export async function startTestService(opts: {
   });
   const clock = new SettableClock();
   let queries = 0;
-  const service = await startService(config, { log, clock, skipStartHooks: opts.skipStartHooks, extraModules: opts.extraModules, onQuery: () => void (queries += 1) });
+  const service = await startService(config, { log, clock, skipStartHooks: opts.skipStartHooks, extraModules: opts.extraModules, adjustModules: opts.adjustModules, onQuery: () => void (queries += 1) });
   const url = service.url;
 
   return {

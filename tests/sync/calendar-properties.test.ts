@@ -1,11 +1,12 @@
-// Calendar properties Google never sends by incremental calendar list (issue #19, item 2): "If only
+// Calendar properties Google never sends by incremental calendar list: "If only
 // read-only fields such as calendar properties or ACLs have changed, the entry won't be returned".
 // A selected calendar's time zone (and access role) come with every events.list page: the calendar
 // takes them, and its all-day events move to the new local midnights, reported as updated. Every
 // calendar's properties are re-read by a full list once SYNC_CALENDAR_REFRESH_SECONDS have passed
 // (the hourly sync.refreshCalendars cron); hidden calendars stay the owner's.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueCalendarListSync, enqueueEventSync, onEventChanges, type ChangeSet } from '../../src/sync/index.ts';
+import type { CalwatchModule, ChangeSet } from '../../src/context/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, refreshCalendarsJob } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startSyncHarness, type SyncHarness } from './harness.ts';
 
@@ -17,11 +18,18 @@ const SIDE = 'props-side@group.calendar.google.com';
 let ownerId: string;
 const sets: ChangeSet[] = [];
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-calendar-properties',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId === EMAIL) sets.push(cs);
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-calendar-properties', async (_tx, _ctx, cs) => {
-    if (cs.calendarId === EMAIL) sets.push(cs);
-  });
-  h = await startSyncHarness('sync-calendar-properties');
+  h = await startSyncHarness('sync-calendar-properties', { extraModules: [probe] });
   await h.emuJson('users', { email: EMAIL, timeZone: 'UTC' });
   await h.emuJson('calendars', { owner: BOB, id: TEAM, summary: 'Team', timeZone: 'UTC', members: [{ email: EMAIL, role: 'reader' }] });
   await h.emuJson('calendars', { owner: EMAIL, id: SIDE, summary: 'Side', timeZone: 'UTC' });
@@ -45,7 +53,7 @@ async function listSyncedAt(): Promise<Date | null> {
 
 /** Runs the hourly cron's job once and returns its result. */
 async function runRefresh(): Promise<Record<string, unknown>> {
-  const id = await h.t.service.ctx.jobs.send('sync.refreshCalendars', {});
+  const id = await refreshCalendarsJob.send(h.t.service.ctx, {});
   if (!id) throw new Error('sync.refreshCalendars not queued');
   const job = await waitFor(async () => {
     const [j] = await h.sql`select state, output from pgboss.job where name = 'sync.refreshCalendars' and id = ${id}`;

@@ -4,7 +4,8 @@
 // the periodic sync of calendars not synced for long (spread over the period), poll-only
 // calendars, and the catch-up when a service starts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueEventSync, getCalendar, listSelectedCalendars, markPollOnly, onEventChanges, runSafetyNet } from '../../src/sync/index.ts';
+import type { CalwatchModule } from '../../src/context/index.ts';
+import { enqueueEventSync, getCalendar, listSelectedCalendars, markPollOnly, runSafetyNet } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startSyncHarness, timed, type SyncHarness } from './harness.ts';
 
@@ -17,14 +18,21 @@ let ownerId: string;
 let rowIds: string[] = [];
 let duringSync: (() => Promise<void>) | undefined;
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-coordination',
+  reactions: {
+    eventChanges: async () => {
+      const hook = duringSync;
+      duringSync = undefined;
+      if (hook) await hook();
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-coordination', async () => {
-    const hook = duringSync;
-    duringSync = undefined;
-    if (hook) await hook();
-  });
   // Workers poll every 300 s: whatever runs here was woken, not found by a poll.
-  a = await startSyncHarness('sync-coordination-a', { env: { JOBS_POLL_SECONDS: '300' } });
+  a = await startSyncHarness('sync-coordination-a', { extraModules: [probe], env: { JOBS_POLL_SECONDS: '300' } });
   await a.emuJson('users', { email: EMAIL });
   for (const id of CALS) await a.emuJson('calendars', { owner: EMAIL, id, summary: id, timeZone: 'UTC' });
   ({ ownerId } = await a.linkOwner(EMAIL, OWNER));
@@ -124,7 +132,7 @@ describe('one calendar, one sync at a time', () => {
 
   test('two services on one database never run syncs of the same calendar at once, and both do work', async () => {
     // b catches up at 2 calendars a second when it starts (checked in the next test).
-    b = await startSyncHarness('sync-coordination-b', { emu: a.emu, database: a.t.database as never, env: { SYNC_CATCHUP_PER_SECOND: '2' } });
+    b = await startSyncHarness('sync-coordination-b', { extraModules: [probe], emu: a.emu, database: a.t.database as never, env: { SYNC_CATCHUP_PER_SECOND: '2' } });
     const ctxs = [a.t.service.ctx, b.t.service.ctx];
     const jobsDone = async (i: number) => {
       const m = await ctxs[i]!.metrics.jobs.get();

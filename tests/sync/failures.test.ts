@@ -2,7 +2,8 @@
 // its page token, then one incremental sync) to the right state; rate limits retried within the call; a revoked grant failing the sync for good (no retry
 // forever) with the error recorded on the calendar.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueEventSync, getCalendar, onEventChanges } from '../../src/sync/index.ts';
+import type { CalwatchModule } from '../../src/context/index.ts';
+import { enqueueEventSync, getCalendar } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { eventId, startSyncHarness, timed, type SyncHarness } from './harness.ts';
 
@@ -13,14 +14,21 @@ const FLAKY = 'flaky-fail@group.calendar.google.com';
 let ownerId: string;
 let armed = false;
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-failures',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId !== FLAKY || !armed) return;
+      armed = false;
+      await h.emuJson('faults', { status: 500, count: 3, paths: '/events' });
+    },
+  },
+};
+
 beforeAll(async () => {
   // After the first page of the flaky calendar's first full sync commits, Google starts failing.
-  onEventChanges('sync-test-failures', async (_tx, _ctx, cs) => {
-    if (cs.calendarId !== FLAKY || !armed) return;
-    armed = false;
-    await h.emuJson('faults', { status: 500, count: 3, paths: '/events' });
-  });
-  h = await startSyncHarness('sync-failures', { env: { SYNC_PAGE_SIZE: '5' } });
+  h = await startSyncHarness('sync-failures', { extraModules: [probe], env: { SYNC_PAGE_SIZE: '5' } });
   await h.emuJson('users', { email: EMAIL });
   await h.emuJson('calendars', { owner: EMAIL, id: FLAKY, summary: 'Flaky', timeZone: 'UTC' });
   for (let i = 0; i < 12; i++) await h.putEvent(FLAKY, eventId('flk', i), timed(`flaky ${i}`, `2031-08-${String(i + 1).padStart(2, '0')}T10:00:00Z`, `2031-08-${String(i + 1).padStart(2, '0')}T11:00:00Z`));

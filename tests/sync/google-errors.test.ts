@@ -1,4 +1,4 @@
-// Google's server errors and its daily limit, as the emulator now sends them (issue #19, item 4):
+// Google's server errors and its daily limit, as the emulator now sends them:
 // 502 (the front end's HTML page) and 503 (UNAVAILABLE) are transient, retried with backoff inside
 // the sync; 403 quotaExceeded is a daily limit, not retried in a loop: one request, the budget
 // paused by the quota module, the job retried when the pause ends. Last in the file: it pauses the

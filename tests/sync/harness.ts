@@ -4,6 +4,7 @@
 // syncs a suite sees are the ones it asked for.
 import type postgres from 'postgres';
 import type { Emulator } from '../../src/emulator/index.ts';
+import type { CalwatchModule } from '../../src/context/index.ts';
 import { findCalendar, getCalendar, type SyncCalendar } from '../../src/sync/index.ts';
 import { waitFor, type TestService } from '../support/service.ts';
 import { startServiceWithEmulator } from '../support/service-with-emulator.ts';
@@ -35,9 +36,9 @@ export interface SyncHarness {
 
 export async function startSyncHarness(
   name: string,
-  opts: { env?: Record<string, string>; emu?: Emulator; database?: TestDatabase & { url: string } } = {},
+  opts: { env?: Record<string, string>; emu?: Emulator; database?: TestDatabase & { url: string }; extraModules?: CalwatchModule[] } = {},
 ): Promise<SyncHarness> {
-  const pair = await startServiceWithEmulator({ name, emu: opts.emu, database: opts.database, env: { PUBLIC_URL: '', ...opts.env } });
+  const pair = await startServiceWithEmulator({ name, emu: opts.emu, database: opts.database, env: { PUBLIC_URL: '', ...opts.env }, extraModules: opts.extraModules });
   const { emu, ctl, t, sql } = pair;
   const ctx = t.service.ctx;
   const h: SyncHarness = {

@@ -2,7 +2,8 @@
 // state row by row; incremental creates, updates and deletes; 410 recovery (with events deleted
 // meanwhile) by mark and sweep; and the change sets handed to reactors.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueEventSync, onCalendarChanges, onEventChanges, type CalendarChange, type ChangeSet } from '../../src/sync/index.ts';
+import type { CalwatchModule, CalendarChange, ChangeSet } from '../../src/context/index.ts';
+import { enqueueEventSync } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { eventId, startSyncHarness, timed, type SyncHarness } from './harness.ts';
 
@@ -13,14 +14,21 @@ const EMAIL = 'mirror-alice@example.com';
 let owner: { ownerId: string; externalOwnerId: string };
 let calRowId: string;
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-mirror',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId === EMAIL) sets.push(cs);
+    },
+    calendarChanges: async (_ctx, c) => {
+      if (c.calendarId === EMAIL) calendarChanges.push(c);
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-mirror', async (_tx, _ctx, cs) => {
-    if (cs.calendarId === EMAIL) sets.push(cs);
-  });
-  onCalendarChanges('sync-test-mirror', async (_tx, _ctx, c) => {
-    if (c.calendarId === EMAIL) calendarChanges.push(c);
-  });
-  h = await startSyncHarness('sync-mirror', { env: { SYNC_PAGE_SIZE: '7' } });
+  h = await startSyncHarness('sync-mirror', { extraModules: [probe], env: { SYNC_PAGE_SIZE: '7' } });
   await h.emuJson('users', { email: EMAIL, timeZone: 'Europe/Paris' });
   // 30 events before linking: the first sync needs 5 pages of 7.
   for (let i = 0; i < 30; i++) {

@@ -2,7 +2,8 @@
 // rules, a modified and a cancelled instance as their own rows), expanded by events.list; and
 // all-day events placed from local midnight to local midnight, 23 h and 25 h on DST days.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueEventSync, onEventChanges, type ChangeSet } from '../../src/sync/index.ts';
+import type { CalwatchModule, ChangeSet } from '../../src/context/index.ts';
+import { enqueueEventSync } from '../../src/sync/index.ts';
 import { startSyncHarness, timed, type SyncHarness } from './harness.ts';
 
 let h: SyncHarness;
@@ -24,11 +25,18 @@ async function syncNow(): Promise<void> {
   await h.syncedAfter(calRowId, before.lastSyncedAt);
 }
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-recurring',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId === EMAIL) sets.push(cs);
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-recurring', async (_tx, _ctx, cs) => {
-    if (cs.calendarId === EMAIL) sets.push(cs);
-  });
-  h = await startSyncHarness('sync-recurring');
+  h = await startSyncHarness('sync-recurring', { extraModules: [probe] });
   await h.emuJson('users', { email: EMAIL, timeZone: 'America/New_York' });
   ({ ownerId } = await h.linkOwner(EMAIL, OWNER));
   calRowId = (await h.calendar(ownerId, 'primary')).id;

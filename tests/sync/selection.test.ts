@@ -2,7 +2,8 @@
 // calendars deleted at Google are marked and their events removed, setSelected starts a full sync
 // or drops the events, and two owners sharing a calendar each keep their own row and sync token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueCalendarListSync, enqueueEventSync, getCalendar, listSelectedCalendars, onCalendarChanges, type CalendarChange } from '../../src/sync/index.ts';
+import type { CalwatchModule, CalendarChange } from '../../src/context/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, getCalendar, listSelectedCalendars } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import { startSyncHarness, timed, type SyncHarness } from './harness.ts';
 
@@ -14,11 +15,18 @@ let ownerId: string;
 const changes: CalendarChange[] = [];
 const kinds = (calendarId: string) => changes.filter((c) => c.calendarId === calendarId && c.ownerId === ownerId).map((c) => c.kind);
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-selection',
+  reactions: {
+    calendarChanges: async (_ctx, c) => {
+      changes.push(c);
+    },
+  },
+};
+
 beforeAll(async () => {
-  onCalendarChanges('sync-test-selection', async (_tx, _ctx, c) => {
-    changes.push(c);
-  });
-  h = await startSyncHarness('sync-selection');
+  h = await startSyncHarness('sync-selection', { extraModules: [probe] });
   await h.emuJson('users', { email: EMAIL, timeZone: 'Europe/Berlin' });
   await h.emuJson('calendars', { owner: EMAIL, id: TEAM, summary: 'Team', timeZone: 'Asia/Tokyo' });
   for (let i = 0; i < 4; i++) await h.putEvent(TEAM, `teamevt0${i}`, timed(`team ${i}`, `2031-06-0${i + 1}T01:00:00Z`, `2031-06-0${i + 1}T02:00:00Z`));

@@ -1,4 +1,4 @@
-// One reading of recurrence (issue #19, item 10): the emulator's events.instances (Google's expansion,
+// One reading of recurrence (docs/architecture.md): the emulator's events.instances (Google's expansion,
 // as modelled), the sync's expansion behind events.list and availability's blocked times must give
 // the same occurrences for the same master. The masters are the captured series of
 // /work/shared/google/fixtures (recreated here: this project's tests never read ../shared), with

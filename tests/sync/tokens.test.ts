@@ -1,11 +1,12 @@
-// Tokens Google refuses, and full syncs that stop half-way (issue #19, items 3 and 11): a sync token
+// Tokens Google refuses, and full syncs that stop half-way: a sync token
 // Google cannot read (400 "Invalid Value") is dropped like a 410, for events and for the calendar
 // list; a sync token too old for Google (410 on the emulator's token clock) is replaced by a full
 // sync; a full sync interrupted after its first page resumes from its page token on the job's retry,
 // and starts over from the first page when Google refuses that token (too old) or when calwatch
 // holds it too long to trust (SYNC_RESUME_MAX_AGE_SECONDS).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { enqueueCalendarListSync, enqueueEventSync, getCalendar, onEventChanges } from '../../src/sync/index.ts';
+import type { CalwatchModule } from '../../src/context/index.ts';
+import { enqueueCalendarListSync, enqueueEventSync, getCalendar } from '../../src/sync/index.ts';
 import { waitFor } from '../support/service.ts';
 import type { EmulatorRequest } from '../support/emulator-control.ts';
 import { eventId, startSyncHarness, timed, type SyncHarness } from './harness.ts';
@@ -20,13 +21,20 @@ let ownerId: string;
 /** The calendar whose next full sync fails after its first page (Google answers 500 three times: one job attempt). */
 let failAfterFirstPage: string | null = null;
 
+/** Records what the sync hands its reactors, wired after the built-in modules. */
+const probe: CalwatchModule = {
+  name: 'sync-test-tokens',
+  reactions: {
+    eventChanges: async (_ctx, cs) => {
+      if (cs.calendarId !== failAfterFirstPage || !cs.fullSync) return;
+      failAfterFirstPage = null;
+      await h.emuJson('faults', { status: 500, count: 3, paths: encodeURIComponent(cs.calendarId) });
+    },
+  },
+};
+
 beforeAll(async () => {
-  onEventChanges('sync-test-tokens', async (_tx, _ctx, cs) => {
-    if (cs.calendarId !== failAfterFirstPage || !cs.fullSync) return;
-    failAfterFirstPage = null;
-    await h.emuJson('faults', { status: 500, count: 3, paths: encodeURIComponent(cs.calendarId) });
-  });
-  h = await startSyncHarness('sync-tokens', { env: { SYNC_PAGE_SIZE: '5' } });
+  h = await startSyncHarness('sync-tokens', { extraModules: [probe], env: { SYNC_PAGE_SIZE: '5' } });
   await h.emuJson('users', { email: EMAIL });
   for (const [n, id] of [RESUMED, REFUSED, STALE].entries()) {
     await h.emuJson('calendars', { owner: EMAIL, id, summary: id, timeZone: 'UTC' });

@@ -1,6 +1,6 @@
 // The CalendarFreshness type (and FreshnessMode), added to Calendar as `freshness`.
 import { builder, loaderFor } from '../../api/index.ts';
-import type { CalendarFreshness } from '../../links/index.ts';
+import type { CalendarFreshness } from '../../context/index.ts';
 import { CalendarRef, type SyncCalendar } from '../../sync/index.ts';
 import { freshnessOfCalendars } from '../freshness.ts';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import './service.ts'; // every module registers its admin types on import
 import { printAdminSchema } from './admin-schema.ts';
 
-export const ADMIN_SCHEMA_FILE = fileURLToPath(new URL('../schema/admin.graphql', import.meta.url));
+export const ADMIN_SCHEMA_FILE = fileURLToPath(new URL('../../schema/admin.graphql', import.meta.url));
 
 if (import.meta.main) {
   writeFileSync(ADMIN_SCHEMA_FILE, `${printAdminSchema()}\n`);

@@ -1,38 +1,51 @@
 // Boot order: config -> (emulator in development) -> db + migrations -> pg-boss + queues -> context
 // -> HTTP -> workers -> module start hooks. Stop in reverse, bounded, on the first signal.
 import type { Hono } from 'hono';
-import type { Config } from './config/index.ts';
-import { openDatabase, runMigrations, type DatabaseHandle } from './db/index.ts';
-import { Jobs } from './jobs/index.ts';
-import { createLogger, type Logger } from './log/index.ts';
-import { createKeyring } from './crypto/index.ts';
-import { createMetrics } from './metrics/index.ts';
-import { GoogleQuota } from './quota/index.ts';
-import { systemClock, type Clock, type Ctx, type CalwatchModule } from './context/index.ts';
-import { createHttpApp } from './api/index.ts';
+import type { Config } from '../config/index.ts';
+import { openDatabase, runMigrations, type DatabaseHandle } from '../db/index.ts';
+import { Jobs } from '../jobs/index.ts';
+import { createLogger, type Logger } from '../log/index.ts';
+import { createKeyring } from '../crypto/index.ts';
+import { createMetrics } from '../metrics/index.ts';
+import { GoogleQuota } from '../quota/index.ts';
+import { Locals, systemClock, wireModules, type Clock, type Ctx, type CalwatchModule } from '../context/index.ts';
+import { createHttpApp } from '../api/index.ts';
 import { appRouter } from './router.ts';
 import { adminSchema } from './admin-schema.ts';
 import { graphiqlTabs } from './admin-tabs.ts';
-import pkg from '../package.json' with { type: 'json' };
+import pkg from '../../package.json' with { type: 'json' };
 
-import { linksModule, rotateKey as resealLinks } from './links/index.ts';
-import { syncModule } from './sync/index.ts';
-import { channelsModule } from './channels/index.ts';
-import { oncallModule } from './oncall/index.ts';
-import { bookingsModule } from './bookings/index.ts';
-import { availabilityModule } from './availability/index.ts';
-import { fanoutModule, rotateKey as resealFanout } from './fanout/index.ts';
+import { linksModule, rotateKey as resealLinks } from '../links/index.ts';
+import { syncModule } from '../sync/index.ts';
+import { channelsModule } from '../channels/index.ts';
+import { oncallModule } from '../oncall/index.ts';
+import { bookingsModule } from '../bookings/index.ts';
+import { availabilityModule } from '../availability/index.ts';
+import { fanoutModule, rotateKey as resealFanout } from '../fanout/index.ts';
+import { changesModule } from '../changes/index.ts';
 
-/** Every domain module, in dependency order. */
+/**
+ * Every domain module, in dependency order. This order is also the order in which their reactions
+ * run inside a transaction (a sync's change set: channels, fan-out, on-call, availability,
+ * bookings, the changes feed; an owner event: sync first), their start hooks run, and (reversed) their stop hooks.
+ * Fan-out comes before the modules whose reactions publish events of their own (a swap, a
+ * booking's change), so that a subscriber hears of the calendar's change first.
+ */
 export const modules: CalwatchModule[] = [
   linksModule,
   syncModule,
   channelsModule,
-  availabilityModule,
-  oncallModule,
-  bookingsModule,
   fanoutModule,
+  oncallModule,
+  availabilityModule,
+  bookingsModule,
+  changesModule,
 ];
+
+/** The modules of one service, in the order they are wired (see `modules`). */
+function serviceModules(opts: Pick<StartOptions, 'extraModules' | 'adjustModules'>): CalwatchModule[] {
+  return [...(opts.adjustModules?.(modules) ?? modules), ...(opts.extraModules ?? [])];
+}
 
 export interface Service {
   url: string;
@@ -48,8 +61,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Skip the module start hooks (catch-up syncs): for tests that drive everything by hand. */
   skipStartHooks?: boolean;
-  /** Modules added after the built-in ones (tests declare probe jobs this way). */
+  /** Modules added after the built-in ones (tests declare probe jobs and probe reactions this way). */
   extraModules?: CalwatchModule[];
+  /** Replaces built-in modules (a test switching off one module's reaction, or standing in for a provider). */
+  adjustModules?: (builtIn: CalwatchModule[]) => CalwatchModule[];
   /** Called for every SQL statement the app's pool sends (tests that count statements). */
   onQuery?: () => void;
 }
@@ -65,8 +80,9 @@ export interface OpenedContext {
  *  The service builds on it; the CLI uses it alone. */
 export async function openContext(
   config: Config,
-  opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[]; onQuery?: () => void },
+  opts: { log: Logger; clock?: Clock; extraModules?: CalwatchModule[]; adjustModules?: StartOptions['adjustModules']; onQuery?: () => void },
 ): Promise<OpenedContext> {
+  const all = serviceModules(opts);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, max: config.databasePoolMax, onQuery: opts.onQuery });
   try {
     await runMigrations(database.url);
@@ -79,7 +95,7 @@ export async function openContext(
       poolMax: config.databasePoolMax,
     });
     try {
-      await jobs.declare([...modules, ...(opts.extraModules ?? [])].flatMap((m) => m.jobs ?? []));
+      await jobs.declare(all.flatMap((m) => m.jobs ?? []).map((j) => j.definition));
     } catch (err) {
       await jobs.stop(1000);
       throw err;
@@ -94,6 +110,8 @@ export async function openContext(
       metrics,
       quota: new GoogleQuota(database.db, config.google.quota, (priority) => metrics.googleQuotaWaits.inc({ priority })),
       runtime: { version: pkg.version, dbKind: database.kind },
+      wiring: wireModules(all),
+      locals: new Locals(),
     };
     await resealLegacyValues(ctx, database);
     return {
@@ -135,16 +153,16 @@ const RESEAL_LOCK_KEY = 727_002; // arbitrary, constant: "calwatch re-seal" (mig
 export async function startService(config: Config, opts: StartOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const cleanups: Array<() => Promise<void>> = [];
-  const all = [...modules, ...(opts.extraModules ?? [])];
+  const all = serviceModules(opts);
   try {
     if (config.useEmulator) {
-      const { startEmulator } = await import('./emulator/index.ts');
+      const { startEmulator } = await import('../emulator/index.ts');
       const emulator = await startEmulator({ port: config.emulatorPort });
       cleanups.unshift(() => emulator.stop());
       log.info({ url: emulator.url }, 'built-in Google/Slack emulator started');
     }
 
-    const opened = await openContext(config, { log, clock: opts.clock, extraModules: opts.extraModules, onQuery: opts.onQuery });
+    const opened = await openContext(config, { log, clock: opts.clock, extraModules: opts.extraModules, adjustModules: opts.adjustModules, onQuery: opts.onQuery });
     cleanups.unshift(() => opened.close());
     const { ctx, database } = opened;
     const { jobs } = ctx;

@@ -1,7 +1,7 @@
 // `bun run start`: the whole service in one process.
-import { loadConfig, ConfigError, type Config } from './config/index.ts';
+import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { startService, type Service } from './service.ts';
-import { createLogger } from './log/index.ts';
+import { createLogger } from '../log/index.ts';
 
 function banner(config: Config, url: string, dbKind: string): string {
   const lines = [
