@@ -1,6 +1,6 @@
 // Reads of groups, members, shifts and swaps for the admin API, each for many parents at once (its
 // loaders batch a page's rows into one call of each).
-import { z } from 'zod';
+import { OncallGroupId } from '../api/index.ts';
 import type { Ctx } from '../context/index.ts';
 import {
   groupById,
@@ -19,13 +19,13 @@ import {
 
 type ReadCtx = Pick<Ctx, 'db'>;
 
-const isUuid = (s: string) => z.uuid().safeParse(s).success;
+const isGroupId = (s: string) => OncallGroupId.safeParse(s).success;
 
 /** Groups, oldest first. */
 export const listGroupsPage = (ctx: ReadCtx, input: { limit: number; offset: number }): Promise<OncallGroup[]> => listGroups(ctx.db, input);
 
 /** The group, or undefined (also for an id that is not one). */
-export const getGroup = async (ctx: ReadCtx, id: string): Promise<OncallGroup | undefined> => (isUuid(id) ? groupById(ctx.db, id) : undefined);
+export const getGroup = async (ctx: ReadCtx, id: string): Promise<OncallGroup | undefined> => (isGroupId(id) ? groupById(ctx.db, id) : undefined);
 
 export const getGroups = (ctx: ReadCtx, ids: readonly string[]): Promise<OncallGroup[]> => groupsByIds(ctx.db, ids);
 
