@@ -1,5 +1,6 @@
 // The Pothos builder of the admin API. It defines no types of its own beyond the shared scalars;
-// each module adds its types in its own admin.ts, and src/composition/admin-schema.ts builds the schema.
+// each module adds its types in src/<module>/admin/ (one file per type), and
+// src/composition/admin-schema.ts builds the schema.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -10,8 +11,8 @@ import type { Logger } from '../log/index.ts';
 
 export interface AdminContext {
   app: Ctx;
+  /** The request's logger (it carries the request id). */
   log: Logger;
-  requestId: string;
   admin: boolean;
   /** Per-request DataLoaders (see loaders.ts). */
   loaders: Map<string, DataLoader<unknown, unknown>>;

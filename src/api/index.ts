@@ -17,7 +17,7 @@ export { builder, type AdminContext } from './graphql-builder.ts';
 export { systemRouter } from './system.ts';
 export { MAX_QUERY_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS } from './graphql.ts';
 import './queues.ts'; // the queues' admin types join the builder, as the system's do above
-export { loaderFor, groupBy } from './loaders.ts';
+export { loaderFor, loaderName, groupBy, oneBy } from './loaders.ts';
 export {
   ExternalOwnerId, CalendarId, GoogleEventId, BookingId, SubscriptionId, OncallGroupId, ShiftId,
   Instant, InstantDate, TimeZone, Email, Url, PageLimit, PageCursor,
@@ -183,7 +183,7 @@ export function createHttpApp(opts: {
         401,
       );
     }
-    return yoga.fetch(c.req.raw, { app: ctx, log: c.get('log')(), requestId: c.get('requestId'), admin, loaders: new Map() });
+    return yoga.fetch(c.req.raw, { app: ctx, log: c.get('log')(), admin, loaders: new Map() });
   });
 
   return app;

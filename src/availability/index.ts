@@ -4,7 +4,7 @@ import { applyChangeSet } from './apply-changes.ts';
 import { availabilityJobs, extendHorizonJob } from './jobs.ts';
 import { onCalendarChangeForAvailability, onOwnerEventForAvailability } from './owner-events.ts';
 import { resumeRebuilds } from './rebuild-owners.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { availabilityRouter } from './router.ts';
 export { busyIntervals, type BusyInput, type TimeInterval } from './busy.ts';

@@ -2,7 +2,7 @@
 import type { CalwatchModule } from '../context/index.ts';
 import { bookingsJobs } from './jobs.ts';
 import { reactToChangeSet, reactToOwnerEvent } from './reactions.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { bookingsRouter } from './router.ts';
 export { requestBooking, type RequestBookingInput } from './request-booking.ts';

@@ -1,6 +1,8 @@
 // A channel as other modules (admin API, CLI) see it: never the token hash.
 import type { Ctx } from '../context/index.ts';
-import { channelById, expiryByCalendar, listChannelRows, type Channel, type ChannelKind, type ChannelStatus, type ListChannelsInput } from './queries.ts';
+import { channelById, currentChannelRowsOfCalendars, expiryByCalendar, listChannelRows, type Channel, type ChannelKind, type ChannelStatus, type ListChannelsInput } from './queries.ts';
+
+export type { ChannelStatus };
 
 export interface ChannelView {
   id: string;
@@ -59,4 +61,13 @@ export async function listChannels(ctx: Ctx, input: Omit<ListChannelsInput, 'lim
 /** Per calendar row id of an owner: when its current channel expires (links.get's channelExpiresAt). */
 export async function channelExpiryByCalendar(ctx: Ctx, ownerId: string): Promise<Map<string, Date | null>> {
   return expiryByCalendar(ctx.db, ownerId);
+}
+
+/** Per calendar row id, its newest pending/active/expired channel (absent when it has none). */
+export async function currentChannelsOfCalendars(ctx: Ctx, calendarRowIds: readonly string[]): Promise<Map<string, ChannelView>> {
+  const byCalendar = new Map<string, ChannelView>();
+  for (const row of await currentChannelRowsOfCalendars(ctx.db, calendarRowIds)) {
+    if (row.calendarId && !byCalendar.has(row.calendarId)) byCalendar.set(row.calendarId, toView(row));
+  }
+  return byCalendar;
 }

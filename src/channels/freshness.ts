@@ -5,9 +5,17 @@
 // at least every SYNC_SILENT_THRESHOLD_SECONDS (sync's safety net, or silent-channels.ts).
 import type { Ctx } from '../context/index.ts';
 import type { CalendarFreshness } from '../context/index.ts';
-import { listOwnerCalendars } from '../sync/index.ts';
+import { listOwnerCalendars, type SyncCalendar } from '../sync/index.ts';
 import { isPushNotSupported, WATCH_REFUSED } from './create.ts';
-import { newestEventChannels } from './queries.ts';
+import { newestEventChannels, newestEventChannelsOfCalendars } from './queries.ts';
+
+type NewestChannel = { live: boolean; lastError: string | null } | undefined;
+
+const freshnessOf = (c: SyncCalendar, ch: NewestChannel): CalendarFreshness =>
+  c.pollOnly && isPushNotSupported(c.pollOnlyReason) ? { mode: 'polling', reason: 'pushNotSupported' }
+  : ch?.live ? { mode: 'push', reason: null }
+  : c.pollOnly || ch?.lastError?.startsWith(WATCH_REFUSED) ? { mode: 'polling', reason: 'watchRefused' }
+  : { mode: 'polling', reason: 'notWatched' };
 
 /** Per Google calendar id of the owner's selected calendars. */
 export async function calendarFreshness(ctx: Ctx, ownerId: string): Promise<Map<string, CalendarFreshness>> {
@@ -19,14 +27,14 @@ export async function calendarFreshness(ctx: Ctx, ownerId: string): Promise<Map<
     return out;
   }
   const newest = await newestEventChannels(ctx.db, ownerId, ctx.clock.now());
-  for (const c of cals) {
-    const ch = newest.get(c.id);
-    const f: CalendarFreshness =
-      c.pollOnly && isPushNotSupported(c.pollOnlyReason) ? { mode: 'polling', reason: 'pushNotSupported' }
-      : ch?.live ? { mode: 'push', reason: null }
-      : c.pollOnly || ch?.lastError?.startsWith(WATCH_REFUSED) ? { mode: 'polling', reason: 'watchRefused' }
-      : { mode: 'polling', reason: 'notWatched' };
-    out.set(c.calendarId, f);
-  }
+  for (const c of cals) out.set(c.calendarId, freshnessOf(c, newest.get(c.id)));
   return out;
+}
+
+/** The freshness of each of these calendars, of any owners, in one query; null when not selected. */
+export async function freshnessOfCalendars(ctx: Ctx, calendars: readonly SyncCalendar[]): Promise<Array<CalendarFreshness | null>> {
+  const watched = (c: SyncCalendar) => c.selected && !c.deleted;
+  if (!ctx.config.publicUrl) return calendars.map((c) => (watched(c) ? { mode: 'polling', reason: 'noPublicUrl' } : null));
+  const newest = await newestEventChannelsOfCalendars(ctx.db, calendars.filter(watched).map((c) => c.id), ctx.clock.now());
+  return calendars.map((c) => (watched(c) ? freshnessOf(c, newest.get(c.id)) : null));
 }

@@ -10,7 +10,7 @@ import { runtimeFor, webhookAddress } from './runtime.ts';
 import { webhookRoutes } from './webhook.ts';
 import { channelExpiryByCalendar } from './channel-view.ts';
 import { calendarFreshness } from './freshness.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export const channelsRouter = router({});
 

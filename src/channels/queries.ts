@@ -1,5 +1,5 @@
 // Queries over the channels table (only this module reads or writes it).
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import { HOT_DEFER_MS } from './sync-request-holds.ts';
 import { channels, channelSyncRequests, type Channel, type ChannelInsert, type ChannelKind, type ChannelStatus } from '../../schema/channels.ts';
@@ -399,6 +399,16 @@ export async function confirmChannels(db: Executor, items: Array<{ id: string; r
 
 /** Per calendar of an owner, its newest events channel row: whether it is live now, and its last error. */
 export async function newestEventChannels(db: Executor, ownerId: string, now: Date): Promise<Map<string, { live: boolean; lastError: string | null }>> {
+  return newestEventChannelsWhere(db, eq(channels.ownerId, ownerId), now);
+}
+
+/** newestEventChannels of these calendars (row ids), whoever their owners. */
+export async function newestEventChannelsOfCalendars(db: Executor, calendarRowIds: readonly string[], now: Date): Promise<Map<string, { live: boolean; lastError: string | null }>> {
+  if (calendarRowIds.length === 0) return new Map();
+  return newestEventChannelsWhere(db, inArray(channels.calendarId, [...calendarRowIds]), now);
+}
+
+async function newestEventChannelsWhere(db: Executor, where: SQL, now: Date): Promise<Map<string, { live: boolean; lastError: string | null }>> {
   const rows = await db
     .selectDistinctOn([channels.calendarId], {
       calendarId: channels.calendarId,
@@ -408,7 +418,7 @@ export async function newestEventChannels(db: Executor, ownerId: string, now: Da
       lastError: channels.lastError,
     })
     .from(channels)
-    .where(and(eq(channels.ownerId, ownerId), eq(channels.kind, 'events')))
+    .where(and(where, eq(channels.kind, 'events')))
     .orderBy(channels.calendarId, desc(channels.createdAt));
   const out = new Map<string, { live: boolean; lastError: string | null }>();
   for (const r of rows) {
@@ -417,4 +427,14 @@ export async function newestEventChannels(db: Executor, ownerId: string, now: Da
     out.set(r.calendarId, { live, lastError: r.lastError });
   }
   return out;
+}
+
+/** Channels of these calendars (row ids) still pending, active or expired, newest first. */
+export async function currentChannelRowsOfCalendars(db: Executor, calendarRowIds: readonly string[]): Promise<Channel[]> {
+  if (calendarRowIds.length === 0) return [];
+  return db
+    .select()
+    .from(channels)
+    .where(and(inArray(channels.calendarId, [...calendarRowIds]), inArray(channels.status, ['pending', 'active', 'expired'])))
+    .orderBy(desc(channels.createdAt));
 }

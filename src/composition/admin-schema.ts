@@ -1,5 +1,5 @@
 // Builds the admin GraphQL schema once every module has added its types to the builder
-// (each module's admin.ts is imported by its index.ts, which service.ts imports).
+// (each module's admin/index.ts is imported by its index.ts, which service.ts imports).
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../api/index.ts'; // with the platform's own admin types (system, queues)
 

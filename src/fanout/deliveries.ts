@@ -1,6 +1,6 @@
 // Deliveries as the admin API sees them, and replay: a settled (dead or delivered) delivery is
 // sent again with the same webhook-id, through the same ordered queue, at the tail of its stream.
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Ctx } from '../context/index.ts';
 import { AppError } from '../errors/index.ts';
 import { deliveries, subscriptions, type Delivery } from '../../schema/fanout.ts';
@@ -65,6 +65,29 @@ export async function listDeliveries(
     .limit(input.limit)
     .offset(input.offset ?? 0);
   return rows.map(deliveryView);
+}
+
+/** Of each of these subscriptions, its newest `perSubscription` deliveries (of this status), newest first. */
+export async function listDeliveriesOfSubscriptions(
+  ctx: Ctx,
+  input: { subscriptionIds: readonly string[]; status?: DeliveryStatus; perSubscription: number },
+): Promise<DeliveryView[]> {
+  if (input.subscriptionIds.length === 0) return [];
+  const ranked = ctx.db
+    .select({
+      id: deliveries.id,
+      rank: sql<number>`row_number() over (partition by ${deliveries.subscriptionId} order by ${deliveries.createdAt} desc, ${deliveries.id} desc)`.as('rank'),
+    })
+    .from(deliveries)
+    .where(and(inArray(deliveries.subscriptionId, [...input.subscriptionIds]), input.status ? eq(deliveries.status, input.status) : undefined))
+    .as('ranked');
+  const rows = await ctx.db
+    .select({ delivery: deliveries })
+    .from(deliveries)
+    .innerJoin(ranked, eq(ranked.id, deliveries.id))
+    .where(lte(ranked.rank, input.perSubscription))
+    .orderBy(desc(deliveries.createdAt), desc(deliveries.id));
+  return rows.map((r) => deliveryView(r.delivery));
 }
 
 export async function getDelivery(ctx: Ctx, id: string): Promise<DeliveryView | undefined> {

@@ -6,7 +6,7 @@ import { changesAvailableMessage, enqueueMessages } from './publish.ts';
 import { messageFromDomainEvent } from './messages.ts';
 import { fanoutReactions } from './reactors.ts';
 import type { DomainEvent, WebhookType } from './types.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { fanoutRouter } from './router.ts';
 export { WEBHOOK_TYPES, DOMAIN_EVENT_TYPES, type WebhookType, type DomainEventType, type DomainEvent } from './types.ts';

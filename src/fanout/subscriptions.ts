@@ -103,8 +103,12 @@ export async function createSubscription(
   return { id: row!.id, secret };
 }
 
-export async function listSubscriptions(ctx: Ctx, input: { externalOwnerId?: string; status?: 'active' | 'disabled' } = {}): Promise<SubscriptionView[]> {
-  const rows = await ctx.db
+/** Newest first; every one unless `limit` (and `offset`) page them. */
+export async function listSubscriptions(
+  ctx: Ctx,
+  input: { externalOwnerId?: string; status?: 'active' | 'disabled'; limit?: number; offset?: number } = {},
+): Promise<SubscriptionView[]> {
+  const q = ctx.db
     .select()
     .from(subscriptions)
     .where(
@@ -113,7 +117,9 @@ export async function listSubscriptions(ctx: Ctx, input: { externalOwnerId?: str
         input.status ? eq(subscriptions.status, input.status) : undefined,
       ),
     )
-    .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id));
+    .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
+    .$dynamic();
+  const rows = input.limit === undefined ? await q : await q.limit(input.limit).offset(input.offset ?? 0);
   return rows.map(subscriptionView);
 }
 

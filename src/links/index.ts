@@ -14,4 +14,4 @@ export { startOAuth, finishOAuth } from './oauth.ts';
 export { rotateKey, type RotateKeyResult } from './rotate-key.ts';
 
 export const linksModule: CalwatchModule = { name: 'links', jobs: [], routes: linksRoutes };
-export { OwnerRef, OwnerStatusEnum } from './admin.ts';
+export { OwnerRef, OwnerStatusEnum, loadOwner } from './admin/index.ts';

@@ -4,7 +4,7 @@ import { router } from '../api/index.ts';
 import { detectDeclines } from './decline.ts';
 import { deleteGroupsOfOwner } from './groups.ts';
 import { oncallJobs } from './jobs.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { createOncallGroup, addOncallMember, removeOncallMember } from './groups.ts';
 export { scheduleRotation } from './schedule-rotation.ts';

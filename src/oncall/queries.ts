@@ -1,5 +1,5 @@
 // Queries over the oncall module's own tables. Each takes the executor (pool or transaction) first.
-import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../db/index.ts';
 import {
   oncallGroups,
@@ -26,6 +26,11 @@ export async function listGroups(db: Executor, opts: { limit: number; offset: nu
   return db.select().from(oncallGroups).orderBy(asc(oncallGroups.createdAt), asc(oncallGroups.id)).limit(opts.limit).offset(opts.offset);
 }
 
+export async function groupsByIds(db: Executor, ids: readonly string[]): Promise<OncallGroup[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(oncallGroups).where(inArray(oncallGroups.id, [...ids]));
+}
+
 export async function groupsForCalendar(db: Executor, ownerId: string, calendarId: string): Promise<OncallGroup[]> {
   return db
     .select()
@@ -37,15 +42,25 @@ export async function membersOf(db: Executor, groupId: string): Promise<OncallMe
   return db.select().from(oncallMembers).where(eq(oncallMembers.groupId, groupId)).orderBy(asc(oncallMembers.position));
 }
 
+/** Members of these groups, by group then position. */
+export async function membersOfGroups(db: Executor, groupIds: readonly string[]): Promise<OncallMember[]> {
+  if (groupIds.length === 0) return [];
+  return db
+    .select()
+    .from(oncallMembers)
+    .where(inArray(oncallMembers.groupId, [...groupIds]))
+    .orderBy(asc(oncallMembers.groupId), asc(oncallMembers.position));
+}
+
 export async function shiftById(db: Executor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Shift | undefined> {
   const q = db.select().from(shifts).where(eq(shifts.id, id));
   const rows = opts.forUpdate ? await q.for('update') : await q;
   return rows[0];
 }
 
-export async function shiftsByIds(db: Executor, ids: string[]): Promise<Shift[]> {
+export async function shiftsByIds(db: Executor, ids: readonly string[]): Promise<Shift[]> {
   if (ids.length === 0) return [];
-  return db.select().from(shifts).where(inArray(shifts.id, ids));
+  return db.select().from(shifts).where(inArray(shifts.id, [...ids]));
 }
 
 /** Shifts of these groups carried by these Google events. */
@@ -67,6 +82,26 @@ export async function shiftsOfGroup(db: Executor, groupId: string, range: { from
     .from(shifts)
     .where(and(...conds))
     .orderBy(asc(shifts.startAt), asc(shifts.id));
+}
+
+/** Shifts of these groups overlapping [from, to), by start: the first `perGroup` of each group. */
+export async function shiftsOfGroups(db: Executor, groupIds: readonly string[], range: { from?: Date; to?: Date }, perGroup: number): Promise<Shift[]> {
+  if (groupIds.length === 0) return [];
+  const conds = [inArray(shifts.groupId, [...groupIds])];
+  if (range.from) conds.push(gt(shifts.endAt, range.from));
+  if (range.to) conds.push(lt(shifts.startAt, range.to));
+  const ranked = db
+    .select({ id: shifts.id, rank: sql<number>`row_number() over (partition by ${shifts.groupId} order by ${shifts.startAt}, ${shifts.id})`.as('rank') })
+    .from(shifts)
+    .where(and(...conds))
+    .as('ranked');
+  const rows = await db
+    .select({ shift: shifts })
+    .from(shifts)
+    .innerJoin(ranked, eq(ranked.id, shifts.id))
+    .where(lte(ranked.rank, perGroup))
+    .orderBy(asc(shifts.startAt), asc(shifts.id));
+  return rows.map((r) => r.shift);
 }
 
 export async function latestShift(db: Executor, groupId: string): Promise<Shift | undefined> {
@@ -111,8 +146,21 @@ export async function unfinishedSwapsOf(db: Executor, groupIds: string[]): Promi
 export const incomingAssignee = (swap: Swap, shiftId: string): string | undefined =>
   swap.state !== 'pending' ? undefined : swap.declinedShiftId === shiftId ? swap.toEmail : swap.swapShiftId === shiftId ? swap.fromEmail : undefined;
 
-export async function swapsOfGroup(db: Executor, groupId: string, limit = 100): Promise<Swap[]> {
-  return db.select().from(swaps).where(eq(swaps.groupId, groupId)).orderBy(desc(swaps.createdAt), desc(swaps.id)).limit(limit);
+/** Swaps of these groups, newest first: the first `perGroup` of each group. */
+export async function swapsOfGroups(db: Executor, groupIds: readonly string[], perGroup: number): Promise<Swap[]> {
+  if (groupIds.length === 0) return [];
+  const ranked = db
+    .select({ id: swaps.id, rank: sql<number>`row_number() over (partition by ${swaps.groupId} order by ${swaps.createdAt} desc, ${swaps.id} desc)`.as('rank') })
+    .from(swaps)
+    .where(inArray(swaps.groupId, [...groupIds]))
+    .as('ranked');
+  const rows = await db
+    .select({ swap: swaps })
+    .from(swaps)
+    .innerJoin(ranked, eq(ranked.id, swaps.id))
+    .where(lte(ranked.rank, perGroup))
+    .orderBy(desc(swaps.createdAt), desc(swaps.id));
+  return rows.map((r) => r.swap);
 }
 
 /** Everyone who declined this shift (an automatic swap was decided for their decline). */
@@ -144,11 +192,11 @@ export async function groupsWithDeclinedShifts(db: Executor, now: Date): Promise
   return rows.map((r) => r.groupId);
 }
 
-export async function slackTsForSwaps(db: Executor, swapIds: string[]): Promise<Map<string, string | null>> {
+export async function slackTsForSwaps(db: Executor, swapIds: readonly string[]): Promise<Map<string, string | null>> {
   if (swapIds.length === 0) return new Map();
   const rows = await db
     .select({ swapId: oncallMessages.swapId, ts: oncallMessages.slackTs })
     .from(oncallMessages)
-    .where(inArray(oncallMessages.swapId, swapIds));
+    .where(inArray(oncallMessages.swapId, [...swapIds]));
   return new Map(rows.map((r) => [r.swapId!, r.ts]));
 }

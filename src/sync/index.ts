@@ -3,7 +3,7 @@ import type { CalwatchModule } from '../context/index.ts';
 import { syncJobs } from './jobs.ts';
 import { calendarStatusOf, onOwnerEventForSync } from './owner-events.ts';
 import { scheduleCatchUp } from './safety-net.ts';
-import './admin.ts';
+import './admin/index.ts';
 
 export { syncRouter } from './router.ts';
 
@@ -28,4 +28,4 @@ export { resyncCalendars } from './resync.ts';
 export { listEvents, type ListedEvent } from './list-events.ts';
 export { runSafetyNet, scheduleCatchUp } from './safety-net.ts';
 export { refreshCalendarsJob } from './jobs.ts';
-export { CalendarRef, loadCalendar } from './admin.ts';
+export { CalendarRef, loadCalendar } from './admin/index.ts';

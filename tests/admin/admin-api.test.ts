@@ -63,22 +63,26 @@ describe('batched loading', () => {
 
   const listQuery = `query($first: Int!) {
     owners(first: $first) { edges { node { externalOwnerId status
-      calendars { calendarId selected lastSyncedAt eventCount channel { id status expiresAt } } } } }
+      calendars { calendarId selected lastSyncedAt eventCount channel { id status expiresAt } freshness { mode reason } } } } }
   }`;
 
   async function queriesFor(first: number): Promise<number> {
     const before = t.queryCount();
-    const r = await t.graphql<{ owners: { edges: Array<{ node: { calendars: Array<{ channel: unknown }> } }> } }>(listQuery, { first });
+    const r = await t.graphql<{ owners: { edges: Array<{ node: { calendars: Array<{ selected: boolean; channel: unknown; freshness: unknown }> } }> } }>(listQuery, { first });
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data!.owners.edges.length).toBe(first);
     for (const e of r.body.data!.owners.edges) {
       expect(e.node.calendars.length).toBe(2);
       expect(e.node.calendars.filter((c) => c.channel !== null).length).toBe(1);
+      // The selected calendar is pushed to by its live channel; the other is not selected.
+      expect(e.node.calendars.map((c) => (c.selected ? c.freshness : c.freshness === null))).toEqual(
+        e.node.calendars.map((c) => (c.selected ? { mode: 'PUSH', reason: null } : true)),
+      );
     }
     return t.queryCount() - before;
   }
 
-  test('100 owners with their calendars and channels cost as many SQL queries as 10', async () => {
+  test('100 owners with their calendars, channels and freshness cost as many SQL queries as 10', async () => {
     await seed('bulk', 100);
     // The counter sees the whole pool, background jobs included: the fewest of three runs is the
     // request's own cost.

@@ -241,6 +241,11 @@ describe('architecture', () => {
     expect(TRANSPORTS.filter((t) => !walked.some((f) => t.test(f))).map(String)).toEqual([]);
   });
 
+  test("admin types call the module's verbs, never its queries", () => {
+    const breaches = edges.filter((e) => /^src\/[^/]+\/admin\/[^/]+\.ts$/.test(e.from) && !!e.to && /\/(admin-)?queries(\.ts)?$/.test(e.to));
+    expect(breaches.map(show)).toEqual([]);
+  });
+
   test('domain modules form no cycle', () => {
     const graph = new Map<string, Set<string>>(DOMAIN.map((d) => [d, new Set<string>()]));
     for (const e of edges) {

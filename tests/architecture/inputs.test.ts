@@ -15,7 +15,7 @@ const OUT_OF_SCOPE = [/^src\/emulator\//, /^src\/[^/]+\/jobs\.ts$/];
  * Files still declaring their own rule, each to move onto the primitives; the test fails once one
  * no longer does, so that the list only shrinks.
  */
-const PENDING = new Set(['src/oncall/admin.ts', 'src/fanout/admin.ts']);
+const PENDING = new Set(['src/oncall/admin/swap.ts', 'src/fanout/admin/uuid-arg.ts']);
 
 const PRIMITIVE_NAMES = ['ExternalOwnerId', 'CalendarId', 'GoogleEventId', 'BookingId', 'SubscriptionId', 'OncallGroupId', 'ShiftId', 'Instant', 'InstantDate', 'TimeZone', 'Email', 'Url'];
 const FIELDS = ['externalOwnerId', 'externalOwnerIds', 'expectedExternalOwnerId', 'calendarId', 'calendarIds', 'googleEventId', 'timeZone', 'email', 'url', 'returnTo', 'redirectUri'];

@@ -1,16 +1,12 @@
-// GraphQL admin types of channels: Channel, the channels query (by status and expiry),
-// Calendar.channel, Calendar.freshness, and the renewChannel / stopChannel mutations.
-import { builder, loaderFor } from '../api/index.ts';
-import { AppError } from '../errors/index.ts';
-import { OwnerRef, getOwner } from '../links/index.ts';
-import type { CalendarFreshness } from '../context/index.ts';
-import { calendarFreshness } from './freshness.ts';
-import { CalendarRef, loadCalendar } from '../sync/index.ts';
-import { getChannel, listChannels, type ChannelView } from './channel-view.ts';
-import { currentChannelsOfCalendars } from './admin-queries.ts';
-import { renewChannel } from './renew.ts';
-import { stopChannel } from './stop.ts';
-import type { ChannelStatus } from './queries.ts';
+// The Channel type (and ChannelStatus), Calendar.channel, the channels query (by status and expiry,
+// keyset-paged) and the renewChannel / stopChannel mutations.
+import { builder, loaderFor } from '../../api/index.ts';
+import { AppError } from '../../errors/index.ts';
+import { OwnerRef, loadOwner } from '../../links/index.ts';
+import { CalendarRef, loadCalendar } from '../../sync/index.ts';
+import { currentChannelsOfCalendars, getChannel, listChannels, type ChannelStatus, type ChannelView } from '../channel-view.ts';
+import { renewChannel } from '../renew.ts';
+import { stopChannel } from '../stop.ts';
 
 const ChannelStatusEnum = builder.enumType('ChannelStatus', {
   values: {
@@ -31,10 +27,7 @@ export const ChannelRef = builder.objectRef<ChannelView>('Channel').implement({
     owner: t.field({
       type: OwnerRef,
       nullable: true,
-      resolve: (c, _args, ctx) =>
-        loaderFor<string, Awaited<ReturnType<typeof getOwner>> | null>(ctx, 'links.owner', (ids) =>
-          Promise.all(ids.map(async (id) => (await getOwner(ctx.app, id)) ?? null)),
-        ).load(c.ownerId),
+      resolve: (c, _args, ctx) => loadOwner(ctx, c.ownerId),
     }),
     calendar: t.field({
       type: CalendarRef,
@@ -64,36 +57,6 @@ builder.objectField(CalendarRef, 'channel', (t) =>
         const byCalendar = await currentChannelsOfCalendars(ctx.app, ids);
         return ids.map((id) => byCalendar.get(id) ?? null);
       }).load(cal.id),
-  }),
-);
-
-const FreshnessModeEnum = builder.enumType('FreshnessMode', {
-  values: { PUSH: { value: 'push', description: 'Google pushes its changes to a live channel' }, POLLING: { value: 'polling' } } as const,
-});
-
-const CalendarFreshnessRef = builder.objectRef<CalendarFreshness>('CalendarFreshness').implement({
-  description: "How a selected calendar is kept current (links.get's freshness)",
-  fields: (t) => ({
-    mode: t.field({ type: FreshnessModeEnum, resolve: (f) => f.mode }),
-    reason: t.string({
-      nullable: true,
-      description: 'Why polling: pushNotSupported (for good), watchRefused (403/404, retried on a backoff), notWatched, noPublicUrl',
-      resolve: (f) => f.reason,
-    }),
-  }),
-});
-
-builder.objectField(CalendarRef, 'freshness', (t) =>
-  t.field({
-    type: CalendarFreshnessRef,
-    nullable: true,
-    description: 'Push or polling, and why; null when the calendar is not selected',
-    resolve: async (cal, _args, ctx) => {
-      const byOwner = await loaderFor<string, Map<string, CalendarFreshness>>(ctx, 'channels.freshness', (owners) =>
-        Promise.all(owners.map((o) => calendarFreshness(ctx.app, o))),
-      ).load(cal.ownerId);
-      return byOwner.get(cal.calendarId) ?? null;
-    },
   }),
 );
 

@@ -1,8 +1,8 @@
-// GraphQL admin types of availability: rebuild runs (progress of re-deriving owners' blocked times
+// The AvailabilityRebuild type: rebuild runs (progress of re-deriving owners' blocked times
 // after a rules change, or when asked) and the mutation starting one in the background.
-import { builder } from '../api/index.ts';
-import { getOwner } from '../links/index.ts';
-import { listRebuilds, startRebuild, type RebuildRun } from './rebuild-owners.ts';
+import { builder } from '../../api/index.ts';
+import { loadOwner } from '../../links/index.ts';
+import { listRebuilds, startRebuild, type RebuildRun } from '../rebuild-owners.ts';
 
 const AvailabilityRebuildRef = builder.objectRef<RebuildRun>('AvailabilityRebuild').implement({
   description: "A run re-deriving owners' blocked times from their stored sources (owners in id order, one at a time)",
@@ -13,7 +13,7 @@ const AvailabilityRebuildRef = builder.objectRef<RebuildRun>('AvailabilityRebuil
     externalOwnerId: t.string({
       nullable: true,
       description: 'The one owner rebuilt; null: every owner with blocked-time sources',
-      resolve: async (run, _args, ctx) => (run.ownerId ? ((await getOwner(ctx.app, run.ownerId))?.externalOwnerId ?? null) : null),
+      resolve: async (run, _args, ctx) => (run.ownerId ? ((await loadOwner(ctx, run.ownerId))?.externalOwnerId ?? null) : null),
     }),
     total: t.exposeInt('total', { description: 'Owners to rebuild (owners unlinked meanwhile drop out when it finishes)' }),
     done: t.exposeInt('done'),

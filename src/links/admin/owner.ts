@@ -1,10 +1,11 @@
-// GraphQL admin types of links: Owner, OwnerStatus, and the owners / owner queries. Other modules
-// add fields to Owner through `OwnerRef` (e.g. sync's calendars) from links' face.
+// The Owner type (and OwnerStatus), the owners / owner queries and the resyncOwner mutation. Other
+// modules add fields to Owner through `OwnerRef` (e.g. sync's calendars) and reach an owner by id
+// through `loadOwner`, both from links' face.
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { builder } from '../api/index.ts';
-import { findOwnerByExternalId, listOwners, type Owner, type OwnerStatus } from './owners.ts';
-import { resyncOwner } from './link-owner.ts';
-import { AppError } from '../errors/index.ts';
+import { builder, loaderFor, oneBy, type AdminContext } from '../../api/index.ts';
+import { findOwnerByExternalId, getOwners, listOwners, type Owner, type OwnerStatus } from '../owners.ts';
+import { resyncOwner } from '../link-owner.ts';
+import { AppError } from '../../errors/index.ts';
 
 export const OwnerStatusEnum = builder.enumType('OwnerStatus', {
   values: { ACTIVE: { value: 'active' }, REVOKED: { value: 'revoked' }, UNLINKED: { value: 'unlinked' } } as const,
@@ -26,6 +27,11 @@ export const OwnerRef = builder.objectRef<Owner>('Owner').implement({
     lastErrorAt: t.expose('lastErrorAt', { type: 'DateTime', nullable: true }),
   }),
 });
+
+/** The owner (or its tombstone) of this id, loaded with every other asked for in the same tick. */
+export function loadOwner(ctx: AdminContext, ownerId: string): Promise<Owner | null> {
+  return loaderFor<string, Owner | null>(ctx, 'links.owner', async (ids) => oneBy(ids, await getOwners(ctx.app, ids), (o) => o.id)).load(ownerId);
+}
 
 builder.queryField('owners', (t) =>
   t.connection({

@@ -1,11 +1,11 @@
-// GraphQL admin types of bookings: Booking, BookingStatus and the `bookings` connection (newest
-// first). No title: the admin API shows times and states, not what owners' events are about.
+// The Booking type (with BookingStatus and BookingConference) and the `bookings` connection (newest
+// first, keyset-paged on the booking's sequence). No title: the admin API shows times and states, not what owners' events are about.
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { builder } from '../api/index.ts';
-import { AppError } from '../errors/index.ts';
-import { adminListBookings } from './read-bookings.ts';
-import { bookingView, type BookingView } from './view.ts';
-import type { BookingStatus } from './statuses.ts';
+import { builder } from '../../api/index.ts';
+import { AppError } from '../../errors/index.ts';
+import { adminListBookings } from '../read-bookings.ts';
+import { bookingView, type BookingView } from '../view.ts';
+import type { BookingStatus } from '../statuses.ts';
 
 type AdminBooking = BookingView & { seq: number };
 

@@ -1,11 +1,11 @@
-// GraphQL admin types of sync: Calendar (no titles or event contents: only counts and times),
-// Owner.calendars, and the resyncCalendar mutation.
-import { builder, loaderFor, groupBy } from '../api/index.ts';
-import { AppError } from '../errors/index.ts';
-import { OwnerRef, findOwnerByExternalId } from '../links/index.ts';
-import { findCalendar, type SyncCalendar } from './calendars.ts';
-import { listCalendarsOfOwners, countEventsByCalendar, getCalendars } from './calendar-stats.ts';
-import { resyncCalendars } from './resync.ts';
+// The Calendar type (no titles or event contents: only counts and times), Owner.calendars, and the
+// resyncCalendar mutation; `loadCalendar` for other modules' types that point at a calendar.
+import { builder, loaderFor, groupBy, oneBy, type AdminContext } from '../../api/index.ts';
+import { AppError } from '../../errors/index.ts';
+import { OwnerRef, findOwnerByExternalId } from '../../links/index.ts';
+import { findCalendar, type SyncCalendar } from '../calendars.ts';
+import { listCalendarsOfOwners, countEventsByCalendar, getCalendars } from '../calendar-stats.ts';
+import { resyncCalendars } from '../resync.ts';
 
 export const CalendarRef = builder.objectRef<SyncCalendar>('Calendar').implement({
   description: "One of an owner's Google calendars, as mirrored",
@@ -35,12 +35,8 @@ export const CalendarRef = builder.objectRef<SyncCalendar>('Calendar').implement
 });
 
 /** Loads calendars by row id in one query per request (other modules' admin types use it). */
-export function loadCalendar(ctx: Parameters<typeof loaderFor>[0], calendarRowId: string): Promise<SyncCalendar | null> {
-  return loaderFor<string, SyncCalendar | null>(ctx, 'sync.calendar', async (ids) => {
-    const rows = await getCalendars(ctx.app, ids);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
-  }).load(calendarRowId);
+export function loadCalendar(ctx: AdminContext, calendarRowId: string): Promise<SyncCalendar | null> {
+  return loaderFor<string, SyncCalendar | null>(ctx, 'sync.calendar', async (ids) => oneBy(ids, await getCalendars(ctx.app, ids), (c) => c.id)).load(calendarRowId);
 }
 
 builder.objectField(OwnerRef, 'calendars', (t) =>
