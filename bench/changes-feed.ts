@@ -16,32 +16,15 @@ import { cpus, loadavg } from 'node:os';
 import postgres from 'postgres';
 import { listChanges } from '../src/changes/index.ts';
 import { enqueueCalendarListSync, findCalendar, getCalendar, setCalendarSelected, type EventSyncResult } from '../src/sync/index.ts';
-import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
-import { seedBenchEvents } from './timing.ts';
+import { startTestService, waitFor } from '../tests/support/service.ts';
+import { seedBenchEvents, startBenchEmulator } from './timing.ts';
 import type { CalwatchModule } from '../src/context/index.ts';
 
 const FEED_ROWS = Number(process.argv[2] ?? 1_000_000);
 const SYNC_EVENTS = Number(process.argv[3] ?? 50_000);
 const EMAIL = 'feed-bench@example.com';
 
-const port = await freePort();
-const emuProc = Bun.spawn(['bun', 'run', join(import.meta.dir, '..', 'src', 'emulator', 'main.ts')], {
-  env: { ...process.env, EMULATOR_PORT: String(port) },
-  stdout: 'ignore',
-  stderr: 'inherit',
-});
-process.on('exit', () => emuProc.kill());
-const emuUrl = `http://127.0.0.1:${port}/`;
-await waitFor(async () => (await fetch(`${emuUrl}_emulator/calendars`)).ok, { what: 'emulator', timeoutMs: 20_000 });
-const emu = async (path: string, body?: unknown, method?: string) => {
-  const res = await fetch(`${emuUrl}_emulator/${path}`, {
-    method: method ?? (body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? undefined : res.json();
-};
+const { url: emuUrl, emu, stop: stopEmulator } = await startBenchEmulator();
 
 /** The feed's change-set reactor, switched on and off between the timed syncs (the same service, the same run). */
 let feedOn = true;
@@ -174,5 +157,5 @@ writeFileSync(join(import.meta.dir, 'results', 'changes-feed.json'), JSON.string
 console.log(`wrote bench/results/changes-feed.json`);
 await raw.end();
 await svc.stop();
-emuProc.kill();
+stopEmulator();
 process.exit(0);

@@ -25,8 +25,8 @@ import { calendarEvents } from '../schema/sync.ts';
 import { withCalendar } from '../src/links/index.ts';
 import { type EventSyncResult, enqueueCalendarListSync, enqueueEventSync, findCalendar, getCalendar, setCalendarSelected } from '../src/sync/index.ts';
 import { toRow } from '../src/sync/map-event.ts';
-import { freePort, startTestService, waitFor } from '../tests/support/service.ts';
-import { seedBenchEvents } from './timing.ts';
+import { startTestService, waitFor } from '../tests/support/service.ts';
+import { seedBenchEvents, startBenchEmulator } from './timing.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [5_000, 50_000];
@@ -34,24 +34,7 @@ const SIZES = sizes.length ? sizes : [5_000, 50_000];
 const SKIP_NAIVE = process.env.BENCH_SKIP_NAIVE === '1';
 const EMAIL = 'bench@example.com';
 
-const port = await freePort();
-const emuProc = Bun.spawn(['bun', 'run', join(import.meta.dir, '..', 'src', 'emulator', 'main.ts')], {
-  env: { ...process.env, EMULATOR_PORT: String(port) },
-  stdout: 'ignore',
-  stderr: 'inherit',
-});
-const emuUrl = `http://127.0.0.1:${port}/`;
-await waitFor(async () => (await fetch(`${emuUrl}_emulator/calendars`)).ok, { what: 'emulator', timeoutMs: 20_000 });
-
-const emu = async (path: string, body?: unknown, method?: string) => {
-  const res = await fetch(`${emuUrl}_emulator/${path}`, {
-    method: method ?? (body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? undefined : res.json();
-};
+const { url: emuUrl, emu, stop: stopEmulator } = await startBenchEmulator();
 
 let probe: ((calendarRowId: string) => void) | undefined;
 const memoryProbe = { name: 'bench-memory-probe', reactions: { eventChanges: async (_ctx: unknown, cs: { calendarRowId: string }) => probe?.(cs.calendarRowId) } };
@@ -299,6 +282,5 @@ console.log(`written ${file}`);
 
 await copySql.end();
 await svc.stop();
-emuProc.kill();
-await emuProc.exited;
+stopEmulator();
 process.exit(burst.incrementalListCalls <= 2 && burst.changeMirrored ? 0 : 1);

@@ -5,7 +5,9 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { runMigrations } from '../src/db/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { systemClock, type Ctx } from '../src/context/index.ts';
+import { join } from 'node:path';
 import { createTestDatabase } from '../tests/support/db.ts';
+import { freePort, waitFor } from '../tests/support/service.ts';
 
 /** The p-th percentile (nearest rank) of `xs`. */
 export const percentile = (xs: number[], p: number) => {
@@ -67,4 +69,31 @@ export async function seedBenchEvents(
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
+}
+
+/**
+ * The emulator in a process of its own (so its CPU is not the service's), on a free port: `url` for
+ * the service, `emu(path, body?, method?)` for its control API, `stop()` when done.
+ */
+export async function startBenchEmulator(): Promise<{ url: string; emu: (path: string, body?: unknown, method?: string) => Promise<any>; stop: () => void }> {
+  const port = await freePort();
+  const proc = Bun.spawn(['bun', 'run', join(import.meta.dir, '..', 'src', 'emulator', 'main.ts')], {
+    env: { ...process.env, EMULATOR_PORT: String(port) },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  const stop = () => proc.kill();
+  process.on('exit', stop);
+  const url = `http://127.0.0.1:${port}/`;
+  await waitFor(async () => (await fetch(`${url}_emulator/calendars`)).ok, { what: 'emulator', timeoutMs: 20_000 });
+  const emu = async (path: string, body?: unknown, method?: string) => {
+    const res = await fetch(`${url}_emulator/${path}`, {
+      method: method ?? (body === undefined ? 'GET' : 'POST'),
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : res.json();
+  };
+  return { url, emu, stop };
 }
